@@ -1,0 +1,135 @@
+"""Atomic file writing: a file either appears complete or does not change at all.
+
+Contract
+--------
+``atomic_write(path)`` writes into a temporary file in the same folder as ``path`` and, only when
+the ``with`` block ends without an exception, flushes it to disk (``fsync``) and renames it onto
+``path`` with ``os.replace`` (atomic on POSIX and Windows when both are on one file system). Readers
+therefore see either the old file or the new one, never a half-written file. If the block raises
+(including ``KeyboardInterrupt``), the temporary file is removed and ``path`` is left untouched.
+Missing parent folders are created. The new file gets the usual permissions of a new file
+(``0o666`` minus the umask), or keeps those of the file it replaces.
+
+Used by the data downloader and by every report writer, e.g.::
+
+    with atomic_write("reports/loss.png", "wb") as f:
+        fig.savefig(f, format="png")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+def _process_umask() -> int:
+    """Return the process umask (``os.umask`` can only be read by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _process_umask()
+
+
+@contextlib.contextmanager
+def atomic_write(
+    path: str | os.PathLike[str], mode: str = "w", **open_kwargs: Any
+) -> Iterator[IO[Any]]:
+    """Open a temporary file that replaces ``path`` atomically when the block succeeds.
+
+    Args:
+        path: The file to create or replace.
+        mode: A write mode: ``"w"`` (text, the default) or ``"wb"`` (binary), optionally with
+            ``"+"``. Text mode defaults to ``encoding="utf-8"``.
+        **open_kwargs: Passed to :func:`tempfile.NamedTemporaryFile` (``encoding``, ``newline``,
+            ``errors``, ``buffering``).
+
+    Returns:
+        A context manager yielding the open temporary file object. Its ``name`` attribute is the
+        temporary path, which may be read back (e.g. to verify it) before the block ends.
+
+    Raises:
+        ValueError: If ``mode`` is not a write mode (``"w..."``).
+        OSError: If the folder cannot be created or the file cannot be written or renamed; the
+            temporary file is removed in that case too.
+    """
+    if not mode.startswith("w"):
+        raise ValueError(f"atomic_write needs a write mode ('w' or 'wb'), got {mode!r}")
+    if "b" not in mode:
+        open_kwargs.setdefault("encoding", "utf-8")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, kept on success
+        mode,
+        dir=target.parent,
+        prefix=f".{target.name}.",
+        suffix=".tmp",
+        delete=False,
+        **open_kwargs,
+    )
+    try:
+        with tmp:
+            yield tmp
+            if not tmp.closed:  # the caller may have closed it already
+                tmp.flush()
+                os.fsync(tmp.fileno())
+        os.chmod(tmp.name, _permissions_for(target))
+        os.replace(tmp.name, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp.name)
+        raise
+    _fsync_folder(target.parent)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> None:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_write`).
+
+    Args:
+        path: The file to create or replace.
+        text: The whole new content.
+        encoding: The text encoding.
+
+    Raises:
+        OSError: If the file cannot be written; ``path`` is then unchanged.
+    """
+    with atomic_write(path, "w", encoding=encoding) as f:
+        f.write(text)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`).
+
+    Args:
+        path: The file to create or replace.
+        data: The whole new content.
+
+    Raises:
+        OSError: If the file cannot be written; ``path`` is then unchanged.
+    """
+    with atomic_write(path, "wb") as f:
+        f.write(data)
+
+
+def _permissions_for(target: Path) -> int:
+    """Permissions of the file being replaced, else those ``open()`` would give a new file."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_UMASK
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename durable by syncing the folder entry (best effort; POSIX only)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -1,0 +1,349 @@
+"""Load MNIST-style data sets: IDX and CSV readers, a data set registry and a checked loader.
+
+Contract
+--------
+* Every bad input -- a missing, truncated, corrupt or malformed file, a wrong checksum, an unknown
+  data set -- raises :class:`DataError` (a ``ValueError``) whose message names the file (its full
+  path, or the URL) and says what is wrong. Low-level errors (``struct.error``, ``EOFError``,
+  ``zlib.error``, ``gzip.BadGzipFile``, ``MemoryError``, pandas parser errors, ...) never escape;
+  they are chained as ``__cause__``.
+* :func:`load_mnist` returns writable arrays: images uint8 ``(n, 784)`` (28x28 flattened row by
+  row) and labels int64 ``(n,)`` in 0..9.
+* Data set files are identified by the SHA-256 of their *decompressed* payload, because the gzip
+  containers differ between mirrors. A file is downloaded into a temporary file and moved into
+  place only after that digest matched, so the data folder never holds a partial file.
+
+Where the files live: ``data_dir(root) / name / <file>`` (see :func:`data_dir`), for example
+``data/mnist/train-images-idx3-ubyte.gz``.
+
+The IDX format (http://yann.lecun.com/exdb/mnist/), all integers big-endian::
+
+    bytes 0..3    magic number 0x0000TTDD: two zero bytes, TT the element type (0x08 = uint8),
+                  DD the number of dimensions (0x01 for labels, 0x03 for images)
+    next 4*DD     the size of each dimension as uint32: count (then rows, cols for images)
+    the rest      count*rows*cols uint8 values, row-major; nothing may follow them
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import math
+import os
+import zlib
+from collections.abc import Mapping, Sequence
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from nplearn._datasets import DATASETS, ENV_VAR, DatasetSpec, data_dir
+from nplearn._download import DownloadError, fetch
+
+__all__ = [
+    "DATASETS",
+    "DataError",
+    "DatasetSpec",
+    "data_dir",
+    "download",
+    "load_fashion_mnist",
+    "load_mnist",
+    "read_csv",
+    "read_idx",
+]
+
+GZIP_MAGIC = b"\x1f\x8b"
+IDX_MAGICS = (0x00000801, 0x00000803)  # uint8 (0x08) labels (1 dimension), images (3 dimensions)
+IMAGE_SHAPE = (28, 28)
+NUM_CLASSES = 10
+CSV_COLUMNS = 1 + IMAGE_SHAPE[0] * IMAGE_SHAPE[1]  # label, then 784 pixels
+
+
+class DataError(ValueError):
+    """A data file or data set request is bad; the message names the file and the problem."""
+
+
+# ---------------------------------------------------------------------------------------- IDX
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an IDX file of uint8 values, gzip-compressed or raw.
+
+    Gzip is recognised by its magic bytes ``1f 8b``, not by the file name.
+
+    Args:
+        path: The IDX file.
+
+    Shape:
+        ``(n,)`` for magic ``0x00000801`` (labels), ``(n, rows, cols)`` for ``0x00000803`` (images).
+
+    Returns:
+        A read-only uint8 array (a view on the file's bytes; copy it to modify it).
+
+    Raises:
+        DataError: If the file is missing or unreadable, a truncated or corrupt gzip stream, shorter
+            than its magic number or header, has another magic number, holds fewer values than its
+            header claims or has bytes after them.
+    """
+    path = Path(path).absolute()
+    return _parse_idx(_decompress(_read_file(path), path), path)
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: no such file") from exc
+    except (OSError, MemoryError) as exc:
+        raise DataError(f"{path}: cannot read the file ({exc})") from exc
+
+
+def _decompress(raw: bytes, source: object) -> bytes:
+    """Return ``raw`` gunzipped if it starts with the gzip magic bytes, else unchanged."""
+    if not raw.startswith(GZIP_MAGIC):
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except EOFError as exc:
+        raise DataError(
+            f"{source}: truncated gzip file (the compressed stream ends early)"
+        ) from exc
+    except (OSError, zlib.error, MemoryError) as exc:  # gzip.BadGzipFile is an OSError
+        raise DataError(f"{source}: corrupt gzip data ({type(exc).__name__}: {exc})") from exc
+
+
+def _parse_idx(payload: bytes, source: object) -> np.ndarray:
+    """Decode an uncompressed IDX payload (format in the module docstring)."""
+    if len(payload) < 4:
+        raise DataError(
+            f"{source}: file is {len(payload)} bytes, shorter than the 4-byte IDX magic number"
+        )
+    magic = int.from_bytes(payload[:4], "big")
+    if magic not in IDX_MAGICS:
+        raise DataError(
+            f"{source}: wrong magic 0x{magic:08x} (expected 0x00000801 or 0x00000803): "
+            "not an IDX file of uint8 labels or images"
+        )
+    ndim = magic & 0xFF
+    header = 4 + 4 * ndim
+    if len(payload) < header:
+        raise DataError(
+            f"{source}: file is {len(payload)} bytes, shorter than its {header}-byte IDX header"
+        )
+    dims = tuple(int.from_bytes(payload[i : i + 4], "big") for i in range(4, header, 4))
+    claimed, held = math.prod(dims), len(payload) - header  # compare before allocating anything
+    if claimed > held:
+        raise DataError(
+            f"{source}: header claims {' x '.join(map(str, dims))} = {claimed} values "
+            f"but the file holds only {held} (truncated file or wrong header)"
+        )
+    if claimed < held:
+        raise DataError(
+            f"{source}: {held - claimed} trailing bytes after the {claimed} values "
+            "its header describes"
+        )
+    return np.frombuffer(payload, np.uint8, count=claimed, offset=header).reshape(dims)
+
+
+# ---------------------------------------------------------------------------------------- CSV
+
+
+def read_csv(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Read the seed's CSV format: no header; each row is a label, then 784 pixel values.
+
+    Args:
+        path: The CSV file (e.g. ``mnist_train.csv``).
+
+    Shape:
+        images ``(n, 784)``, labels ``(n,)``.
+
+    Returns:
+        ``(images, labels)``: uint8 images and int64 labels.
+
+    Raises:
+        DataError: If the file is missing or empty, a row has other than 785 columns, a cell is not
+            an integer, a pixel is outside 0..255 or a label outside 0..9. Rows and columns are
+            counted from 1 (blank lines are skipped).
+    """
+    # Imported here: pandas takes ~0.4 s to import, which IDX users need not pay.
+    from nplearn import _csv
+
+    return _csv.read(Path(path).absolute())
+
+
+# -------------------------------------------------------------------------------------- data sets
+
+
+def _spec(name: str) -> DatasetSpec:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise DataError(
+            f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS))}"
+        ) from None
+
+
+# ------------------------------------------------------------------------------ loading, download
+
+
+def load_mnist(
+    root: str | os.PathLike[str] | None = None,
+    *,
+    name: str = "mnist",
+    download: bool = True,
+    verify: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Load an MNIST-style data set from ``data_dir(root) / name``, downloading missing files.
+
+    Args:
+        root: The data folder (see :func:`data_dir`).
+        name: A key of :data:`DATASETS`: ``"mnist"`` or ``"fashion-mnist"``.
+        download: Fetch missing files from the data set's mirrors first.
+        verify: Check each file's decompressed payload against its registered SHA-256.
+
+    Shape:
+        x_train ``(60000, 784)``, y_train ``(60000,)``, x_test ``(10000, 784)``, y_test ``(10000,)``
+        for MNIST and Fashion-MNIST.
+
+    Returns:
+        ``(x_train, y_train, x_test, y_test)``: writable uint8 images, each 28x28 flattened row by
+        row, and int64 labels in 0..9.
+
+    Raises:
+        DataError: If ``name`` is unknown; if files are missing and ``download`` is False or the
+            download failed (the message lists the files, the folder to put them in, the mirrors
+            and ``NPLEARN_DATA_DIR``); if a file is malformed (see :func:`read_idx`), fails its
+            checksum, or images and labels do not match (count, 28x28, labels 0..9).
+    """
+    spec = _spec(name)
+    folder = data_dir(root).absolute() / spec.name
+    paths = {key: folder / file for key, (file, _) in spec.files.items()}
+    missing = [path.name for path in paths.values() if not path.is_file()]
+    if missing:
+        if not download:
+            raise DataError(_missing_message(spec, folder, missing))
+        try:
+            _download_missing(spec, folder, spec.mirrors, progress=True, timeout=30.0)
+        except DataError as exc:
+            raise DataError(f"{_missing_message(spec, folder, missing)}\n{exc}") from exc
+    arrays = {
+        key: _read_verified(paths[key], sha if verify else None)
+        for key, (_, sha) in spec.files.items()
+    }
+    return (*_split(arrays, paths, "train"), *_split(arrays, paths, "test"))
+
+
+def load_fashion_mnist(
+    root: str | os.PathLike[str] | None = None, **kwargs: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`load_mnist` with ``name="fashion-mnist"``; same arguments, shapes and errors."""
+    return load_mnist(root, name="fashion-mnist", **kwargs)
+
+
+def download(
+    name: str = "mnist",
+    root: str | os.PathLike[str] | None = None,
+    *,
+    mirrors: Sequence[str] | None = None,
+    progress: bool = True,
+    timeout: float = 30.0,
+) -> list[Path]:
+    """Download the missing files of a data set into ``data_dir(root) / name``.
+
+    Each file is fetched with urllib from each mirror in turn into a temporary file beside its
+    final place, and moved there only after its payload SHA-256 matched the registry.
+
+    Args:
+        name: A key of :data:`DATASETS`.
+        root: The data folder (see :func:`data_dir`).
+        mirrors: Base URLs to use instead of the registry's (e.g. a local server).
+        progress: Show a tqdm progress bar per file.
+        timeout: Seconds to wait for a server at each network operation.
+
+    Returns:
+        The paths of the files downloaded (empty if none was missing).
+
+    Raises:
+        DataError: If ``name`` is unknown, or a file could not be fetched intact from any mirror
+            (the message gives each URL tried and why it failed). Files already fetched stay; the
+            failed one leaves neither a file nor a temporary file.
+    """
+    spec = _spec(name)
+    folder = data_dir(root).absolute() / spec.name
+    return _download_missing(
+        spec, folder, mirrors or spec.mirrors, progress=progress, timeout=timeout
+    )
+
+
+def _download_missing(
+    spec: DatasetSpec, folder: Path, mirrors: Sequence[str], *, progress: bool, timeout: float
+) -> list[Path]:
+    fetched = []
+    for file, sha in spec.files.values():
+        dest = folder / file
+        if dest.is_file():
+            continue
+        urls = [base.rstrip("/") + "/" + file for base in mirrors]
+        check = partial(_check_download, sha=sha)
+        try:
+            fetch(urls, dest, check=check, timeout=timeout, progress=progress)
+        except DownloadError as exc:
+            raise DataError(
+                f"could not download {dest}; tried:\n  " + "\n  ".join(exc.failures)
+            ) from exc
+        fetched.append(dest)
+    return fetched
+
+
+def _check_download(path: Path, sha: str) -> None:
+    _check_digest(_decompress(path.read_bytes(), "response body"), sha, "response body")
+
+
+def _check_digest(payload: bytes, expected: str, source: object, advice: str = "") -> None:
+    actual = hashlib.sha256(payload).hexdigest()
+    if actual != expected:
+        raise DataError(
+            f"{source}: checksum mismatch: SHA-256 of the decompressed payload is {actual}, "
+            f"expected {expected}{advice}"
+        )
+
+
+def _read_verified(path: Path, sha: str | None) -> np.ndarray:
+    """:func:`read_idx` that first checks the payload digest when ``sha`` is given."""
+    payload = _decompress(_read_file(path), path)
+    if sha is not None:
+        advice = " (a corrupt or different file: delete it to download it again)"
+        _check_digest(payload, sha, path, advice)
+    return _parse_idx(payload, path)
+
+
+def _split(
+    arrays: Mapping[str, np.ndarray], paths: Mapping[str, Path], split: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check one split's images against its labels; return them flattened and as int64."""
+    images, labels = arrays[f"{split}-images"], arrays[f"{split}-labels"]
+    image_path, label_path = paths[f"{split}-images"], paths[f"{split}-labels"]
+    if images.shape[1:] != IMAGE_SHAPE:
+        raise DataError(
+            f"{image_path}: holds an array of shape {images.shape}, expected images (n, 28, 28)"
+        )
+    if labels.ndim != 1:
+        raise DataError(
+            f"{label_path}: holds an array of shape {labels.shape}, expected labels (n,)"
+        )
+    if len(images) != len(labels):
+        raise DataError(
+            f"{image_path} holds {len(images)} images but {label_path} holds {len(labels)} labels"
+        )
+    if labels.size and labels.max() >= NUM_CLASSES:
+        index = int(np.argmax(labels >= NUM_CLASSES))
+        raise DataError(f"{label_path}: label {labels[index]} at index {index} is outside 0..9")
+    return images.reshape(len(images), -1).copy(), labels.astype(np.int64)
+
+
+def _missing_message(spec: DatasetSpec, folder: Path, missing: Sequence[str]) -> str:
+    return (
+        f"{spec.name}: missing {', '.join(missing)} in {folder}\n"
+        f"Put the files there (from {' or '.join(spec.mirrors)}), or set {ENV_VAR} to a folder "
+        f"that holds a '{spec.name}/' subfolder with them, or pass root=... ."
+    )

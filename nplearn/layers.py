@@ -1,0 +1,310 @@
+"""Layers: ``Linear``, ``ReLU`` and ``Sigmoid``, each with forward and backward.
+
+Contract
+--------
+A layer maps ``forward(x) -> y`` and ``backward(grad_y) -> grad_x`` where
+``grad_y = dL/dy`` of the last ``forward`` and ``grad_x = dL/dx``. Each layer
+caches only what its backward needs (Linear: its input; ReLU and Sigmoid: their
+output). A layer with parameters keeps them in ``params`` and, after
+``backward``, their gradients in ``grads``: two dicts with the same keys
+(``"W"``, ``"b"``), arrays of the same shape and dtype. Gradients are written
+into the same arrays on every backward (no accumulation; the optimizer reads
+them). ``backward(grad, input_grad=False)`` skips ``dL/dx`` (and returns
+``None``), which the first layer of a network does not need.
+
+Shapes follow the seed: inputs are ``(batch, features)``, ``W`` is
+``(in_features, out_features)``, ``b`` is ``(out_features,)`` and
+``Linear(x) = x @ W + b``. Wrong shapes raise ``ValueError`` naming both shapes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from nplearn.functional import Tensor, relu, sigmoid
+
+__all__ = ["INITS", "Layer", "Linear", "ReLU", "Sigmoid"]
+
+#: Weight initialisations of :class:`Linear`.
+INITS = ("pytorch", "he", "xavier", "randn")
+
+
+class Layer:
+    """Base class: ``forward``/``backward``/``__call__`` and the two dicts.
+
+    Subclasses implement ``forward(x)`` and ``backward(grad, *, input_grad)``.
+    ``params`` and ``grads`` are empty for parameter-free layers.
+    """
+
+    def __init__(self) -> None:
+        self.params: dict[str, Tensor] = {}
+        self.grads: dict[str, Tensor] = {}
+
+    def forward(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad: Tensor, *, input_grad: bool = True) -> Tensor | None:  # pragma: no cover
+        raise NotImplementedError
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """Perform the forward pass."""
+        return self.forward(x)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def _check_grad(layer: Layer, grad: Tensor, expected: tuple[int, ...] | None) -> None:
+    """Raise unless ``grad`` has the shape of the last forward's output."""
+    if expected is None:
+        raise RuntimeError(f"{layer!r}: backward() called before forward()")
+    if grad.shape != expected:
+        raise ValueError(
+            f"{layer!r}: upstream gradient has shape {grad.shape}, but the last "
+            f"forward produced an output of shape {expected}"
+        )
+
+
+class Linear(Layer):
+    r"""Fully connected layer :math:`L(x) = xW + b`.
+
+    Args:
+        in_features: size of each input row.
+        out_features: size of each output row.
+        init: weight initialisation. ``"pytorch"`` (default, as
+            ``torch.nn.Linear``): ``W, b ~ U(-1/sqrt(in), 1/sqrt(in))``;
+            ``"he"``: ``W ~ N(0, 2/in)``, ``b = 0`` (for ReLU);
+            ``"xavier"``: ``W ~ U(+-sqrt(6/(in+out)))``, ``b = 0`` (for Sigmoid);
+            ``"randn"``: the seed's ``W, b ~ N(0, 1)``, drawn from NumPy's global
+            state with ``np.random.randn`` when ``rng`` is None, exactly as the
+            seed does, so ``np.random.seed`` reproduces it.
+        dtype: floating dtype of ``W``, ``b``, their gradients and the output.
+        rng: a ``numpy.random.Generator`` or an int seed; None draws a fresh
+            generator (or the global state for ``"randn"``).
+
+    Shape:
+        - input: ``(batch, in_features)``; other dtypes are cast to ``dtype``.
+        - output: ``(batch, out_features)``
+        - ``W``: ``(in_features, out_features)``, ``b``: ``(out_features,)``
+
+    Attributes:
+        params: ``{"W": W, "b": b}``.
+        grads: ``{"W": dL/dW, "b": dL/db}`` after ``backward``.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        init: str = "pytorch",
+        dtype: DTypeLike = np.float32,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"Linear needs positive sizes, got ({in_features}, {out_features})")
+        if init not in INITS:
+            raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
+        self.dtype = np.dtype(dtype)
+        if self.dtype.kind != "f":
+            raise ValueError(f"Linear needs a floating dtype, got {self.dtype}")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.init = init
+        W, b = _initial_weights(in_features, out_features, init, rng)
+        self.params = {"W": W.astype(self.dtype), "b": b.astype(self.dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.input: Tensor | None = None
+
+    # The seed reads and assigns ``layer.W`` / ``layer.b``; both go to ``params``.
+    @property
+    def W(self) -> Tensor:
+        """The weight, ``params["W"]``, shape ``(in_features, out_features)``."""
+        return self.params["W"]
+
+    @W.setter
+    def W(self, value: Tensor) -> None:
+        self._assign("W", value)
+
+    @property
+    def b(self) -> Tensor:
+        """The bias, ``params["b"]``, shape ``(out_features,)``."""
+        return self.params["b"]
+
+    @b.setter
+    def b(self, value: Tensor) -> None:
+        self._assign("b", value)
+
+    @property
+    def dydw(self) -> Tensor:
+        """The seed's name for ``grads["W"]`` (read-only alias)."""
+        return self.grads["W"]
+
+    @property
+    def dydb(self) -> Tensor:
+        """The seed's name for ``grads["b"]`` (read-only alias)."""
+        return self.grads["b"]
+
+    def _assign(self, name: str, value: Tensor) -> None:
+        """Replace a parameter, keeping its shape and dtype."""
+        old = self.params[name]
+        value = np.asarray(value)
+        if value.shape != old.shape:
+            raise ValueError(
+                f"{self!r}: cannot assign {name} of shape {value.shape}; "
+                f"expected shape {old.shape}"
+            )
+        self.params[name] = np.ascontiguousarray(value, dtype=self.dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Compute ``x @ W + b`` and keep ``x`` for backward.
+
+        Args:
+            x: input batch.
+
+        Shape:
+            - x: ``(batch, in_features)``
+            - output: ``(batch, out_features)``
+
+        Returns:
+            The affine map of ``x``, in the layer's dtype.
+        """
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(
+                f"{self!r} expects input of shape (batch, {self.in_features}), "
+                f"got shape {x.shape}"
+            )
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)
+        self.input = x
+        y = x @ self.params["W"]
+        y += self.params["b"]
+        return y
+
+    def backward(self, grad: Tensor, *, input_grad: bool = True) -> Tensor | None:
+        r"""Back-propagate ``grad = dL/dy``.
+
+        Stores :math:`dL/dW = x^T \cdot grad` and :math:`dL/db = \sum_{batch} grad`
+        in ``grads`` and returns :math:`dL/dx = grad \cdot W^T`.
+
+        Args:
+            grad: gradient of the loss w.r.t. the last output.
+            input_grad: compute and return ``dL/dx`` (False returns None).
+
+        Shape:
+            - grad: ``(batch, out_features)``, the shape of the last output.
+            - output: ``(batch, in_features)``
+
+        Returns:
+            ``dL/dx``, or None when ``input_grad`` is False.
+        """
+        x = self.input
+        _check_grad(self, grad, None if x is None else (x.shape[0], self.out_features))
+        assert x is not None
+        np.matmul(x.T, grad, out=self.grads["W"])
+        np.sum(grad, axis=0, out=self.grads["b"])
+        if not input_grad:
+            return None
+        return grad @ self.params["W"].T
+
+    def __repr__(self) -> str:
+        return f"Linear({self.in_features}, {self.out_features}, dtype={self.dtype.name})"
+
+
+def _initial_weights(
+    fan_in: int, fan_out: int, init: str, rng: np.random.Generator | int | None
+) -> tuple[Tensor, Tensor]:
+    """Draw ``(W, b)`` for :class:`Linear` (float64; the layer casts them)."""
+    if init == "randn" and rng is None:
+        # The seed, verbatim: NumPy's global state, W first, then b.
+        return np.random.randn(fan_in, fan_out), np.random.randn(fan_out)
+    gen = np.random.default_rng(rng)
+    if init == "randn":
+        return gen.standard_normal((fan_in, fan_out)), gen.standard_normal(fan_out)
+    if init == "pytorch":
+        bound = 1 / math.sqrt(fan_in)
+        return (
+            gen.uniform(-bound, bound, (fan_in, fan_out)),
+            gen.uniform(-bound, bound, fan_out),
+        )
+    if init == "he":
+        return gen.normal(0.0, math.sqrt(2 / fan_in), (fan_in, fan_out)), np.zeros(fan_out)
+    bound = math.sqrt(6 / (fan_in + fan_out))  # xavier
+    return gen.uniform(-bound, bound, (fan_in, fan_out)), np.zeros(fan_out)
+
+
+class ReLU(Layer):
+    r"""Rectified linear unit, :math:`f(x) = \max(x, 0)`.
+
+    Its derivative is 1 where ``x > 0`` and 0 elsewhere, so backward is
+    ``grad * (x > 0)``. (The seed's ``np.maximum(grad, 0)`` clips the
+    *gradient* instead, which is wrong.) At ``x == 0`` the subgradient 0 is
+    used, as in PyTorch.
+
+    Shape:
+        - input: ``(batch, features)`` (any shape works)
+        - output: same as input.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.output: Tensor | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Return ``max(x, 0)``; keep it (``output > 0`` iff ``x > 0``)."""
+        self.output = relu(x)
+        return self.output
+
+    def backward(self, grad: Tensor, *, input_grad: bool = True) -> Tensor | None:
+        """Return ``grad * (x > 0)``.
+
+        Shape:
+            - grad: the shape of the last output.
+            - output: the same.
+        """
+        y = self.output
+        _check_grad(self, grad, None if y is None else y.shape)
+        assert y is not None
+        if not input_grad:
+            return None
+        return grad * (y > 0)
+
+
+class Sigmoid(Layer):
+    r"""Sigmoid activation, :math:`\sigma(x) = 1 / (1 + e^{-x})` (via ``expit``).
+
+    Its derivative is :math:`\sigma(x)(1 - \sigma(x))`; backward reuses the
+    cached output ``y = sigma(x)`` and returns ``grad * y * (1 - y)``, which is
+    the seed's ``sigmoid_prime(input) * grad`` without recomputing the sigmoid.
+
+    Shape:
+        - input: ``(batch, features)`` (any shape works)
+        - output: same as input.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.output: Tensor | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Return ``sigmoid(x)`` and keep it for backward."""
+        self.output = sigmoid(x)
+        return self.output
+
+    def backward(self, grad: Tensor, *, input_grad: bool = True) -> Tensor | None:
+        """Return ``grad * y * (1 - y)`` with ``y`` the last output.
+
+        Shape:
+            - grad: the shape of the last output.
+            - output: the same.
+        """
+        y = self.output
+        _check_grad(self, grad, None if y is None else y.shape)
+        assert y is not None
+        if not input_grad:
+            return None
+        return grad * y * (1 - y)

@@ -1,0 +1,166 @@
+"""Losses: ``MSE`` and ``CrossEntropyLoss``.
+
+Contract
+--------
+``value = loss(pred, true)`` returns the loss as a Python ``float`` and sets
+``loss.grad = dL/dpred`` (same shape and dtype as ``pred``), the gradient *of
+that value*: the two always agree (the seed's cross-entropy did not: its loss
+was averaged over batch*classes while its gradient ``p - y`` was not divided).
+
+- ``MSE`` is the seed's: ``L = 0.5 * sum((pred - true)**2) / batch`` and
+  ``dL/dpred = (pred - true) / batch``.
+- ``CrossEntropyLoss`` takes logits and either one-hot (or probability) rows or
+  integer class labels; ``L = -sum(y * log_softmax(logits))`` and
+  ``dL/dlogits = softmax(logits) - y`` per sample. ``reduction="sum"`` (the
+  default) is exactly the gradient the seed trains with; ``reduction="mean"``
+  (PyTorch's) divides both by the batch size.
+
+Mismatched shapes, labels outside the class range and unknown reductions
+raise ``ValueError`` naming both shapes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nplearn.functional import Tensor, log_softmax
+
+__all__ = ["CrossEntropyLoss", "Loss", "MSE"]
+
+REDUCTIONS = ("sum", "mean")
+
+
+class Loss:
+    """Base class: ``__call__`` computes the value and stores ``grad``.
+
+    Subclasses implement ``_value_and_grad(pred, true) -> (float, grad)``.
+    ``loss_fn`` and ``grad_fn`` are the seed's two halves, kept for
+    compatibility; ``__call__`` computes both in one pass.
+    """
+
+    def __init__(self) -> None:
+        self.grad: Tensor | None = None
+
+    def _value_and_grad(self, pred: Tensor, true: Tensor) -> tuple[float, Tensor]:
+        raise NotImplementedError  # pragma: no cover
+
+    def __call__(self, pred: Tensor, true: Tensor) -> float:
+        """Return the loss value and set ``self.grad`` to ``dL/dpred``."""
+        value, self.grad = self._value_and_grad(pred, true)
+        return value
+
+    def loss_fn(self, pred: Tensor, true: Tensor) -> float:
+        """The loss value alone (the seed's API)."""
+        return self._value_and_grad(pred, true)[0]
+
+    def grad_fn(self, pred: Tensor, true: Tensor) -> Tensor:
+        """The gradient alone (the seed's API)."""
+        return self._value_and_grad(pred, true)[1]
+
+    def backward(self) -> Tensor:
+        """Return the gradient of the last call (PyTorch-like spelling)."""
+        if self.grad is None:
+            raise RuntimeError(f"{self!r}: backward() called before the loss")
+        return self.grad
+
+
+def _check_pred(name: str, pred: Tensor) -> None:
+    if pred.ndim != 2 or pred.dtype.kind != "f":
+        raise ValueError(
+            f"{name} expects float predictions of shape (batch, classes), "
+            f"got shape {pred.shape} and dtype {pred.dtype}"
+        )
+
+
+class MSE(Loss):
+    r"""The seed's mean squared error, :math:`L = \frac{1}{2m}\|pred - true\|^2`.
+
+    ``m`` is the batch size (``true.shape[0]``), so the gradient is
+    :math:`(pred - true)/m`.
+
+    Shape:
+        - pred: ``(batch, outputs)``
+        - true: ``(batch, outputs)`` (e.g. one-hot rows)
+        - grad: ``(batch, outputs)``, dtype of ``pred``
+
+    Returns:
+        The loss value as a Python float.
+    """
+
+    def _value_and_grad(self, pred: Tensor, true: Tensor) -> tuple[float, Tensor]:
+        _check_pred("MSE", pred)
+        if true.shape != pred.shape:
+            raise ValueError(
+                f"MSE: pred has shape {pred.shape} but true has shape {true.shape}"
+            )
+        diff = np.subtract(pred, true, dtype=pred.dtype)
+        m = pred.shape[0]
+        value = 0.5 * float(np.vdot(diff, diff)) / m
+        diff /= m
+        return value, diff
+
+    def __repr__(self) -> str:
+        return "MSE()"
+
+
+class CrossEntropyLoss(Loss):
+    r"""Softmax cross-entropy on logits, :math:`L = -\sum_i y_i \log p_i`.
+
+    With :math:`p = \mathrm{softmax}(logits)` the gradient per sample is
+    :math:`p - y` (the seed's derivation). The log-probabilities come from the
+    stable :func:`nplearn.functional.log_softmax`, so the loss is finite and
+    >= 0 even for logits of 1e30.
+
+    Args:
+        reduction: ``"sum"`` (default; the seed's gradient, loss summed over
+            the batch) or ``"mean"`` (PyTorch's; both divided by the batch).
+
+    Shape:
+        - logits: ``(batch, classes)``
+        - true: ``(batch, classes)`` one-hot (or probability) rows, or
+          ``(batch,)`` integer labels in ``[0, classes)``.
+        - grad: ``(batch, classes)``, dtype of ``logits``
+
+    Returns:
+        The loss value as a Python float.
+    """
+
+    def __init__(self, reduction: str = "sum") -> None:
+        super().__init__()
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"unknown reduction {reduction!r}; choose one of {REDUCTIONS}")
+        self.reduction = reduction
+
+    def _value_and_grad(self, logits: Tensor, true: Tensor) -> tuple[float, Tensor]:
+        _check_pred("CrossEntropyLoss", logits)
+        batch, classes = logits.shape
+        logp = log_softmax(logits, axis=1)
+        # Where a log-probability underflowed to -inf, clamp it so 0 * logp = 0.
+        np.maximum(logp, np.finfo(logp.dtype).min, out=logp)
+        p = np.exp(logp)
+        if true.ndim == 1 and true.shape[0] == batch and true.dtype.kind in "iu":
+            if batch and (true.min() < 0 or true.max() >= classes):
+                raise ValueError(
+                    f"CrossEntropyLoss: labels must lie in [0, {classes}) for logits of "
+                    f"shape {logits.shape}; got min {true.min()}, max {true.max()}"
+                )
+            rows = np.arange(batch)
+            value = -float(logp[rows, true].sum(dtype=np.float64))
+            grad = p
+            grad[rows, true] -= 1
+        elif true.shape == logits.shape:
+            value = -float(np.vdot(true, logp))
+            grad = np.subtract(p, true, out=p)
+        else:
+            raise ValueError(
+                f"CrossEntropyLoss: logits have shape {logits.shape} but targets have "
+                f"shape {true.shape} and dtype {true.dtype}; expected one-hot rows of "
+                f"shape {logits.shape} or integer labels of shape ({batch},)"
+            )
+        if self.reduction == "mean" and batch:
+            value /= batch
+            grad /= batch
+        return value, grad
+
+    def __repr__(self) -> str:
+        return f"CrossEntropyLoss(reduction={self.reduction!r})"

@@ -1,0 +1,150 @@
+"""``Network``: a sequence of layers, run forward in order and backward in reverse.
+
+Contract
+--------
+``Network(layers)`` owns a list of layers. ``forward(x)`` (also ``net(x)``)
+feeds ``x`` through them; ``backward(grad)`` feeds ``dL/doutput`` through them
+in reverse and returns ``dL/dinput`` (or None with ``input_grad=False``, which
+spares the first layer's input gradient during training). Parameters and
+gradients are reached by ``named_parameters()``, which yields
+``(name, param, grad)`` with names ``"<layer index>.<key>"`` such as ``"0.W"``;
+``save``/``load`` store exactly those arrays in an ``.npz`` file (no pickle).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from nplearn.functional import Tensor
+from nplearn.layers import Layer
+
+__all__ = ["Network"]
+
+
+class Network:
+    """A feed-forward stack of layers (the seed's ``Network``).
+
+    Args:
+        layers: the layers, first to last.
+
+    Shape:
+        - input: the first layer's input, e.g. ``(batch, 784)``
+        - output: the last layer's output, e.g. ``(batch, 10)``
+    """
+
+    def __init__(self, layers: Iterable[Layer]) -> None:
+        self.layers = list(layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Run the forward pass through every layer.
+
+        Shape:
+            - x: ``(batch, in_features)`` of the first layer
+            - output: ``(batch, out_features)`` of the last layer
+        """
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def backward(self, grad: Tensor, *, input_grad: bool = True) -> Tensor | None:
+        """Run the backward pass, last layer first.
+
+        Args:
+            grad: ``dL/doutput`` of the last forward (e.g. ``loss.grad``).
+            input_grad: return ``dL/dinput``; False skips it (saves one matrix
+                product of the first Linear layer) and returns None.
+
+        Shape:
+            - grad: ``(batch, out_features)`` of the last layer
+            - output: ``(batch, in_features)`` of the first layer
+
+        Returns:
+            ``dL/dinput`` or None.
+        """
+        last = len(self.layers) - 1
+        for i in range(last, -1, -1):
+            grad = self.layers[i].backward(grad, input_grad=input_grad or i > 0)
+        return grad
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """Run the forward pass."""
+        return self.forward(x)
+
+    def __repr__(self) -> str:
+        return "\n".join(repr(layer) for layer in self.layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, index: int) -> Layer:
+        return self.layers[index]
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def named_parameters(self) -> Iterator[tuple[str, Tensor, Tensor]]:
+        """Yield ``(name, param, grad)`` for every parameter, first layer first.
+
+        Names are ``"<layer index>.<key>"`` (``"0.W"``, ``"0.b"``, ``"2.W"`` ...).
+        ``param`` and ``grad`` are the live arrays (update them in place).
+        """
+        for i, layer in enumerate(self.layers):
+            for key, param in layer.params.items():
+                yield f"{i}.{key}", param, layer.grads[key]
+
+    def parameters(self) -> Iterator[Tensor]:
+        """Yield every parameter array."""
+        for _, param, _ in self.named_parameters():
+            yield param
+
+    def state_dict(self) -> dict[str, Tensor]:
+        """Copies of all parameters, keyed as in :meth:`named_parameters`."""
+        return {name: param.copy() for name, param, _ in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        """Copy ``state``'s arrays into the parameters (shape-checked, dtype kept).
+
+        Raises:
+            ValueError: a missing or unexpected name, or a shape mismatch
+                (both shapes are given).
+        """
+        own = {name: param for name, param, _ in self.named_parameters()}
+        missing, unexpected = sorted(own.keys() - state.keys()), sorted(state.keys() - own.keys())
+        if missing or unexpected:
+            raise ValueError(
+                f"state does not match the network: missing {missing}, unexpected {unexpected}"
+            )
+        for name, param in own.items():
+            value = np.asarray(state[name])
+            if value.shape != param.shape:
+                raise ValueError(
+                    f"parameter {name}: saved shape {value.shape} differs from the "
+                    f"network's shape {param.shape}"
+                )
+        for name, param in own.items():
+            param[...] = state[name]
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save all parameters to an ``.npz`` file (plain arrays, no pickle)."""
+        with open(path, "wb") as f:
+            np.savez(f, **self.state_dict())
+
+    def load(self, path: str | os.PathLike[str]) -> None:
+        """Load parameters saved by :meth:`save` into this network.
+
+        Raises:
+            ValueError: the file is not a valid ``.npz`` of this architecture
+                (the message names the file).
+        """
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                state = {name: archive[name] for name in archive.files}
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{os.fspath(path)}: not a readable .npz file ({exc})") from exc
+        try:
+            self.load_state_dict(state)
+        except ValueError as exc:
+            raise ValueError(f"{os.fspath(path)}: {exc}") from exc

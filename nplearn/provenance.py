@@ -1,0 +1,168 @@
+"""Run provenance for report headers: when, from which commit, on which software and hardware.
+
+Contract
+--------
+:func:`provenance` returns a flat ``dict[str, str]`` and never raises: whatever cannot be found is
+``"unknown"`` (or ``"not installed"``). Its keys, in order: ``date`` (UTC, ISO 8601), ``commit``
+(short hash, ``-dirty`` if tracked files changed, ``unknown`` outside a git checkout), ``python``,
+``numpy``, ``scipy``, ``scikit-learn``, ``pandas``, ``torch`` (only if installed; never imported),
+``BLAS`` and ``OpenMP`` (every thread pool threadpoolctl sees in this process), ``CPU``, ``cores``,
+``platform``, then ``seeds`` if given and any ``extra`` items.
+:func:`provenance_markdown` renders such a dict as the ``| item | value |`` table that every report
+in ``reports/`` starts with.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import numpy  # noqa: F401 - loads numpy's BLAS so that threadpoolctl can report it
+
+PACKAGES = ("numpy", "scipy", "scikit-learn", "pandas")
+NOT_INSTALLED = "not installed"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def provenance(
+    seeds: int | Sequence[int] | Mapping[str, int] | None = None,
+    extra: Mapping[str, object] | None = None,
+) -> dict[str, str]:
+    """Collect the facts a report needs to be reproduced and compared.
+
+    Args:
+        seeds: The run's random seeds: one, a sequence, or a mapping name -> seed.
+        extra: More items to append (values are converted with ``str``).
+
+    Returns:
+        An ordered ``dict[str, str]`` (keys in the module docstring).
+    """
+    info = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "commit": git_commit(),
+        "python": platform.python_version(),
+    }
+    info.update({package: _version(package) for package in PACKAGES})
+    torch = _version("torch")
+    if torch != NOT_INSTALLED:
+        info["torch"] = torch
+    info.update(_thread_pools())
+    info["CPU"] = _cpu_model()
+    info["cores"] = str(os.cpu_count() or "unknown")
+    info["platform"] = platform.platform()
+    if seeds is not None:
+        info["seeds"] = _format_seeds(seeds)
+    info.update({str(key): str(value) for key, value in (extra or {}).items()})
+    return info
+
+
+def provenance_markdown(info: Mapping[str, object]) -> str:
+    """Render provenance as a markdown table for the top of a report.
+
+    Args:
+        info: Usually the result of :func:`provenance`.
+
+    Returns:
+        ``"| item | value |"`` table text ending in a blank line; ``|`` and newlines in values
+        are escaped so each item stays one row.
+    """
+    rows = [f"| {_cell(key)} | {_cell(value)} |" for key, value in info.items()]
+    return "\n".join(["| item | value |", "| --- | --- |", *rows]) + "\n\n"
+
+
+def git_commit(root: str | os.PathLike[str] = REPO_ROOT) -> str:
+    """The short commit hash of the checkout at ``root``, with ``-dirty`` if tracked files changed.
+
+    Untracked files (e.g. freshly written reports) do not count, as in ``git describe --dirty``.
+
+    Args:
+        root: The repository root; by default the folder holding the ``nplearn`` package.
+
+    Returns:
+        E.g. ``"1a2b3c4"`` or ``"1a2b3c4-dirty"``; ``"unknown"`` if ``root`` is not a git checkout,
+        has no commit yet, or git is unavailable.
+    """
+    root = Path(root)
+    if not (root / ".git").exists():  # e.g. an installed package: never report an enclosing repo
+        return "unknown"
+    head = _git(root, "rev-parse", "--short", "HEAD")
+    if not head:
+        return "unknown"
+    changes = _git(root, "status", "--porcelain", "--untracked-files=no")
+    return f"{head}-dirty" if changes else head
+
+
+def _git(root: Path, *args: str) -> str:
+    """Run a read-only git command in ``root``; its stripped output, or "" on any failure."""
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}  # never take the index lock
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip()
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return NOT_INSTALLED
+
+
+def _thread_pools() -> dict[str, str]:
+    """BLAS and OpenMP pools as '<library> <version> (<architecture>, <n> threads, <file>)'."""
+    try:
+        from threadpoolctl import threadpool_info
+
+        pools = threadpool_info()
+    except Exception as exc:  # noqa: BLE001 - provenance must never fail
+        return {"BLAS": f"unknown ({type(exc).__name__}: {exc})", "OpenMP": "unknown"}
+    found: dict[str, list[str]] = {"BLAS": [], "OpenMP": []}
+    for pool in pools:
+        key = "BLAS" if pool.get("user_api") == "blas" else "OpenMP"
+        details = [
+            pool.get("architecture"),
+            f"{pool.get('num_threads')} threads",
+            Path(pool.get("filepath") or "?").name,
+        ]
+        found[key].append(
+            f"{pool.get('internal_api')} {pool.get('version')} "
+            f"({', '.join(str(d) for d in details if d)})"
+        )
+    return {key: "; ".join(entries) or "none loaded" for key, entries in found.items()}
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _format_seeds(seeds: int | Sequence[int] | Mapping[str, int]) -> str:
+    if isinstance(seeds, Mapping):
+        return ", ".join(f"{name}={seed}" for name, seed in seeds.items())
+    if isinstance(seeds, Sequence) and not isinstance(seeds, str):
+        return ", ".join(map(str, seeds))
+    return str(seeds)
+
+
+def _cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
