@@ -74,7 +74,7 @@ def _numeric_values(frame: pd.DataFrame, path: Path) -> np.ndarray:
 
 
 def _check_cells(values: np.ndarray, path: Path) -> None:
-    """DataError for the first empty, non-integer or out-of-range cell (label 0..9, pixel 0..255)."""
+    """DataError at the first empty, non-integer or out-of-range cell (labels 0-9, pixels 0-255)."""
     if values.dtype.kind == "f":
         empty = np.isnan(values)
         if empty.any():

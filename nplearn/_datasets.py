@@ -1,4 +1,4 @@
-"""The data sets that ``nplearn.data`` knows (file names, payload digests, mirrors) and where they live.
+"""The data sets ``nplearn.data`` knows (file names, payload digests, mirrors) and where they live.
 
 Contract: ``DATASETS[name]`` is a frozen :class:`DatasetSpec` whose ``files`` map the split keys
 ``"train-images"``, ``"train-labels"``, ``"test-images"``, ``"test-labels"`` to ``(file name,

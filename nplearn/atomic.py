@@ -65,7 +65,7 @@ def atomic_write(
         open_kwargs.setdefault("encoding", "utf-8")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, kept on success
+    tmp = tempfile.NamedTemporaryFile(
         mode,
         dir=target.parent,
         prefix=f".{target.name}.",

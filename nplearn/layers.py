@@ -46,7 +46,9 @@ class Layer:
     def forward(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def backward(self, grad: Tensor, *, input_grad: bool = True) -> Tensor | None:  # pragma: no cover
+    def backward(  # pragma: no cover - abstract
+        self, grad: Tensor, *, input_grad: bool = True
+    ) -> Tensor | None:
         raise NotImplementedError
 
     def __call__(self, x: Tensor) -> Tensor:
@@ -221,7 +223,7 @@ def _initial_weights(
     """Draw ``(W, b)`` for :class:`Linear` (float64; the layer casts them)."""
     if init == "randn" and rng is None:
         # The seed, verbatim: NumPy's global state, W first, then b.
-        return np.random.randn(fan_in, fan_out), np.random.randn(fan_out)
+        return np.random.randn(fan_in, fan_out), np.random.randn(fan_out)  # noqa: NPY002
     gen = np.random.default_rng(rng)
     if init == "randn":
         return gen.standard_normal((fan_in, fan_out)), gen.standard_normal(fan_out)

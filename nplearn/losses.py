@@ -25,7 +25,7 @@ import numpy as np
 
 from nplearn.functional import Tensor, log_softmax
 
-__all__ = ["CrossEntropyLoss", "Loss", "MSE"]
+__all__ = ["MSE", "CrossEntropyLoss", "Loss"]
 
 REDUCTIONS = ("sum", "mean")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -64,10 +65,11 @@ class Network:
         Returns:
             ``dL/dinput`` or None.
         """
-        last = len(self.layers) - 1
-        for i in range(last, -1, -1):
-            grad = self.layers[i].backward(grad, input_grad=input_grad or i > 0)
-        return grad
+        out: Tensor | None = grad
+        for i in range(len(self.layers) - 1, -1, -1):
+            assert out is not None
+            out = self.layers[i].backward(out, input_grad=input_grad or i > 0)
+        return out
 
     def __call__(self, x: Tensor) -> Tensor:
         """Run the forward pass."""
@@ -129,8 +131,9 @@ class Network:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Save all parameters to an ``.npz`` file (plain arrays, no pickle)."""
+        state: dict[str, Any] = self.state_dict()
         with open(path, "wb") as f:
-            np.savez(f, **self.state_dict())
+            np.savez(f, **state)
 
     def load(self, path: str | os.PathLike[str]) -> None:
         """Load parameters saved by :meth:`save` into this network.

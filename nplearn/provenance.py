@@ -128,7 +128,7 @@ def _thread_pools() -> dict[str, str]:
         from threadpoolctl import threadpool_info
 
         pools = threadpool_info()
-    except Exception as exc:  # noqa: BLE001 - provenance must never fail
+    except Exception as exc:
         return {"BLAS": f"unknown ({type(exc).__name__}: {exc})", "OpenMP": "unknown"}
     found: dict[str, list[str]] = {"BLAS": [], "OpenMP": []}
     for pool in pools:

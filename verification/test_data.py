@@ -209,7 +209,8 @@ def test_too_short(tmp_path: Path, content: bytes, what: str, compress: bool) ->
         (5, "header claims 5 x 28 x 28 = 3920 values but the file holds only 3136"),
         (
             2**31,
-            f"header claims 2147483648 x 28 x 28 = {2**31 * 784} values but the file holds only 3136",
+            f"header claims 2147483648 x 28 x 28 = {2**31 * 784} values "
+            "but the file holds only 3136",
         ),
         (2**32 - 1, "values but the file holds only 3136"),
     ],
@@ -511,7 +512,7 @@ def test_real_fashion_mnist() -> None:
 
 @pytest.fixture
 def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, bytes]]:
-    """A small data set "tiny" registered in DATASETS; its files in tmp_path/mirror, served later."""
+    """A small data set "tiny" in DATASETS; its files in tmp_path/mirror, served later."""
     mirror = tmp_path / "mirror"
     payloads = make_dataset(mirror)
     monkeypatch.setitem(DATASETS, "tiny", spec_for("tiny", payloads))
