@@ -1,0 +1,206 @@
+"""The figures of ``reports/mnist.md``, drawn with matplotlib's Agg backend.
+
+Contract
+--------
+Each function takes plain data (pandas frames, arrays, ablation rows), draws
+one figure and writes it as a PNG atomically (``nplearn.atomic.atomic_write``)
+to the given path; none computes a result. Curves over seeds are drawn as the
+mean with a +-1 std band.
+
+- :func:`accuracy_curves`, :func:`loss_curves`: one panel per (data set,
+  configuration), training / validation / test curves per epoch;
+- :func:`confusion_matrices`: annotated count matrices, like the seed's;
+- :func:`ablation_chart`: final accuracy per variant and accuracy per epoch;
+- :func:`tta_chart`: test accuracy against training seconds, nplearn vs
+  PyTorch, and the seconds to each threshold.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from benchmarks.mnist.ablation import WORKING, Row  # noqa: E402
+from nplearn.atomic import atomic_write  # noqa: E402
+
+__all__ = ["ablation_chart", "accuracy_curves", "confusion_matrices", "loss_curves", "tta_chart"]
+
+Path = str | os.PathLike[str]
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    fig.tight_layout()
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=110)
+    plt.close(fig)
+
+
+def _band(ax: plt.Axes, frame: pd.DataFrame, column: str, label: str, **style: object) -> None:
+    """Mean over seeds per epoch with a +-1 std band (NaN epochs skipped)."""
+    stats = frame.groupby("epoch")[column].agg(["mean", "std"]).dropna(subset=["mean"])
+    if stats.empty:
+        return
+    std = stats["std"].fillna(0.0)
+    (line,) = ax.plot(stats.index, stats["mean"], label=label, **style)  # type: ignore[arg-type]
+    ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std,
+                    color=line.get_color(), alpha=0.2)  # fmt: skip
+
+
+def _panels(
+    histories: pd.DataFrame, panels: Sequence[tuple[str, str, str]]
+) -> tuple[plt.Figure, list[tuple[plt.Axes, pd.DataFrame, str]]]:
+    columns = min(3, len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.8 * rows), squeeze=False)
+    out = []
+    for ax, (dataset, config, title) in zip(axes.flat, panels, strict=False):
+        frame = histories[(histories["dataset"] == dataset) & (histories["config"] == config)]
+        out.append((ax, frame, title))
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    return fig, out
+
+
+def accuracy_curves(
+    histories: pd.DataFrame, panels: Sequence[tuple[str, str, str]], path: Path
+) -> None:
+    """Accuracy per epoch: training (over the epoch's batches), validation, test.
+
+    Args:
+        histories: long per-epoch frame with ``dataset, config, seed, epoch,
+            accuracy, val_accuracy, test_accuracy``.
+        panels: ``(dataset, config, title)`` per panel.
+        path: the PNG to write.
+    """
+    fig, axes = _panels(histories, panels)
+    for ax, frame, title in axes:
+        _band(ax, frame, "accuracy", "training (batches of the epoch)")
+        _band(ax, frame, "val_accuracy", "validation (12k split)")
+        _band(ax, frame, "test_accuracy", "test (/255)", marker=".", linestyle=":")
+        ax.set(title=title, xlabel="epoch", ylabel="accuracy")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    _save(fig, path)
+
+
+def loss_curves(
+    histories: pd.DataFrame, panels: Sequence[tuple[str, str, str]], path: Path
+) -> None:
+    """Per-sample loss per epoch (log scale): training, validation, test.
+
+    Args:
+        histories: long per-epoch frame with ``loss, val_loss, test_loss``.
+        panels: ``(dataset, config, title)`` per panel.
+        path: the PNG to write.
+    """
+    fig, axes = _panels(histories, panels)
+    for ax, frame, title in axes:
+        _band(ax, frame, "loss", "training")
+        _band(ax, frame, "val_loss", "validation")
+        _band(ax, frame, "test_loss", "test (/255)", marker=".", linestyle=":")
+        ax.set(title=title, xlabel="epoch", ylabel="loss per sample")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def confusion_matrices(matrices: Mapping[str, np.ndarray], path: Path) -> None:
+    """Annotated confusion matrices (rows: true class, columns: predicted).
+
+    Args:
+        matrices: title -> ``(10, 10)`` count matrix, drawn two per row.
+        path: the PNG to write.
+    """
+    columns = 2
+    rows = -(-len(matrices) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(7.5 * columns, 6.5 * rows), squeeze=False)
+    for ax, (title, matrix) in zip(axes.flat, matrices.items(), strict=False):
+        image = ax.imshow(matrix, cmap="Blues")
+        fig.colorbar(image, ax=ax, fraction=0.046)
+        high = matrix.max() / 2
+        for (i, j), count in np.ndenumerate(matrix):
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=7,
+                    color="white" if count > high else "black")  # fmt: skip
+        ax.set(title=title, xlabel="predicted", ylabel="true", xticks=range(10), yticks=range(10))
+    for ax in list(axes.flat)[len(matrices):]:
+        ax.set_visible(False)
+    _save(fig, path)
+
+
+def ablation_chart(rows: Sequence[Row], curves: pd.DataFrame, path: Path) -> None:
+    """Final test accuracy per ablation variant, and test accuracy per epoch.
+
+    Args:
+        rows: the ablation table rows.
+        curves: long per-epoch frame of the ablation runs with ``label``,
+            ``epoch``, ``test_accuracy``.
+        path: the PNG to write.
+    """
+    fig, (bars, lines) = plt.subplots(1, 2, figsize=(15, 0.45 * len(rows) + 2.5))
+    y = np.arange(len(rows))
+    bars.barh(y, [r.accuracy for r in rows], xerr=[r.accuracy_std for r in rows], color="tab:blue")
+    bars.axvline(WORKING, color="tab:red", linestyle="--", label=f"working ({WORKING:.0%})")
+    bars.set_yticks(y, [r.label for r in rows], fontsize=8)
+    bars.invert_yaxis()
+    bars.set(xlim=(0, 1), xlabel="test accuracy (mean +- std over seeds)",
+             title="MSE ablation: one factor at a time, then combinations")  # fmt: skip
+    bars.legend(fontsize=8)
+    for label, frame in curves.groupby("label", sort=False):
+        mean = frame.groupby("epoch")["test_accuracy"].mean()
+        lines.plot(mean.index, mean.values, label=str(label))
+    lines.set(xlabel="epoch", ylabel="test accuracy (mean over seeds)", ylim=(0, 1),
+              title="test accuracy per epoch")  # fmt: skip
+    lines.grid(alpha=0.3)
+    lines.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    _save(fig, path)
+
+
+def tta_chart(
+    points: pd.DataFrame, summary: pd.DataFrame, thresholds: Sequence[float], path: Path
+) -> None:
+    """Time to accuracy: curves of every seed, and mean seconds per threshold.
+
+    Args:
+        points: ``framework, config, seed, train_seconds, test_accuracy`` rows.
+        summary: ``config, threshold, framework, mean, std`` rows (seconds).
+        thresholds: accuracy thresholds (horizontal lines).
+        path: the PNG to write.
+    """
+    fig, (curves, bars) = plt.subplots(1, 2, figsize=(15, 5))
+    colours = dict(zip(points["config"].unique(), ("tab:blue", "tab:orange", "tab:green"),
+                       strict=False))  # fmt: skip
+    styles = {"nplearn": "-", "torch": "--"}
+    for (framework, config, seed), frame in points.groupby(["framework", "config", "seed"]):
+        curves.plot(frame["train_seconds"], frame["test_accuracy"], styles.get(framework, "-"),
+                    color=colours[config], alpha=0.8,
+                    label=f"{framework} {config}" if seed == points["seed"].min() else None)  # fmt: skip
+    for threshold in thresholds:
+        curves.axhline(threshold, color="grey", linewidth=0.8, linestyle=":")
+    low = min(points["test_accuracy"].min(), min(thresholds)) - 0.01
+    curves.set(xlabel="training seconds (evaluation excluded)", ylabel="test accuracy",
+               ylim=(max(low, 0.0), 1.0), title="test accuracy vs training time")  # fmt: skip
+    curves.grid(alpha=0.3)
+    curves.legend(fontsize=8)
+    groups = summary.groupby(["config", "framework"], sort=False)
+    width = 0.8 / max(1, groups.ngroups)
+    x = np.arange(len(thresholds))
+    for i, ((config, framework), frame) in enumerate(groups):
+        frame = frame.set_index("threshold").reindex(list(thresholds))
+        bars.bar(x + i * width, frame["mean"], width, yerr=frame["std"].fillna(0.0),
+                 color=colours.get(config, "grey"), hatch="//" if framework == "torch" else None,
+                 edgecolor="black", label=f"{framework} {config}")  # fmt: skip
+    bars.set_xticks(x + width * (groups.ngroups - 1) / 2, [f"{t:.0%}" for t in thresholds])
+    bars.set(xlabel="test accuracy threshold", ylabel="training seconds to reach it",
+             title="time to accuracy (mean +- std; missing bar: not reached)")  # fmt: skip
+    bars.grid(alpha=0.3, axis="y")
+    bars.legend(fontsize=8)
+    _save(fig, path)

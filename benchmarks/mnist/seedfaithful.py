@@ -1,0 +1,128 @@
+"""The seed's own bugs and evaluation quirks, reproduced on purpose (and only here).
+
+Contract
+--------
+Everything in this module exists to report the seed's numbers *as the seed
+computed them*; nplearn itself is correct and is used everywhere else.
+
+- :class:`SeedReLU` is the seed's wrong ReLU backward, ``np.maximum(grad, 0)``
+  (it clips the upstream gradient instead of masking it with ``x > 0``).
+  Only the seed-faithful MSE run and the ablation use it.
+- :func:`seed_split` is the seed's ``train_test_split(train/255, labels,
+  test_size=0.2, random_state=42)``.
+- :func:`seed_evaluation` evaluates like the seed's test loops: test images
+  NOT divided by 255, batches of 100 in order with the last partial batch
+  dropped, accuracy = mean of per-batch ``accuracy_score``, and the "test
+  error" = sum over batches of ``loss / (n_test / batch)``, with the seed's
+  loss values (MSE: ``0.5*sum((p-t)^2)/batch``; cross-entropy:
+  ``-mean(y * log p)``, i.e. divided by batch*classes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
+
+from nplearn import CrossEntropyLoss, Network, ReLU, to_one_hot
+from nplearn.functional import Tensor
+from nplearn.losses import Loss
+from nplearn.training import batches
+
+__all__ = ["SEED_BATCH", "SeedReLU", "seed_evaluation", "seed_loss_value", "seed_split"]
+
+SEED_BATCH = 100
+SPLIT_SEED = 42  # the seed's ``random_state=42``
+VAL_FRACTION = 0.2
+
+
+class SeedReLU(ReLU):
+    """ReLU with THE SEED'S BUG in backward: ``np.maximum(grad, 0)``.
+
+    Forward is the correct ``max(x, 0)``. Backward ignores where ``x > 0`` and
+    instead zeroes negative *gradients*, so every hidden unit, active or not,
+    passes on the positive part of its upstream gradient. Kept only to
+    reproduce the seed's MSE run and for the ablation; never use it to train.
+
+    Shape:
+        - input, output, grad: ``(batch, features)``
+    """
+
+    def backward(self, grad: Tensor, *, input_grad: bool = True) -> Tensor | None:
+        """Return the seed's ``np.maximum(grad, 0)`` (wrong on purpose)."""
+        super().backward(grad, input_grad=False)  # shape checks only
+        if not input_grad:
+            return None
+        return np.maximum(grad, 0)
+
+    def __repr__(self) -> str:
+        return "SeedReLU()  # the seed's wrong backward"
+
+
+def seed_split(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The seed's 80/20 train/validation split of the 60k training images.
+
+    Args:
+        x: uint8 training images.
+        y: integer labels.
+
+    Shape:
+        - x: ``(60000, 784)``, y: ``(60000,)``
+        - outputs: ``(48000, 784)`` float32 in [0, 1], ``(12000, 784)``,
+          ``(48000,)``, ``(12000,)``
+
+    Returns:
+        ``(x_train, x_val, y_train, y_val)`` exactly as the seed's call orders them.
+    """
+    return train_test_split(
+        x.astype(np.float32) / 255, y, test_size=VAL_FRACTION, random_state=SPLIT_SEED
+    )
+
+
+def seed_loss_value(loss: Loss, pred: Tensor, target: Tensor) -> float:
+    """The value the seed's loss class returns for one batch.
+
+    nplearn's ``MSE`` is the seed's. The seed's cross-entropy value was
+    ``-np.mean(y * log p)``, i.e. nplearn's summed value / (batch * classes)
+    (computed here with the stable log-softmax, so it is finite where the
+    seed's ``log(softmax)`` could give ``nan``).
+
+    Shape:
+        - pred, target: ``(batch, classes)``
+    """
+    value = loss(pred, target)
+    if isinstance(loss, CrossEntropyLoss):
+        per = pred.shape[0] * pred.shape[1] if loss.reduction == "sum" else pred.shape[1]
+        value /= per
+    return float(value)
+
+
+def seed_evaluation(
+    net: Network, loss: Loss, x_test: Tensor, y_test: Tensor, *, batch_size: int = SEED_BATCH
+) -> dict[str, object]:
+    """Evaluate ``net`` on the test set exactly as the seed's scripts do.
+
+    Args:
+        net: the trained network.
+        loss: the loss it was trained with (for the seed's "test error").
+        x_test: uint8 test images; NOT divided by 255 (the seed's quirk).
+        y_test: integer labels.
+        batch_size: the seed's 100.
+
+    Shape:
+        - x_test: ``(n, 784)``, y_test: ``(n,)``
+
+    Returns:
+        ``{"accuracy": mean of per-batch accuracies, "error": sum of per-batch
+        loss / (n / batch), "predictions": argmax of net(test) on all images
+        (the seed's confusion-matrix input)}``.
+    """
+    x = x_test.astype(np.float32)  # 0..255, as the seed's pandas array
+    target = to_one_hot(y_test, 10)
+    accuracies, error = [], 0.0
+    for idx in batches(len(x), batch_size, drop_last=True):
+        pred = net(x[idx])
+        error += seed_loss_value(loss, pred, target[idx]) / (len(x) / batch_size)
+        accuracies.append(accuracy_score(y_test[idx], pred.argmax(axis=1)))
+    predictions = np.concatenate([net(x[idx]).argmax(axis=1) for idx in batches(len(x), 1000)])
+    return {"accuracy": float(np.mean(accuracies)), "error": error, "predictions": predictions}

@@ -1,0 +1,97 @@
+"""pytest wiring of the timing modules: options, thread pinning, parametrization and order.
+
+Contract
+--------
+``--timing-mode quick|full`` picks the :mod:`benchmarks.timing.plan` settings,
+``--timing-recheck FILE`` (a JSON list of ``[net, dtype, batch]``) re-times only the paired cases
+of those configurations, and ``--timing-threads N`` pins every BLAS/OpenMP pool with
+``threadpoolctl`` (and PyTorch with ``torch.set_num_threads``) for the whole session. Each test
+function marked ``@pytest.mark.impls(...)`` receives a ``case`` fixture per planned case of those
+implementations; the collected items are then sorted into the plan's order (so the paired blocks
+interleave across modules) and given their pytest-benchmark time budget by marker. ``benchmark``
+results carry the case in ``extra_info``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from threadpoolctl import threadpool_limits
+
+from benchmarks.timing.plan import FULL, QUICK, Case, Settings, make_plan, recheck_settings
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+LIMITER_KEY = pytest.StashKey[threadpool_limits]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("nplearn timing")
+    group.addoption("--timing-mode", choices=("quick", "full"), default="quick")
+    group.addoption("--timing-recheck", default=None, help="JSON list of [net, dtype, batch]")
+    group.addoption("--timing-threads", type=int, default=1, help="BLAS threads (pinned)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "impls(*names): implementations a timing test covers")
+    settings = QUICK if config.getoption("--timing-mode") == "quick" else FULL
+    recheck = config.getoption("--timing-recheck")
+    if recheck:
+        configs = [tuple(c) for c in json.loads(Path(recheck).read_text(encoding="utf-8"))]
+        settings = recheck_settings(settings, configs)  # type: ignore[arg-type]
+    config.stash[SETTINGS_KEY] = settings
+    config.stash[LIMITER_KEY] = threadpool_limits(limits=config.getoption("--timing-threads"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    limiter = config.stash.get(LIMITER_KEY, None)
+    if limiter is not None:
+        limiter.restore_original_limits()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("impls")
+    if marker is None or "case" not in metafunc.fixturenames:
+        return
+    plan = make_plan(metafunc.config.stash[SETTINGS_KEY])
+    cases = [case for case in plan if case.impl in marker.args]
+    metafunc.parametrize("case", cases, ids=[case.id for case in cases])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    settings = config.stash[SETTINGS_KEY]
+
+    def key(item: pytest.Item) -> tuple[object, ...]:
+        callspec = getattr(item, "callspec", None)
+        case = callspec.params.get("case") if callspec else None
+        return case.sort_key() if isinstance(case, Case) else (float("inf"),)
+
+    items.sort(key=key)
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        case = callspec.params.get("case") if callspec else None
+        if isinstance(case, Case):
+            budget = settings.block_time if case.paired else settings.single_time
+            item.add_marker(
+                pytest.mark.benchmark(
+                    group=case.group, max_time=budget, min_rounds=settings.min_rounds
+                )
+            )
+
+
+@pytest.fixture
+def threads(pytestconfig: pytest.Config) -> int:
+    """The pinned thread count (PyTorch gets the same)."""
+    return int(pytestconfig.getoption("--timing-threads"))
+
+
+@pytest.fixture
+def timed(benchmark, case: Case):  # type: ignore[no-untyped-def]
+    """``timed(fn, *args)``: benchmark ``fn`` for ``case`` and record the case with it."""
+
+    def run(fn, *args):  # type: ignore[no-untyped-def]
+        benchmark.extra_info.update(case.extra_info())
+        return benchmark(fn, *args)
+
+    return run

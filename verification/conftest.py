@@ -1,0 +1,112 @@
+"""Shared fixtures of the verification suite, and the registration of its report plugin.
+
+Contract
+--------
+- ``rng``: a ``numpy.random.Generator`` seeded from :data:`SEED` and the test's id, so every test
+  draws its own reproducible numbers.
+- ``check_record(observed, tolerance=None, *, what=None)``: records a test's worst observed error
+  and its tolerance for ``reports/verification.md`` (see ``verification/report.py``).
+- ``mnist_train``: the MNIST training set ``(x uint8 (60000, 784), y int64)`` from the data folder
+  (``NPLEARN_DATA_DIR``, else ``<repo>/../shared/data``, else ``<repo>/data``), or a skip saying
+  where the files were looked for.
+- The ``oracle`` marker (PyTorch comparisons, ``nox -s oracle``) and a hypothesis profile without
+  deadlines (the machines are shared and slow).
+- ``--verification-report PATH`` chooses the report file (default ``reports/verification.md`` in
+  the repository, whatever the working directory; ``none`` writes nothing). It is written at the
+  end of every session, from the main process only.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+from nplearn.data import DataError, load_mnist
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_REPORT = REPO_ROOT / "reports" / "verification.md"
+#: Base seed of the suite (the seed post's date); each test mixes in its own id.
+SEED = 20200614
+
+settings.register_profile(
+    "nplearn", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+settings.load_profile("nplearn")
+
+
+def _load_report_module() -> Any:
+    """Import ``verification/report.py`` by path (``verification`` is not a package)."""
+    name = "nplearn_verification_report"
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("report.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+report = _load_report_module()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--verification-report",
+        default=str(DEFAULT_REPORT),
+        help="where to write the verification report ('none': do not write it)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "oracle: compares nplearn with PyTorch (needs torch)")
+    option = config.getoption("--verification-report")
+    path = None if option.lower() == "none" else Path(option)
+    if path is not None and not path.is_absolute():
+        path = REPO_ROOT / path
+    args = " ".join(config.invocation_params.args) or "(none)"
+    extra = {"pytest arguments": args, "hypothesis profile": "nplearn (no deadline)"}
+    plugin = report.VerificationReport(path, seeds={"base seed": SEED}, extra=extra)
+    config.pluginmanager.register(plugin, "verification-report")
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> np.random.Generator:
+    """A generator seeded from :data:`SEED` and the test's id."""
+    return np.random.default_rng([SEED, zlib.crc32(request.node.nodeid.encode())])
+
+
+@pytest.fixture
+def check_record(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """``check_record(observed, tolerance=None, *, what=None)`` for the report (max kept)."""
+
+    def record(observed: float | str, tolerance: float | str | None = None, *, what=None) -> None:
+        report.record_check(request.node.user_properties, observed, tolerance, what)
+
+    return record
+
+
+def data_folder() -> Path:
+    """``NPLEARN_DATA_DIR`` if set, else ``<repo>/../shared/data`` if present, else ``data/``."""
+    if os.environ.get("NPLEARN_DATA_DIR"):
+        return Path(os.environ["NPLEARN_DATA_DIR"])
+    shared = REPO_ROOT.parent / "shared" / "data"
+    return shared if shared.is_dir() else REPO_ROOT / "data"
+
+
+@pytest.fixture(scope="session")
+def mnist_train() -> tuple[np.ndarray, np.ndarray]:
+    """MNIST training images (uint8, (60000, 784)) and labels (int64), or a skip."""
+    folder = data_folder()
+    try:
+        x, y, _, _ = load_mnist(folder, download=False)
+    except DataError as exc:
+        pytest.skip(f"MNIST not found in {folder} (set NPLEARN_DATA_DIR): {exc}")
+    return x, y

@@ -1,0 +1,193 @@
+"""The pytest plugin that writes ``reports/verification.md``: one row per test of the run.
+
+Contract
+--------
+:class:`VerificationReport` (registered by ``conftest.py``) collects every test's outcome and, at
+the end of the session, in the main process only, writes the report through
+:func:`nplearn.report.write_report` (provenance header, atomic write). The report has a summary
+line (counts and duration) and, per test file, a table with one row per test: its id, what it
+checks (the first line of the test's docstring, or what the test recorded), the tolerance, the
+worst observed error and the result. Tests add the tolerance and the observed value with
+:func:`record_check` (the ``check_record`` fixture); numbers recorded several times (e.g. by
+hypothesis examples) keep their maximum, the worst case. Records travel in the reports'
+``user_properties``, so they survive pytest-xdist.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nplearn.report import markdown_table, write_report
+
+RECORD = "verification_check"
+DOC = "verification_doc"
+MODULE_DOC = "verification_module_doc"
+COLUMNS = ("check", "what it checks", "tolerance", "worst observed", "result")
+METRICS = (
+    "Errors are relative unless the tolerance says otherwise: `max |actual - expected| / "
+    "max |expected|` over the compared tensor (nplearn.gradcheck.relative_error); the gradient "
+    "checks compare analytic gradients with float64 central differences (eps 1e-6) and fail an "
+    "element outside `atol + rtol * |numeric|`, as torch.autograd.gradcheck does."
+)
+
+
+def record_check(
+    user_properties: list[tuple[str, Any]],
+    observed: float | str,
+    tolerance: float | str | None = None,
+    what: str | None = None,
+) -> None:
+    """Merge one measurement into a test's ``user_properties``.
+
+    Args:
+        user_properties: the test item's list (``request.node.user_properties``).
+        observed: the observed error (numbers keep the maximum over calls) or a text.
+        tolerance: the bound it is held to (a number or a text such as ``"rel 1e-10"``).
+        what: replaces the docstring line in the report's "what it checks" column.
+    """
+    entry = next((value for key, value in user_properties if key == RECORD), None)
+    if entry is None:
+        entry = {}
+        user_properties.append((RECORD, entry))
+    previous = entry.get("observed")
+    if isinstance(observed, str) or not isinstance(previous, float):
+        entry["observed"] = observed if isinstance(observed, str) else float(observed)
+    else:
+        entry["observed"] = max(previous, float(observed))
+    if tolerance is not None:
+        entry["tolerance"] = tolerance
+    if what is not None:
+        entry["what"] = what
+
+
+def first_line(doc: str | None) -> str:
+    """The first non-empty line of a docstring ("" if none)."""
+    return next((line.strip() for line in (doc or "").splitlines() if line.strip()), "")
+
+
+@dataclass
+class Row:
+    """One test's line of the report."""
+
+    nodeid: str
+    what: str = ""
+    tolerance: object = ""
+    observed: object = ""
+    result: str = "not run"
+    module_doc: str = ""
+
+
+def _reason(report: pytest.TestReport) -> str:
+    """The skip / xfail reason of a report."""
+    if getattr(report, "wasxfail", ""):
+        return str(report.wasxfail)
+    longrepr = report.longrepr
+    return str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr or "")
+
+
+def outcome_of(report: pytest.TestReport) -> str | None:
+    """The result a report decides ("passed", "failed", "error", "skipped: why", ...), or None."""
+    xfail = hasattr(report, "wasxfail")
+    if report.when == "call":
+        if report.passed:
+            return "xpassed" if xfail else "passed"
+        if report.failed:
+            return "failed"
+        return f"{'xfailed' if xfail else 'skipped'}: {_reason(report)}"
+    if report.failed:
+        return "error"
+    if report.skipped:
+        return f"{'xfailed' if xfail else 'skipped'}: {_reason(report)}"
+    return None
+
+
+def render(rows: list[Row], duration: float) -> str:
+    """The report body: summary, the metrics note, one table per test file.
+
+    Args:
+        rows: the tests, in run order.
+        duration: seconds the session took.
+
+    Returns:
+        Markdown.
+    """
+    counts = Counter(row.result.split(":")[0] for row in rows)
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    parts = [f"## Summary\n\n**{summary}** in {duration:.1f} s ({len(rows)} tests).\n", METRICS]
+    files: dict[str, list[Row]] = {}
+    for row in rows:
+        files.setdefault(row.nodeid.split("::")[0], []).append(row)
+    for file, members in files.items():
+        heading = f"## {Path(file).name}"
+        doc = members[0].module_doc
+        table = markdown_table(
+            COLUMNS,
+            [
+                (r.nodeid.split("::", 1)[-1], r.what, r.tolerance, r.observed, r.result)
+                for r in members
+            ],
+            digits=3,
+        )
+        parts.append(f"{heading}\n\n{doc}\n\n{table}" if doc else f"{heading}\n\n{table}")
+    return "\n\n".join(parts) + "\n"
+
+
+class VerificationReport:
+    """Collects outcomes during the session and writes the report at its end.
+
+    Args:
+        path: the report file, or None to write nothing.
+        seeds: the suite's seeds, for the provenance header.
+        extra: more provenance items (e.g. the pytest arguments).
+    """
+
+    def __init__(
+        self, path: Path | None, seeds: Mapping[str, int], extra: Mapping[str, object]
+    ) -> None:
+        self.path, self.seeds, self.extra = path, dict(seeds), dict(extra)
+        self.rows: dict[str, Row] = {}
+        self.start = time.perf_counter()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            obj = getattr(item, "obj", None)
+            module = getattr(item, "module", None)
+            item.user_properties.append((DOC, first_line(getattr(obj, "__doc__", None))))
+            item.user_properties.append(
+                (MODULE_DOC, first_line(getattr(module, "__doc__", None)))
+            )
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        row = self.rows.setdefault(report.nodeid, Row(report.nodeid))
+        for key, value in report.user_properties:
+            if key == DOC:
+                row.what = row.what or value
+            elif key == MODULE_DOC:
+                row.module_doc = value
+            elif key == RECORD:
+                row.what = value.get("what", row.what)
+                row.tolerance = value.get("tolerance", row.tolerance)
+                row.observed = value.get("observed", row.observed)
+        outcome = outcome_of(report)
+        if outcome is not None and not (report.when == "teardown" and row.result == "failed"):
+            row.result = outcome
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.path is None or hasattr(session.config, "workerinput") or not self.rows:
+            return
+        rows = list(self.rows.values())
+        write_report(
+            self.path,
+            "Verification report",
+            render(rows, time.perf_counter() - self.start),
+            seeds=self.seeds,
+            extra=self.extra,
+        )
