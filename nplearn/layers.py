@@ -59,8 +59,9 @@ class Layer:
         return f"{type(self).__name__}()"
 
 
-def _check_grad(layer: Layer, grad: Tensor, expected: tuple[int, ...] | None) -> None:
-    """Raise unless ``grad`` has the shape of the last forward's output."""
+def _check_grad(layer: Layer, grad: Tensor, expected: tuple[int, ...] | None) -> Tensor:
+    """Return ``grad`` as an array; raise unless it has the last output's shape."""
+    grad = np.asarray(grad)
     if expected is None:
         raise RuntimeError(f"{layer!r}: backward() called before forward()")
     if grad.shape != expected:
@@ -68,6 +69,7 @@ def _check_grad(layer: Layer, grad: Tensor, expected: tuple[int, ...] | None) ->
             f"{layer!r}: upstream gradient has shape {grad.shape}, but the last "
             f"forward produced an output of shape {expected}"
         )
+    return grad
 
 
 class Linear(Layer):
@@ -175,6 +177,7 @@ class Linear(Layer):
         Returns:
             The affine map of ``x``, in the layer's dtype.
         """
+        x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(
                 f"{self!r} expects input of shape (batch, {self.in_features}), "
@@ -205,7 +208,8 @@ class Linear(Layer):
             ``dL/dx``, or None when ``input_grad`` is False.
         """
         x = self.input
-        _check_grad(self, grad, None if x is None else (x.shape[0], self.out_features))
+        expected = None if x is None else (x.shape[0], self.out_features)
+        grad = _check_grad(self, grad, expected)
         assert x is not None
         np.matmul(x.T, grad, out=self.grads["W"])
         np.sum(grad, axis=0, out=self.grads["b"])
@@ -269,7 +273,7 @@ class ReLU(Layer):
             - output: the same.
         """
         y = self.output
-        _check_grad(self, grad, None if y is None else y.shape)
+        grad = _check_grad(self, grad, None if y is None else y.shape)
         assert y is not None
         if not input_grad:
             return None
@@ -305,7 +309,7 @@ class Sigmoid(Layer):
             - output: the same.
         """
         y = self.output
-        _check_grad(self, grad, None if y is None else y.shape)
+        grad = _check_grad(self, grad, None if y is None else y.shape)
         assert y is not None
         if not input_grad:
             return None

@@ -46,16 +46,16 @@ class Loss:
 
     def __call__(self, pred: Tensor, true: Tensor) -> float:
         """Return the loss value and set ``self.grad`` to ``dL/dpred``."""
-        value, self.grad = self._value_and_grad(pred, true)
+        value, self.grad = self._value_and_grad(np.asarray(pred), np.asarray(true))
         return value
 
     def loss_fn(self, pred: Tensor, true: Tensor) -> float:
         """The loss value alone (the seed's API)."""
-        return self._value_and_grad(pred, true)[0]
+        return self._value_and_grad(np.asarray(pred), np.asarray(true))[0]
 
     def grad_fn(self, pred: Tensor, true: Tensor) -> Tensor:
         """The gradient alone (the seed's API)."""
-        return self._value_and_grad(pred, true)[1]
+        return self._value_and_grad(np.asarray(pred), np.asarray(true))[1]
 
     def backward(self) -> Tensor:
         """Return the gradient of the last call (PyTorch-like spelling)."""

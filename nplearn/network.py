@@ -38,6 +38,12 @@ class Network:
 
     def __init__(self, layers: Iterable[Layer]) -> None:
         self.layers = list(layers)
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, type) or not callable(getattr(layer, "backward", None)):
+                raise TypeError(
+                    f"Network: layer {i} is {layer!r}, not a layer instance "
+                    f"(did you mean {getattr(layer, '__name__', 'it')}()?)"
+                )
 
     def forward(self, x: Tensor) -> Tensor:
         """Run the forward pass through every layer.
@@ -142,12 +148,16 @@ class Network:
             ValueError: the file is not a valid ``.npz`` of this architecture
                 (the message names the file).
         """
+        name = os.fspath(path)
         try:
-            with np.load(path, allow_pickle=False) as archive:
-                state = {name: archive[name] for name in archive.files}
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{os.fspath(path)}: not a readable .npz file ({exc})") from exc
+            archive = np.load(path, allow_pickle=False)
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ValueError("it holds a single array, not an .npz archive")
+            with archive:
+                state = {key: archive[key] for key in archive.files}
+        except Exception as exc:  # zipfile, zlib, EOF, format errors: all mean a bad file
+            raise ValueError(f"{name}: not a readable .npz file of parameters ({exc})") from exc
         try:
             self.load_state_dict(state)
         except ValueError as exc:
-            raise ValueError(f"{os.fspath(path)}: {exc}") from exc
+            raise ValueError(f"{name}: {exc}") from exc

@@ -123,6 +123,9 @@ class Adam(Optimizer):
         super().__init__(lr)
         if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
             raise ValueError(f"betas must lie in [0, 1), got {betas}")
+        for name, value in (("eps", eps), ("weight_decay", weight_decay)):
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
         self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
 
     def _update(self, state: dict[str, Any], param: Tensor, grad: Tensor) -> None:

@@ -69,6 +69,12 @@ def labels_of(y: Tensor) -> Tensor:
     return y.argmax(axis=1) if y.ndim == 2 else y
 
 
+def _check_lengths(who: str, x: Tensor, y: Tensor) -> None:
+    """Raise ValueError giving both shapes unless x and y have one row per sample."""
+    if len(x) != len(y):
+        raise ValueError(f"{who}: x has shape {np.shape(x)} but y has shape {np.shape(y)}")
+
+
 def batches(
     n: int,
     batch_size: int,
@@ -138,6 +144,7 @@ def evaluate(
     Returns:
         ``{"loss": ..., "accuracy": ...}``.
     """
+    _check_lengths("evaluate", x, y)
     values, predicted = [], []
     for idx in batches(len(x), batch_size):
         out = net(x[idx])
@@ -188,8 +195,9 @@ def fit(
     Returns:
         The :class:`History`.
     """
-    if len(x) != len(y):
-        raise ValueError(f"fit: x has shape {x.shape} but y has shape {y.shape}")
+    _check_lengths("fit", x, y)
+    if validation_data is not None:
+        _check_lengths("fit (validation_data)", *validation_data)
     history = History()
     train_time = 0.0
     start = time.perf_counter()

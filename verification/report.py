@@ -161,9 +161,7 @@ class VerificationReport:
             obj = getattr(item, "obj", None)
             module = getattr(item, "module", None)
             item.user_properties.append((DOC, first_line(getattr(obj, "__doc__", None))))
-            item.user_properties.append(
-                (MODULE_DOC, first_line(getattr(module, "__doc__", None)))
-            )
+            item.user_properties.append((MODULE_DOC, first_line(getattr(module, "__doc__", None))))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         row = self.rows.setdefault(report.nodeid, Row(report.nodeid))

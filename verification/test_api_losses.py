@@ -185,11 +185,6 @@ def test_to_one_hot_rejects_bad_labels(
         to_one_hot(labels, num_classes)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library gap: CrossEntropyLoss does true.ndim on a list -> AttributeError; "
-    "array-likes should go through np.asarray",
-)
 def test_cross_entropy_accepts_label_list() -> None:
     """A Python list of labels is treated as the integer array it spells."""
     loss = CrossEntropyLoss()

@@ -152,11 +152,6 @@ def test_adam_rejects_betas_outside_unit_interval(betas: tuple[float, float]) ->
         Adam(betas=betas)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library gap: Adam accepts eps < 0 and weight_decay < 0 silently (SGD and "
-    "torch.optim.Adam reject negative values)",
-)
 @pytest.mark.parametrize("name", ["eps", "weight_decay"])
 def test_adam_negative_eps_or_weight_decay(name: str) -> None:
     """Adam with a negative eps or weight_decay raises ValueError naming the parameter."""

@@ -188,11 +188,6 @@ def test_shuffle_without_rng_and_bad_batch_size() -> None:
         list(batches(10, 0))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library gap: evaluate does not check len(x) == len(y); a longer y fails inside "
-    "sklearn ('inconsistent numbers of samples: [12, 10]', no shapes), a shorter one in the loss",
-)
 @pytest.mark.parametrize("n_labels", [12, 8])
 def test_evaluate_rejects_length_mismatch(n_labels: int) -> None:
     """evaluate with x and y of different lengths raises ValueError giving both shapes."""
@@ -201,11 +196,6 @@ def test_evaluate_rejects_length_mismatch(n_labels: int) -> None:
         evaluate(make_net(), CrossEntropyLoss(), X[:10], Y[:n_labels])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library gap: fit checks validation_data only after a full training epoch "
-    "(sklearn error, no shapes) and leaves the network trained",
-)
 def test_fit_rejects_validation_mismatch_before_training() -> None:
     """Mismatched validation_data raises ValueError with both shapes before any update."""
     net = make_net()

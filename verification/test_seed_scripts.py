@@ -70,7 +70,7 @@ SCRIPTS_IN_POST = {
 }
 
 
-class EpochCap(tqdm.std.tqdm):  # type: ignore[misc]
+class EpochCap(tqdm.std.tqdm):
     """A silent tqdm over the first ``EPOCHS`` items; remembers every ``set_postfix`` dict."""
 
     postfixes: ClassVar[list[dict[str, Any]]] = []
@@ -135,7 +135,7 @@ def run_seed_script(
     """Run ``script`` capped at ``EPOCHS`` epochs with seeded init; return its globals."""
     generator = np.random.default_rng(INIT_SEED)
 
-    class SeededLinear(nplearn.Linear):  # type: ignore[misc]
+    class SeededLinear(nplearn.Linear):
         """nplearn.Linear whose default rng is the test's seeded Generator."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:

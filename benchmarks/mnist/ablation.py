@@ -186,8 +186,7 @@ def conclusion(rows: Sequence[Row]) -> str:
         if rest in by_changes
     ]
     tail = (
-        f", and leaving out any one of them gives at most "
-        f"{_pct(max(r.accuracy for r in without))}"
+        f", and leaving out any one of them gives at most {_pct(max(r.accuracy for r in without))}"
         if len(without) == len(fix.changes)
         else ""
     )

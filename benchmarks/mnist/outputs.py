@@ -94,8 +94,11 @@ def write_figures(
         Figure name -> file name (relative to ``folder``).
     """
     names = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
-    panels = [(d, c.key, f"{names.get(d, d)}: {c.key} ({c.epochs} epochs)")
-              for d in plan.datasets for c in plan.headline]  # fmt: skip
+    panels = [
+        (d, c.key, f"{names.get(d, d)}: {c.key} ({c.epochs} epochs)")
+        for d in plan.datasets
+        for c in plan.headline
+    ]
     plots.accuracy_curves(histories, panels, folder / "accuracy.png")
     plots.loss_curves(histories, panels, folder / "loss.png")
     first = {(r.dataset, r.config): r for r in reversed(results) if r.seed == plan.seeds[0]}

@@ -24,12 +24,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from benchmarks.mnist.ablation import WORKING, Row  # noqa: E402
-from nplearn.atomic import atomic_write  # noqa: E402
+from benchmarks.mnist.ablation import WORKING, Row
+from nplearn.atomic import atomic_write
 
 __all__ = ["ablation_chart", "accuracy_curves", "confusion_matrices", "loss_curves", "tta_chart"]
 
@@ -50,8 +50,9 @@ def _band(ax: plt.Axes, frame: pd.DataFrame, column: str, label: str, **style: o
         return
     std = stats["std"].fillna(0.0)
     (line,) = ax.plot(stats.index, stats["mean"], label=label, **style)  # type: ignore[arg-type]
-    ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std,
-                    color=line.get_color(), alpha=0.2)  # fmt: skip
+    ax.fill_between(
+        stats.index, stats["mean"] - std, stats["mean"] + std, color=line.get_color(), alpha=0.2
+    )
 
 
 def _panels(
@@ -64,7 +65,7 @@ def _panels(
     for ax, (dataset, config, title) in zip(axes.flat, panels, strict=False):
         frame = histories[(histories["dataset"] == dataset) & (histories["config"] == config)]
         out.append((ax, frame, title))
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     return fig, out
 
@@ -128,10 +129,17 @@ def confusion_matrices(matrices: Mapping[str, np.ndarray], path: Path) -> None:
         fig.colorbar(image, ax=ax, fraction=0.046)
         high = matrix.max() / 2
         for (i, j), count in np.ndenumerate(matrix):
-            ax.text(j, i, str(count), ha="center", va="center", fontsize=7,
-                    color="white" if count > high else "black")  # fmt: skip
+            ax.text(
+                j,
+                i,
+                str(count),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if count > high else "black",
+            )
         ax.set(title=title, xlabel="predicted", ylabel="true", xticks=range(10), yticks=range(10))
-    for ax in list(axes.flat)[len(matrices):]:
+    for ax in list(axes.flat)[len(matrices) :]:
         ax.set_visible(False)
     _save(fig, path)
 
@@ -151,14 +159,21 @@ def ablation_chart(rows: Sequence[Row], curves: pd.DataFrame, path: Path) -> Non
     bars.axvline(WORKING, color="tab:red", linestyle="--", label=f"working ({WORKING:.0%})")
     bars.set_yticks(y, [r.label for r in rows], fontsize=8)
     bars.invert_yaxis()
-    bars.set(xlim=(0, 1), xlabel="test accuracy (mean +- std over seeds)",
-             title="MSE ablation: one factor at a time, then combinations")  # fmt: skip
+    bars.set(
+        xlim=(0, 1),
+        xlabel="test accuracy (mean +- std over seeds)",
+        title="MSE ablation: one factor at a time, then combinations",
+    )
     bars.legend(fontsize=8)
     for label, frame in curves.groupby("label", sort=False):
         mean = frame.groupby("epoch")["test_accuracy"].mean()
         lines.plot(mean.index, mean.values, label=str(label))
-    lines.set(xlabel="epoch", ylabel="test accuracy (mean over seeds)", ylim=(0, 1),
-              title="test accuracy per epoch")  # fmt: skip
+    lines.set(
+        xlabel="epoch",
+        ylabel="test accuracy (mean over seeds)",
+        ylim=(0, 1),
+        title="test accuracy per epoch",
+    )
     lines.grid(alpha=0.3)
     lines.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     _save(fig, path)
@@ -176,18 +191,28 @@ def tta_chart(
         path: the PNG to write.
     """
     fig, (curves, bars) = plt.subplots(1, 2, figsize=(15, 5))
-    colours = dict(zip(points["config"].unique(), ("tab:blue", "tab:orange", "tab:green"),
-                       strict=False))  # fmt: skip
+    colours = dict(
+        zip(points["config"].unique(), ("tab:blue", "tab:orange", "tab:green"), strict=False)
+    )
     styles = {"nplearn": "-", "torch": "--"}
     for (framework, config, seed), frame in points.groupby(["framework", "config", "seed"]):
-        curves.plot(frame["train_seconds"], frame["test_accuracy"], styles.get(framework, "-"),
-                    color=colours[config], alpha=0.8,
-                    label=f"{framework} {config}" if seed == points["seed"].min() else None)  # fmt: skip
+        curves.plot(
+            frame["train_seconds"],
+            frame["test_accuracy"],
+            styles.get(framework, "-"),
+            color=colours[config],
+            alpha=0.8,
+            label=f"{framework} {config}" if seed == points["seed"].min() else None,
+        )
     for threshold in thresholds:
         curves.axhline(threshold, color="grey", linewidth=0.8, linestyle=":")
     low = min(points["test_accuracy"].min(), min(thresholds)) - 0.01
-    curves.set(xlabel="training seconds (evaluation excluded)", ylabel="test accuracy",
-               ylim=(max(low, 0.0), 1.0), title="test accuracy vs training time")  # fmt: skip
+    curves.set(
+        xlabel="training seconds (evaluation excluded)",
+        ylabel="test accuracy",
+        ylim=(max(low, 0.0), 1.0),
+        title="test accuracy vs training time",
+    )
     curves.grid(alpha=0.3)
     curves.legend(fontsize=8)
     groups = summary.groupby(["config", "framework"], sort=False)
@@ -195,12 +220,22 @@ def tta_chart(
     x = np.arange(len(thresholds))
     for i, ((config, framework), frame) in enumerate(groups):
         frame = frame.set_index("threshold").reindex(list(thresholds))
-        bars.bar(x + i * width, frame["mean"], width, yerr=frame["std"].fillna(0.0),
-                 color=colours.get(config, "grey"), hatch="//" if framework == "torch" else None,
-                 edgecolor="black", label=f"{framework} {config}")  # fmt: skip
+        bars.bar(
+            x + i * width,
+            frame["mean"],
+            width,
+            yerr=frame["std"].fillna(0.0),
+            color=colours.get(config, "grey"),
+            hatch="//" if framework == "torch" else None,
+            edgecolor="black",
+            label=f"{framework} {config}",
+        )
     bars.set_xticks(x + width * (groups.ngroups - 1) / 2, [f"{t:.0%}" for t in thresholds])
-    bars.set(xlabel="test accuracy threshold", ylabel="training seconds to reach it",
-             title="time to accuracy (mean +- std; missing bar: not reached)")  # fmt: skip
+    bars.set(
+        xlabel="test accuracy threshold",
+        ylabel="training seconds to reach it",
+        title="time to accuracy (mean +- std; missing bar: not reached)",
+    )
     bars.grid(alpha=0.3, axis="y")
     bars.legend(fontsize=8)
     _save(fig, path)

@@ -63,8 +63,7 @@ def _get(inputs: Inputs, dataset: str, key: str, metric: str, stat: str = "mean"
 
 
 def _pm(inputs: Inputs, dataset: str, key: str, metric: str, digits: int = 4) -> str:
-    return pm(_get(inputs, dataset, key, metric), _get(inputs, dataset, key, metric, "std"),
-              digits)  # fmt: skip
+    return pm(_get(inputs, dataset, key, metric), _get(inputs, dataset, key, metric, "std"), digits)
 
 
 def _seeds(inputs: Inputs, dataset: str, key: str) -> int:
@@ -80,24 +79,54 @@ def _headline(inputs: Inputs) -> str:
         n = _seeds(inputs, dataset, ce.key)
         wall = {c.key: _pm(inputs, dataset, c.key, "wall_time", 1) for c in (ce, mse, best)}
         rows += [
-            [f"{name}: {ce.label}, evaluated as the seed did (test not /255, mean of batch "
-             "accuracies)", ce.claim if claims else "-",
-             f"accuracy {_pm(inputs, dataset, ce.key, 'seed_accuracy')}", ce.epochs, wall[ce.key]],
-            [f"{name}: {ce.label}, correct evaluation (test /255)", ce.claim if claims else "-",
-             f"accuracy {_pm(inputs, dataset, ce.key, 'test_accuracy')}", ce.epochs, wall[ce.key]],
-            [f"{name}: {mse.label}, evaluated as the seed did", mse.claim if claims else "-",
-             f"test error {_pm(inputs, dataset, mse.key, 'seed_error', 2)}; accuracy "
-             f"{_pm(inputs, dataset, mse.key, 'seed_accuracy')}", mse.epochs, wall[mse.key]],
-            [f"{name}: {mse.label}, correct evaluation", mse.claim if claims else "-",
-             f"accuracy {_pm(inputs, dataset, mse.key, 'test_accuracy')}", mse.epochs,
-             wall[mse.key]],
-            [f"{name}: {best.label}", best.claim if claims else "-",
-             f"accuracy {_pm(inputs, dataset, best.key, 'test_accuracy')}", best.epochs,
-             wall[best.key]],
-        ]  # fmt: skip
+            [
+                f"{name}: {ce.label}, evaluated as the seed did (test not /255, mean of batch "
+                "accuracies)",
+                ce.claim if claims else "-",
+                f"accuracy {_pm(inputs, dataset, ce.key, 'seed_accuracy')}",
+                ce.epochs,
+                wall[ce.key],
+            ],
+            [
+                f"{name}: {ce.label}, correct evaluation (test /255)",
+                ce.claim if claims else "-",
+                f"accuracy {_pm(inputs, dataset, ce.key, 'test_accuracy')}",
+                ce.epochs,
+                wall[ce.key],
+            ],
+            [
+                f"{name}: {mse.label}, evaluated as the seed did",
+                mse.claim if claims else "-",
+                f"test error {_pm(inputs, dataset, mse.key, 'seed_error', 2)}; accuracy "
+                f"{_pm(inputs, dataset, mse.key, 'seed_accuracy')}",
+                mse.epochs,
+                wall[mse.key],
+            ],
+            [
+                f"{name}: {mse.label}, correct evaluation",
+                mse.claim if claims else "-",
+                f"accuracy {_pm(inputs, dataset, mse.key, 'test_accuracy')}",
+                mse.epochs,
+                wall[mse.key],
+            ],
+            [
+                f"{name}: {best.label}",
+                best.claim if claims else "-",
+                f"accuracy {_pm(inputs, dataset, best.key, 'test_accuracy')}",
+                best.epochs,
+                wall[best.key],
+            ],
+        ]
     table = markdown_table(
-        ["configuration", "the seed's claim", f"our result (mean ± std, {n} seed(s))", "epochs",
-         "wall s per run"], rows)  # fmt: skip
+        [
+            "configuration",
+            "the seed's claim",
+            f"our result (mean ± std, {n} seed(s))",
+            "epochs",
+            "wall s per run",
+        ],
+        rows,
+    )
     return table + "\n" + _verdicts(inputs)
 
 
@@ -115,7 +144,7 @@ def _verdicts(inputs: Inputs) -> str:
         f"{seed_ce:.2f} vs its 0.95); with the test images divided by 255 it scores "
         f"{right_ce:.4f}.\n"
         f"- **MSE:** the seed's MSE recipe reaches {mse_acc:.4f} test accuracy (chance: about "
-        f"0.10); its \"test error\" computed the seed's way is {error:.2f} (the seed printed "
+        f'0.10); its "test error" computed the seed\'s way is {error:.2f} (the seed printed '
         f"{SEED_MSE_CLAIM}; it is a mean batch loss on images 255 times too bright, so it "
         "depends mostly on the random initialisation and says little about the model).\n"
         f"- **Best configuration:** {best_acc:.4f} test accuracy on MNIST, target "
@@ -128,9 +157,7 @@ def _tta_verdict(inputs: Inputs) -> str:
     best = inputs.plan.headline[2]
     if inputs.tta.empty:
         return "- **Time to accuracy:** PyTorch not installed; no comparison.\n"
-    ratio = inputs.tta.query(
-        "config == @best.key and framework == 'ratio' and threshold == 0.97"
-    )
+    ratio = inputs.tta.query("config == @best.key and framework == 'ratio' and threshold == 0.97")
     if ratio.empty or ratio["reached"].iloc[0] == 0:
         return "- **Time to 97 %:** not reached by both frameworks; no ratio.\n"
     value = float(ratio["mean"].iloc[0])
@@ -146,40 +173,66 @@ def _faithful_table(inputs: Inputs) -> str:
         for cfg in inputs.plan.headline:
             active = _get(inputs, dataset, cfg.key, "active_units")
             rows.append(
-                [NAMES.get(dataset, dataset), cfg.key, cfg.epochs,
-                 _pm(inputs, dataset, cfg.key, "test_accuracy"),
-                 _pm(inputs, dataset, cfg.key, "seed_accuracy"),
-                 _pm(inputs, dataset, cfg.key, "seed_error", 3),
-                 "-" if active != active else f"{active:.3f}",
-                 _pm(inputs, dataset, cfg.key, "train_time", 1)]
-            )  # fmt: skip
+                [
+                    NAMES.get(dataset, dataset),
+                    cfg.key,
+                    cfg.epochs,
+                    _pm(inputs, dataset, cfg.key, "test_accuracy"),
+                    _pm(inputs, dataset, cfg.key, "seed_accuracy"),
+                    _pm(inputs, dataset, cfg.key, "seed_error", 3),
+                    "-" if active != active else f"{active:.3f}",
+                    _pm(inputs, dataset, cfg.key, "train_time", 1),
+                ]
+            )
     return markdown_table(
-        ["data set", "config", "epochs", "test accuracy (/255)", "seed-style accuracy",
-         "seed-style test error", "live hidden units", "training s"], rows)  # fmt: skip
+        [
+            "data set",
+            "config",
+            "epochs",
+            "test accuracy (/255)",
+            "seed-style accuracy",
+            "seed-style test error",
+            "live hidden units",
+            "training s",
+        ],
+        rows,
+    )
 
 
 def _ablation(inputs: Inputs) -> str:
     epochs = inputs.plan.variants[0].config.epochs
     rows = [
-        [r.label, pm(r.accuracy, r.accuracy_std), "diverged (NaN)" if r.loss != r.loss
-         else f"{r.loss:.4g}", "-" if r.active_units != r.active_units
-         else f"{r.active_units:.3f}", r.seeds]
+        [
+            r.label,
+            pm(r.accuracy, r.accuracy_std),
+            "diverged (NaN)" if r.loss != r.loss else f"{r.loss:.4g}",
+            "-" if r.active_units != r.active_units else f"{r.active_units:.3f}",
+            r.seeds,
+        ]
         for r in inputs.ablation_rows
-    ]  # fmt: skip
+    ]
     factors = "\n".join(f"- `{k}`: {text}" for k, (text, _) in FACTORS.items())
     return (
         f"**Conclusion:** {inputs.ablation_text}\n\n"
         f"Each variant starts from the seed-faithful MSE run and changes the listed factors; "
         f"{epochs} epochs each (the seed's MSE run has 100: the ablation is shortened to fit "
         f"the time budget; the per-epoch curves in the figure show which variants were still "
-        f"improving). A \"working classifier\" means >= {WORKING:.0%} test accuracy.\n\n"
+        f'improving). A "working classifier" means >= {WORKING:.0%} test accuracy.\n\n'
         f"{factors}\n\n"
-        + markdown_table(["variant", "test accuracy (/255)", "final training loss per sample",
-                          "live hidden units", "seeds"], rows)  # fmt: skip
+        + markdown_table(
+            [
+                "variant",
+                "test accuracy (/255)",
+                "final training loss per sample",
+                "live hidden units",
+                "seeds",
+            ],
+            rows,
+        )
         + "\nWhy the seed's ReLU backward is fatal: it returns `max(grad, 0)` for every unit, so "
         "the first layer's gradient `x^T max(grad, 0)` is >= 0 elementwise (pixels are >= 0) "
         "and SGD can only *decrease* every first-layer weight and bias; hidden pre-activations "
-        "drift down until units are dead for every input (the \"live hidden units\" column: "
+        'drift down until units are dead for every input (the "live hidden units" column: '
         "the fraction of units positive on at least one test image). A large step makes this "
         "happen within the first epoch; the randn init (outputs of size ~10-100 against 0/1 "
         "targets) makes the first gradients huge.\n"
@@ -196,8 +249,7 @@ def _tta(inputs: Inputs) -> str:
             + f" ({r.reached}/{r.seeds})"
             for r in frame.itertuples()
         }
-        rows.append([config, f"{threshold:.0%}", cells["nplearn"], cells["torch"],
-                     cells["ratio"]])  # fmt: skip
+        rows.append([config, f"{threshold:.0%}", cells["nplearn"], cells["torch"], cells["ratio"]])
     caps = ", ".join(f"{c.key}: at most {c.epochs} epochs" for c in inputs.tta_configs)
     return (
         "Training seconds (evaluation excluded) from the first step until the test accuracy "
@@ -206,8 +258,9 @@ def _tta(inputs: Inputs) -> str:
         "(nplearn's, copied into torch), with the same optimiser, hyperparameters, learning-"
         f"rate schedule and batch order, one after the other in this process ({caps}; a run "
         "stops once it reaches 98 %). `(k/n)`: seeds that reached the threshold.\n\n"
-        + markdown_table(["config", "threshold", "nplearn s", "PyTorch s",
-                          "ratio nplearn / PyTorch"], rows)  # fmt: skip
+        + markdown_table(
+            ["config", "threshold", "nplearn s", "PyTorch s", "ratio nplearn / PyTorch"], rows
+        )
     )
 
 
@@ -222,17 +275,25 @@ def _fashion(inputs: Inputs) -> str:
             f"- `{cfg.key}`: {fashion:.4f} on Fashion-MNIST vs {mnist:.4f} on MNIST "
             f"({100 * (fashion - mnist):+.1f} points)."
         )
-    ce, mse, best = inputs.plan.headline
-    order = [c.key for c in sorted(
-        inputs.plan.headline, key=lambda c: -_get(inputs, "fashion-mnist", c.key,
-                                                   "test_accuracy"))]  # fmt: skip
-    same = order == [c.key for c in sorted(
-        inputs.plan.headline, key=lambda c: -_get(inputs, "mnist", c.key, "test_accuracy"))]
+    order = [
+        c.key
+        for c in sorted(
+            inputs.plan.headline,
+            key=lambda c: -_get(inputs, "fashion-mnist", c.key, "test_accuracy"),
+        )
+    ]
+    same = order == [
+        c.key
+        for c in sorted(
+            inputs.plan.headline, key=lambda c: -_get(inputs, "mnist", c.key, "test_accuracy")
+        )
+    ]
     return (
         "The same three recipes, unchanged, on Fashion-MNIST (same split, seeds and epochs):\n\n"
         + "\n".join(lines)
         + f"\n\nThe ranking of the recipes {'carries over' if same else 'changes'}: "
-        + " > ".join(order) + ".\n"
+        + " > ".join(order)
+        + ".\n"
     )
 
 
@@ -271,19 +332,19 @@ error" = sum over test batches of loss / (10000 / 100) (the seed's loss values: 
 CE divided by batch*classes). The correct evaluation uses the test images / 255.
 
 {_faithful_table(inputs)}
-![accuracy per epoch]({figures['accuracy']})
+![accuracy per epoch]({figures["accuracy"]})
 
-![loss per epoch]({figures['loss']})
+![loss per epoch]({figures["loss"]})
 
 Confusion matrices of seed {inputs.plan.seeds[0]} (MNIST; rows: true class, columns: predicted;
 the seed's plot labelled its axes the other way round):
 
-![confusion matrices]({figures['confusion']})
+![confusion matrices]({figures["confusion"]})
 
 ## 2. Why the seed's MSE run fails
 
 {_ablation(inputs)}
-![ablation]({figures['ablation']})
+![ablation]({figures["ablation"]})
 
 ## 3. nplearn's best 784-128-10 configuration
 
@@ -292,7 +353,7 @@ the seed's plot labelled its axes the other way round):
 ## 4. Time to accuracy against PyTorch
 
 {_tta(inputs)}
-![time to accuracy]({figures['tta']})
+![time to accuracy]({figures["tta"]})
 
 ## 5. Fashion-MNIST
 
@@ -304,8 +365,11 @@ Per-epoch histories and summaries beside the figures in `reports/mnist/`: {data}
 
 
 def _best_text(cfg: RunConfig) -> str:
-    optimiser = (f"SGD lr {cfg.lr:g}, momentum {cfg.momentum:g}" if cfg.optimizer == "sgd"
-                 else f"Adam lr {cfg.lr:g}")  # fmt: skip
+    optimiser = (
+        f"SGD lr {cfg.lr:g}, momentum {cfg.momentum:g}"
+        if cfg.optimizer == "sgd"
+        else f"Adam lr {cfg.lr:g}"
+    )
     return (
         f"{cfg.activation} hidden layer, `{cfg.init}` init, {optimiser}, weight decay "
         f"{cfg.weight_decay:g}, {cfg.schedule} learning-rate schedule over {cfg.epochs} epochs, "

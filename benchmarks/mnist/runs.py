@@ -121,11 +121,20 @@ def run(cfg: RunConfig, data: Prepared, seed: int, *, progress: bool = False) ->
         return False
 
     history = fit(
-        net, loss, optimizer, x, _targets(cfg, y),
-        epochs=cfg.epochs, batch_size=cfg.batch_size, validation_data=validation,
-        shuffle=cfg.shuffle, rng=shuffle_rng if cfg.shuffle else None,
-        drop_last=True, progress=progress, callback=after_epoch,
-    )  # fmt: skip
+        net,
+        loss,
+        optimizer,
+        x,
+        _targets(cfg, y),
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        validation_data=validation,
+        shuffle=cfg.shuffle,
+        rng=shuffle_rng if cfg.shuffle else None,
+        drop_last=True,
+        progress=progress,
+        callback=after_epoch,
+    )
     frame = history.to_frame()
     frame["loss"] = [_per_sample(cfg, v, cfg.batch_size) for v in frame["loss"]]
     for column in ("val_loss", "test_loss"):
@@ -149,7 +158,9 @@ def run(cfg: RunConfig, data: Prepared, seed: int, *, progress: bool = False) ->
         seed_error=float(seed_eval["error"]),  # type: ignore[arg-type]
         confusion=confusion_matrix(data.y_test, predicted, labels=range(10)),
         seed_confusion=confusion_matrix(
-            data.y_test, seed_eval["predictions"], labels=range(10)  # type: ignore[arg-type]
+            data.y_test,
+            seed_eval["predictions"],
+            labels=range(10),  # type: ignore[arg-type]
         ),
         active_units=_active_units(net, data.x_test),
         train_time=float(last["train_time"]),

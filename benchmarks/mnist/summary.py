@@ -27,15 +27,18 @@ from benchmarks.mnist.tta import Curve, time_to
 __all__ = ["aggregate", "finals", "histories", "pm", "tta_points", "tta_summary"]
 
 FINAL_COLUMNS = (
-    "test_accuracy", "seed_accuracy", "seed_error", "active_units", "train_time", "wall_time",
-)  # fmt: skip
+    "test_accuracy",
+    "seed_accuracy",
+    "seed_error",
+    "active_units",
+    "train_time",
+    "wall_time",
+)
 
 
 def histories(results: Iterable[RunResult]) -> pd.DataFrame:
     """All per-epoch histories in one long frame with ``dataset, config, seed`` first."""
-    frames = [
-        r.history.assign(dataset=r.dataset, config=r.config, seed=r.seed) for r in results
-    ]
+    frames = [r.history.assign(dataset=r.dataset, config=r.config, seed=r.seed) for r in results]
     frame = pd.concat(frames, ignore_index=True)
     first = ["dataset", "config", "seed", "epoch"]
     return frame[first + [c for c in frame.columns if c not in first]]

@@ -2,25 +2,23 @@
 
 Contract
 --------
-``--timing-mode quick|full`` picks the :mod:`benchmarks.timing.plan` settings,
-``--timing-recheck FILE`` (a JSON list of ``[net, dtype, batch]``) re-times only the paired cases
-of those configurations, and ``--timing-threads N`` pins every BLAS/OpenMP pool with
-``threadpoolctl`` (and PyTorch with ``torch.set_num_threads``) for the whole session. Each test
-function marked ``@pytest.mark.impls(...)`` receives a ``case`` fixture per planned case of those
-implementations; the collected items are then sorted into the plan's order (so the paired blocks
-interleave across modules) and given their pytest-benchmark time budget by marker. ``benchmark``
-results carry the case in ``extra_info``.
+``--timing-mode quick|full`` picks the :mod:`benchmarks.timing.plan` settings (default
+quick); ``--timing-settings FILE`` replaces them by settings saved with ``plan.save_settings``
+(how ``python -m benchmarks.timing`` runs its passes); ``--timing-threads N`` (default 1) pins
+every BLAS/OpenMP pool with ``threadpoolctl`` (and PyTorch with ``torch.set_num_threads``) for
+the whole session. Each test function marked ``@pytest.mark.impls(...)`` receives a ``case``
+fixture per planned case of those implementations; the collected items are then sorted into the
+plan's order (so the paired blocks interleave across modules) and given their pytest-benchmark
+time budget by marker. The ``timed`` fixture benchmarks a callable and stores the case in the
+benchmark's ``extra_info``.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 from threadpoolctl import threadpool_limits
 
-from benchmarks.timing.plan import FULL, QUICK, Case, Settings, make_plan, recheck_settings
+from benchmarks.timing.plan import FULL, QUICK, Case, Settings, load_settings, make_plan
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 LIMITER_KEY = pytest.StashKey[threadpool_limits]()
@@ -29,17 +27,17 @@ LIMITER_KEY = pytest.StashKey[threadpool_limits]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("nplearn timing")
     group.addoption("--timing-mode", choices=("quick", "full"), default="quick")
-    group.addoption("--timing-recheck", default=None, help="JSON list of [net, dtype, batch]")
+    group.addoption("--timing-settings", default=None, help="settings JSON (plan.save_settings)")
     group.addoption("--timing-threads", type=int, default=1, help="BLAS threads (pinned)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "impls(*names): implementations a timing test covers")
-    settings = QUICK if config.getoption("--timing-mode") == "quick" else FULL
-    recheck = config.getoption("--timing-recheck")
-    if recheck:
-        configs = [tuple(c) for c in json.loads(Path(recheck).read_text(encoding="utf-8"))]
-        settings = recheck_settings(settings, configs)  # type: ignore[arg-type]
+    path = config.getoption("--timing-settings")
+    if path:
+        settings = load_settings(path)
+    else:
+        settings = QUICK if config.getoption("--timing-mode") == "quick" else FULL
     config.stash[SETTINGS_KEY] = settings
     config.stash[LIMITER_KEY] = threadpool_limits(limits=config.getoption("--timing-threads"))
 

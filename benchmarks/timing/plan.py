@@ -17,8 +17,11 @@ other case is timed once, for ``single_time`` seconds.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 from benchmarks.timing.workloads import NETS, kind_flops
 
@@ -30,8 +33,11 @@ __all__ = [
     "QUICK",
     "Case",
     "Settings",
+    "load_settings",
     "make_plan",
     "recheck_settings",
+    "save_settings",
+    "selftest_settings",
 ]
 
 #: Implementations, in the order they run inside a configuration.
@@ -139,15 +145,38 @@ QUICK = Settings(
 
 
 def recheck_settings(settings: Settings, configs: Iterable[tuple[str, str, int]]) -> Settings:
-    """Settings re-timing only the paired cases of ``configs``, with twice the blocks."""
-    configs = tuple(sorted(set(configs)))
+    """Settings re-timing nplearn (and its slowed variant) against the fused floor in
+    ``configs`` only, with twice the interleaved blocks."""
     return replace(
         settings,
         name="recheck",
         pairs=2 * settings.pairs,
-        impls=PAIRED,
-        only=configs,
+        impls=("floor-fused", "nplearn", "nplearn-copy"),
+        only=tuple(sorted(set(configs))),
     )
+
+
+def selftest_settings(settings: Settings) -> Settings:
+    """Settings timing only what the gate's self-test needs (float32, its batch sizes)."""
+    return replace(
+        settings,
+        name=f"{settings.name} self-test",
+        dtypes=("float32",),
+        batches=settings.selftest_batches,
+        impls=("floor-fused", "nplearn", "nplearn-copy"),
+    )
+
+
+def save_settings(settings: Settings, path: str | os.PathLike[str]) -> None:
+    """Write settings as JSON (read back by :func:`load_settings`)."""
+    Path(path).write_text(json.dumps(asdict(settings)), encoding="utf-8")
+
+
+def load_settings(path: str | os.PathLike[str]) -> Settings:
+    """Read settings written by :func:`save_settings`."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data["only"] = [tuple(c) for c in data["only"]]
+    return Settings(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
 def _configs(settings: Settings) -> Iterator[tuple[str, str, int]]:

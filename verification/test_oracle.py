@@ -1,0 +1,184 @@
+"""PyTorch oracle: forward and backward of every layer, loss and optimizer against torch, float64.
+
+Both libraries get the same weights and inputs; each comparison records its relative error
+(``max |nplearn - torch| / max |torch|``), which must not exceed 1e-10. Run alone with
+``nox -s oracle`` (``pytest -m oracle``); skipped when torch is not installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from nplearn import MSE, SGD, Adam, CrossEntropyLoss, Linear, Network, ReLU, Sigmoid, to_one_hot
+from nplearn.gradcheck import relative_error
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+pytestmark = pytest.mark.oracle
+
+RTOL = 1e-10
+F64 = np.float64
+
+
+@pytest.fixture(autouse=True)
+def torch_float64() -> Iterator[None]:
+    """torch in float64, deterministic, on one thread, for the duration of one test."""
+    dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
+    torch.set_default_dtype(torch.float64)
+    torch.set_num_threads(1)
+    yield
+    torch.set_default_dtype(dtype)
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def agree(check_record: Callable[..., None]) -> Callable[[str, Any, Any], None]:
+    """``agree(what, ours, theirs)``: assert relative error <= RTOL and record it."""
+
+    def compare(what: str, ours: Any, theirs: Any) -> None:
+        expected = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
+        ours = np.asarray(ours)
+        assert ours.shape == np.shape(expected), f"{what}: shape {ours.shape} vs {expected.shape}"
+        err = relative_error(ours, expected)
+        check_record(err, f"rel {RTOL:g}")
+        assert err <= RTOL, f"{what}: relative error {err:.3g} against torch"
+
+    return compare
+
+
+def leaf(array: np.ndarray) -> Any:
+    """A float64 torch tensor that records gradients, holding a copy of ``array``."""
+    return torch.tensor(array, dtype=torch.float64, requires_grad=True)
+
+
+def test_linear(agree, rng) -> None:
+    """Linear: y, dL/dx, dL/dW, dL/db equal torch.nn.functional.linear's."""
+    layer = Linear(7, 5, dtype=F64, rng=rng)
+    x, upstream = rng.standard_normal((6, 7)), rng.standard_normal((6, 5))
+    tx, tw, tb = leaf(x), leaf(layer.W), leaf(layer.b)
+    ty = F.linear(tx, tw.T, tb)
+    ty.backward(torch.tensor(upstream))
+    agree("y", layer.forward(x), ty)
+    agree("dx", layer.backward(upstream), tx.grad)
+    agree("dW", layer.grads["W"], tw.grad)
+    agree("db", layer.grads["b"], tb.grad)
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"), [(ReLU, torch.relu), (Sigmoid, torch.sigmoid)], ids=["relu", "sigmoid"]
+)
+def test_activation(agree, rng, ours, theirs) -> None:
+    """ReLU and Sigmoid: forward and dL/dx equal torch's (inputs up to +-40)."""
+    x, upstream = rng.uniform(-40, 40, (8, 9)), rng.standard_normal((8, 9))
+    layer, tx = ours(), leaf(x)
+    ty = theirs(tx)
+    ty.backward(torch.tensor(upstream))
+    agree("y", layer.forward(x), ty)
+    agree("dx", layer.backward(upstream), tx.grad)
+
+
+def test_mse(agree, rng) -> None:
+    """MSE (the seed's 0.5*sum((p-t)^2)/batch): value and gradient equal torch's."""
+    pred, target = rng.standard_normal((6, 10)), rng.standard_normal((6, 10))
+    loss, tp = MSE(), leaf(pred)
+    tvalue = 0.5 * F.mse_loss(tp, torch.tensor(target), reduction="sum") / pred.shape[0]
+    tvalue.backward()
+    agree("value", loss(pred, target), tvalue)
+    agree("grad", loss.grad, tp.grad)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+@pytest.mark.parametrize("targets", ["one-hot", "index"])
+def test_cross_entropy(agree, rng, reduction, targets) -> None:
+    """CrossEntropyLoss: value and gradient equal F.cross_entropy's with the same reduction."""
+    logits, labels = rng.normal(0, 5, (7, 10)), rng.integers(0, 10, 7)
+    target = labels if targets == "index" else to_one_hot(labels, 10, dtype=F64)
+    loss, tl = CrossEntropyLoss(reduction), leaf(logits)
+    tvalue = F.cross_entropy(tl, torch.tensor(target), reduction=reduction)
+    tvalue.backward()
+    agree("value", loss(logits, target), tvalue)
+    agree("grad", loss.grad, tl.grad)
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_mnist_network(agree, rng, activation) -> None:
+    """784-128-10 network + CE: logits, dL/dx and every parameter gradient equal torch's."""
+    act = {"relu": (ReLU, torch.relu), "sigmoid": (Sigmoid, torch.sigmoid)}[activation]
+    net = Network(
+        [Linear(784, 128, dtype=F64, rng=rng), act[0](), Linear(128, 10, dtype=F64, rng=rng)]
+    )
+    x, labels = rng.random((16, 784)), rng.integers(0, 10, 16)
+    params = {name: leaf(p) for name, p, _ in net.named_parameters()}
+    tx = leaf(x)
+    hidden = act[1](F.linear(tx, params["0.W"].T, params["0.b"]))
+    tlogits = F.linear(hidden, params["2.W"].T, params["2.b"])
+    tvalue = F.cross_entropy(tlogits, torch.tensor(labels), reduction="mean")
+    tvalue.backward()
+    loss = CrossEntropyLoss("mean")
+    logits = net(x)
+    agree("logits", logits, tlogits)
+    agree("loss", loss(logits, labels), tvalue)
+    agree("dx", net.backward(loss.grad), tx.grad)
+    for name, _, grad in net.named_parameters():
+        agree(name, grad, params[name].grad)
+
+
+def _train_both(net: Network, ours: Any, theirs: Any, params: dict, rng, steps: int) -> None:
+    """Run ``steps`` identical random-gradient steps through both optimizers."""
+    for _ in range(steps):
+        for (_, _, grad), tparam in zip(net.named_parameters(), params.values(), strict=True):
+            grad[...] = rng.standard_normal(grad.shape)
+            tparam.grad = torch.tensor(grad)
+        ours.step(net)
+        theirs.step()
+
+
+def _small_net(rng) -> tuple[Network, dict]:
+    net = Network([Linear(6, 4, dtype=F64, rng=rng), ReLU(), Linear(4, 3, dtype=F64, rng=rng)])
+    return net, {name: leaf(p) for name, p, _ in net.named_parameters()}
+
+
+OPTIMIZERS = {
+    "sgd": (lambda: SGD(0.1), lambda p: torch.optim.SGD(p, lr=0.1)),
+    "sgd-momentum": (
+        lambda: SGD(0.1, momentum=0.9),
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+    ),
+    "sgd-weight-decay": (
+        lambda: SGD(0.1, weight_decay=0.01),
+        lambda p: torch.optim.SGD(p, lr=0.1, weight_decay=0.01),
+    ),
+    "adam": (lambda: Adam(1e-2), lambda p: torch.optim.Adam(p, lr=1e-2)),
+    "adam-weight-decay": (
+        lambda: Adam(1e-2, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05),
+        lambda p: torch.optim.Adam(p, lr=1e-2, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_optimizer(agree, rng, name) -> None:
+    """SGD (plain, momentum, weight decay) and Adam: 10 steps equal torch.optim's."""
+    make_ours, make_theirs = OPTIMIZERS[name]
+    net, params = _small_net(rng)
+    _train_both(net, make_ours(), make_theirs(list(params.values())), params, rng, steps=10)
+    for (pname, param, _), tparam in zip(net.named_parameters(), params.values(), strict=True):
+        agree(pname, param, tparam)
+
+
+def test_sgd_seed_l2_rule(agree, rng) -> None:
+    """SGD(lr, l2): w <- w - lr*grad - 2*l2*w, the seed's rule, for 3 steps (formula oracle)."""
+    net, _ = _small_net(rng)
+    expected = net.state_dict()
+    optimizer = SGD(0.1, l2=0.01)
+    for _ in range(3):
+        for name, _, grad in net.named_parameters():
+            grad[...] = rng.standard_normal(grad.shape)
+            expected[name] = expected[name] - 0.1 * grad - 2 * 0.01 * expected[name]
+        optimizer.step(net)
+    for name, param, _ in net.named_parameters():
+        agree(name, param, expected[name])
