@@ -1,1 +1,1 @@
-"""The benchmark suite of nplearn: timings (``benchmarks.timing``) and the MNIST reproduction (``benchmarks.mnist``)."""
+"""nplearn benchmarks: ``benchmarks.timing`` (timings) and ``benchmarks.mnist`` (reproduction)."""

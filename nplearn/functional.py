@@ -108,7 +108,8 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
     Returns:
         Probabilities in ``[0, 1]``.
     """
-    return _scipy_softmax(x, axis=axis)
+    with np.errstate(over="ignore"):  # a row spanning +-finfo.max: exp(-inf) is 0, correctly
+        return _scipy_softmax(x, axis=axis)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:

@@ -19,9 +19,9 @@ what they differentiate, and that the module does not modify its input.
   ``grads``;
 - a loss (pass ``target``): the scalar is ``loss(x, target)`` and its gradient ``loss.grad``.
 
-Parameters are perturbed in place and restored exactly. Checks run in float64 only: a float32
-module or input raises ``ValueError``. On success the module is left as after one forward and
-backward at ``x``, and a :class:`GradcheckResult` holds the worst errors per tensor.
+Parameters are perturbed in place and restored exactly. Checks run in float64 only (a float32
+module or input raises ``ValueError``). On success the module is left as after one forward and
+backward at ``x``, and the returned :class:`GradcheckResult` holds the worst errors per tensor.
 """
 
 from __future__ import annotations
@@ -44,13 +44,8 @@ class GradcheckError(AssertionError):
 
 @dataclass(frozen=True)
 class TensorErrors:
-    """Worst disagreement found on one tensor.
-
-    Attributes:
-        max_abs_error: ``max |analytic - numeric|`` over the checked elements.
-        max_rel_error: :func:`relative_error` of the checked elements, scale floored at atol.
-        checked: number of elements compared.
-        size: number of elements of the tensor.
+    """Worst disagreement on one tensor: ``max |analytic - numeric|``, :func:`relative_error`
+    (its scale floored at ``atol``), and how many of the tensor's ``size`` elements were checked.
     """
 
     max_abs_error: float
@@ -151,18 +146,29 @@ def gradcheck(
                 f"gradcheck runs in float64 but {module!r} has {name} of dtype {param.dtype}; "
                 f"build the layer with dtype=np.float64"
             )
-    is_loss = target is not None or isinstance(module, Loss)
-    if is_loss and target is None:
+    if target is None and isinstance(module, Loss):
         raise ValueError(f"{module!r} is a loss: pass target=...")
-    f, analytic = _loss_problem(module, x, target) if is_loss else _layer_problem(module, x, rng)
+    if target is not None:
+        f, analytic = _loss_problem(module, x, target)
+    else:
+        f, analytic = _layer_problem(module, x, rng)
     grads = analytic()
-    tensors = {"input": x, **_params(module)}
     result = GradcheckResult(repr(module))
-    for name, value in tensors.items():
+    for name, value in {"input": x, **_params(module)}.items():
         idx = _choose(value.size, max_elements, rng)
         numeric = np.array([_central_difference(f, value, i, eps) for i in idx])
         found = grads[name].reshape(-1)[idx]
-        _compare(module, name, value.shape, idx, found, numeric, atol, rtol)
+        excess = np.abs(found - numeric) - (atol + rtol * np.abs(numeric))
+        excess[np.isnan(excess)] = np.inf
+        if excess.size and excess.max() > 0:
+            k = int(np.argmax(excess))
+            index = tuple(int(i) for i in np.unravel_index(idx[k], value.shape))
+            raise _fail(
+                module,
+                f"gradient of {name} at index {index}: analytic "
+                f"{float(found[k])!r} but numeric {float(numeric[k])!r} (atol={atol}, rtol={rtol}; "
+                f"{int(np.sum(excess > 0))} of {idx.size} checked elements disagree)",
+            )
         worst = float(np.max(np.abs(found - numeric), initial=0.0))
         rel = relative_error(found, numeric, atol)
         result.tensors[name] = TensorErrors(worst, rel, idx.size, value.size)
@@ -267,27 +273,3 @@ def _central_difference(f: Callable[[], float], value: Tensor, i: int, eps: floa
     finally:
         value[index] = original
     return (plus - minus) / (2 * eps)
-
-
-def _compare(
-    module: Any,
-    name: str,
-    shape: tuple[int, ...],
-    idx: np.ndarray,
-    analytic: Tensor,
-    numeric: Tensor,
-    atol: float,
-    rtol: float,
-) -> None:
-    """Raise on the worst element outside ``atol + rtol * |numeric|`` (NaN counts as outside)."""
-    excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
-    excess = np.where(np.isnan(excess), np.inf, excess)
-    if excess.size and excess.max() > 0:
-        k = int(np.argmax(excess))
-        index = tuple(int(i) for i in np.unravel_index(idx[k], shape))
-        raise _fail(
-            module,
-            f"gradient of {name} at index {index}: analytic {float(analytic[k])!r} but numeric "
-            f"{float(numeric[k])!r} (atol={atol}, rtol={rtol}; {int(np.sum(excess > 0))} of "
-            f"{idx.size} checked elements disagree)",
-        )

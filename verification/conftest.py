@@ -10,7 +10,7 @@ Contract
   (``NPLEARN_DATA_DIR``, else ``<repo>/../shared/data``, else ``<repo>/data``), or a skip saying
   where the files were looked for.
 - The ``oracle`` marker (PyTorch comparisons, ``nox -s oracle``) and a hypothesis profile without
-  deadlines (the machines are shared and slow).
+  deadlines (the machines are shared and slow), derandomized so every run draws the same examples.
 - ``--verification-report PATH`` chooses the report file (default ``reports/verification.md`` in
   the repository, whatever the working directory; ``none`` writes nothing). It is written at the
   end of every session, from the main process only.
@@ -37,8 +37,12 @@ DEFAULT_REPORT = REPO_ROOT / "reports" / "verification.md"
 #: Base seed of the suite (the seed post's date); each test mixes in its own id.
 SEED = 20200614
 
+# No deadlines (the machines are shared), and the same examples on every run (reproducible).
 settings.register_profile(
-    "nplearn", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    "nplearn",
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 settings.load_profile("nplearn")
 
@@ -67,12 +71,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "oracle: compares nplearn with PyTorch (needs torch)")
-    option = config.getoption("--verification-report")
+    option = config.getoption("--verification-report", default=str(DEFAULT_REPORT))
     path = None if option.lower() == "none" else Path(option)
     if path is not None and not path.is_absolute():
         path = REPO_ROOT / path
     args = " ".join(config.invocation_params.args) or "(none)"
-    extra = {"pytest arguments": args, "hypothesis profile": "nplearn (no deadline)"}
+    extra = {"pytest arguments": args, "hypothesis profile": "nplearn (no deadline, derandomized)"}
     plugin = report.VerificationReport(path, seeds={"base seed": SEED}, extra=extra)
     config.pluginmanager.register(plugin, "verification-report")
 

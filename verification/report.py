@@ -29,12 +29,15 @@ from nplearn.report import markdown_table, write_report
 RECORD = "verification_check"
 DOC = "verification_doc"
 MODULE_DOC = "verification_module_doc"
+ORDER = ("passed", "failed", "error", "skipped", "xfailed", "xpassed", "not run")
 COLUMNS = ("check", "what it checks", "tolerance", "worst observed", "result")
 METRICS = (
     "Errors are relative unless the tolerance says otherwise: `max |actual - expected| / "
-    "max |expected|` over the compared tensor (nplearn.gradcheck.relative_error); the gradient "
-    "checks compare analytic gradients with float64 central differences (eps 1e-6) and fail an "
-    "element outside `atol + rtol * |numeric|`, as torch.autograd.gradcheck does."
+    "max |expected|` over the compared tensor (`nplearn.gradcheck.relative_error`). The gradient "
+    "checks compare analytic gradients with float64 central differences (eps 1e-6), fail an "
+    "element outside `atol + rtol * |numeric|` as `torch.autograd.gradcheck` does, and floor the "
+    "scale of their relative error at atol (a tensor whose gradients are all below atol reports "
+    "its absolute error / atol). Numbers recorded by several examples show the worst one."
 )
 
 
@@ -84,12 +87,13 @@ class Row:
     module_doc: str = ""
 
 
-def _reason(report: pytest.TestReport) -> str:
+def _reason(report: pytest.TestReport | pytest.CollectReport) -> str:
     """The skip / xfail reason of a report."""
     if getattr(report, "wasxfail", ""):
         return str(report.wasxfail)
     longrepr = report.longrepr
-    return str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr or "")
+    reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr or "")
+    return reason.removeprefix("Skipped: ")
 
 
 def outcome_of(report: pytest.TestReport) -> str | None:
@@ -108,6 +112,12 @@ def outcome_of(report: pytest.TestReport) -> str | None:
     return None
 
 
+def _bold(result: str) -> str:
+    """Results other than passed, skipped and xfailed stand out in upper case and bold."""
+    quiet = result.startswith(("passed", "skipped", "xfailed"))
+    return result if quiet else f"**{result.upper()}**"
+
+
 def render(rows: list[Row], duration: float) -> str:
     """The report body: summary, the metrics note, one table per test file.
 
@@ -119,8 +129,11 @@ def render(rows: list[Row], duration: float) -> str:
         Markdown.
     """
     counts = Counter(row.result.split(":")[0] for row in rows)
-    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    summary = ", ".join(f"{counts[kind]} {kind}" for kind in ORDER if counts[kind])
     parts = [f"## Summary\n\n**{summary}** in {duration:.1f} s ({len(rows)} tests).\n", METRICS]
+    failed = [row.nodeid for row in rows if row.result in ("failed", "error", "xpassed")]
+    if failed:
+        parts.insert(1, "Not passed:\n\n" + "".join(f"- `{nodeid}`\n" for nodeid in failed))
     files: dict[str, list[Row]] = {}
     for row in rows:
         files.setdefault(row.nodeid.split("::")[0], []).append(row)
@@ -130,7 +143,7 @@ def render(rows: list[Row], duration: float) -> str:
         table = markdown_table(
             COLUMNS,
             [
-                (r.nodeid.split("::", 1)[-1], r.what, r.tolerance, r.observed, r.result)
+                (r.nodeid.split("::", 1)[-1], r.what, r.tolerance, r.observed, _bold(r.result))
                 for r in members
             ],
             digits=3,
@@ -177,6 +190,13 @@ class VerificationReport:
         outcome = outcome_of(report)
         if outcome is not None and not (report.when == "teardown" and row.result == "failed"):
             row.result = outcome
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """A whole module skipped (``pytest.importorskip`` at import) or failing to import."""
+        if report.skipped or report.failed:
+            reason = _reason(report) if report.skipped else "collection error"
+            result = f"skipped: {reason}" if report.skipped else "error"
+            self.rows[report.nodeid] = Row(report.nodeid, "(whole module)", result=result)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.path is None or hasattr(session.config, "workerinput") or not self.rows:

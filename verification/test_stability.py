@@ -118,7 +118,7 @@ def check_extreme(x: np.ndarray, labels: np.ndarray) -> None:
     assert np.all(np.isfinite(p))
 
 
-BOUNDS = pytest.mark.parametrize("bound", [1e4, 1e30])
+BOUNDS = pytest.mark.parametrize("bound", [1e4, 1e30], ids=["1e4", "1e30"])
 
 
 @dtypes

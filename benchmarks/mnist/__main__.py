@@ -25,7 +25,16 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from benchmarks.mnist import ablation, outputs, report, schedule, summary, torch_tta, tta
+from benchmarks.mnist import (
+    ablation,
+    outputs,
+    report,
+    reportdata,
+    schedule,
+    summary,
+    torch_tta,
+    tta,
+)
 from benchmarks.mnist.configs import scaled
 from benchmarks.mnist.datasets import digests, prepare
 from nplearn.report import write_report
@@ -156,8 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "configs": {c.key: vars(c) for c in plan.headline},
         },
     )
-    inputs = report.Inputs(
-        plan, table, rows, conclusion, tta_table, tta_configs, settings, figures, data_files
+    inputs = reportdata.Inputs(
+        plan, finals, table, rows, conclusion, tta_table, tta_configs, settings, figures, data_files
     )
     title = TITLE if mode == "full" else f"{TITLE} — {mode}"
     write_report(

@@ -42,9 +42,9 @@ FACTORS: dict[str, tuple[str, dict[str, object]]] = {
     "sum": ("the gradient summed over the batch (the CE run's scale)", {"loss": "mse-sum"}),
 }
 
-#: The sets of changed factors that are run: the baseline, each factor alone, each
-#: working triple (correct ReLU + He init + a larger step) with every one of its factors
-#: left out, and all four (the CE run's full step size, lr 5e-2 on a summed gradient).
+#: The sets of changed factors that are run: the baseline, each factor alone, both
+#: triples "correct ReLU + He init + a larger step", each of them with every one of its
+#: factors left out, and all four (the CE run's full step: lr 5e-2 on a summed gradient).
 COMBINATIONS: tuple[tuple[str, ...], ...] = (
     (),
     ("relu",),
@@ -81,6 +81,11 @@ class Variant:
             return "seed MSE (baseline)"
         return " + ".join(FACTORS[c][0] for c in self.changes)
 
+    @property
+    def short(self) -> str:
+        """``"baseline"`` or the factor keys, e.g. ``"+relu +init"`` (for plots)."""
+        return " ".join(f"+{c}" for c in self.changes) or "baseline"
+
 
 def variants(base: RunConfig, epochs: int) -> list[Variant]:
     """The ablation's configurations, each trained for ``epochs`` epochs.
@@ -108,7 +113,7 @@ class Row:
 
     Attributes:
         changes: the factors changed from the seed's MSE run.
-        label: their description.
+        label: their description; short: their keys (``"+relu +init"``).
         accuracy, accuracy_std: test accuracy (test images / 255), mean and std.
         loss: final per-sample training loss (NaN if a run diverged).
         active_units: fraction of hidden units active on some test image.
@@ -117,6 +122,7 @@ class Row:
 
     changes: tuple[str, ...]
     label: str
+    short: str
     accuracy: float
     accuracy_std: float
     loss: float
@@ -140,6 +146,7 @@ def summarise(chosen: Sequence[Variant], results: Mapping[str, Sequence[RunResul
             Row(
                 changes=variant.changes,
                 label=variant.label,
+                short=variant.short,
                 accuracy=float(accuracy.mean()),
                 accuracy_std=float(accuracy.std()),
                 loss=float(np.mean([r.history["loss"].iloc[-1] for r in runs])),

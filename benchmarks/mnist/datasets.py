@@ -9,8 +9,7 @@ checks every file against its registered payload SHA-256) and returns a
 order), the test images both divided by 255 (the correct evaluation) and raw
 uint8 (the seed's quirk), and the labels as int64. Arrays are never modified
 after preparation. :func:`digests` gives the payload SHA-256 of each file for
-the report's provenance header. ``subset`` keeps only the first images of
-each split (development only).
+the report's provenance header.
 """
 
 from __future__ import annotations
@@ -55,21 +54,16 @@ class Prepared:
     x_test_raw: Tensor
 
 
-def prepare(name: str = "mnist", subset: int | None = None) -> Prepared:
+def prepare(name: str = "mnist") -> Prepared:
     """Load data set ``name`` from the data folder (``NPLEARN_DATA_DIR``) and prepare it.
 
     Args:
         name: a key of ``nplearn.data.DATASETS``.
-        subset: keep only the first ``subset`` training and ``subset // 6``
-            test images (development runs only; None keeps everything).
 
     Returns:
         The :class:`Prepared` views.
     """
     x, y, x_test, y_test = load_mnist(name=name)
-    if subset is not None:
-        x, y = x[:subset], y[:subset]
-        x_test, y_test = x_test[: max(subset // 6, 100)], y_test[: max(subset // 6, 100)]
     x_train, x_val, y_train, y_val = seed_split(x, y)
     return Prepared(
         name=name,

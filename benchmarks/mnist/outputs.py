@@ -109,9 +109,9 @@ def write_figures(
         matrices[f"{key}: as the seed computed it (test not /255)"] = run.seed_confusion
         matrices[f"{key}: correct evaluation (test /255)"] = run.confusion
     plots.confusion_matrices(matrices, folder / "confusion.png")
-    labels = {v.config.key: v.label for v in plan.variants}
+    labels = {v.config.key: v.short for v in plan.variants}
     curves = histories[histories["config"].isin(labels.keys())].assign(
-        label=lambda f: f["config"].map(labels)
+        short=lambda f: f["config"].map(labels)
     )
     plots.ablation_chart(ablation_rows, curves, folder / "ablation.png")
     if not tta_points.empty:

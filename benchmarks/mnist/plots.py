@@ -83,9 +83,9 @@ def accuracy_curves(
     """
     fig, axes = _panels(histories, panels)
     for ax, frame, title in axes:
-        _band(ax, frame, "accuracy", "training (batches of the epoch)")
-        _band(ax, frame, "val_accuracy", "validation (12k split)")
-        _band(ax, frame, "test_accuracy", "test (/255)", marker=".", linestyle=":")
+        _band(ax, frame, "accuracy", "training (batches of the epoch)", color="tab:blue")
+        _band(ax, frame, "val_accuracy", "validation (12k split)", color="tab:orange")
+        _band(ax, frame, "test_accuracy", "test (/255)", color="tab:green", marker=".")
         ax.set(title=title, xlabel="epoch", ylabel="accuracy")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
@@ -104,9 +104,9 @@ def loss_curves(
     """
     fig, axes = _panels(histories, panels)
     for ax, frame, title in axes:
-        _band(ax, frame, "loss", "training")
-        _band(ax, frame, "val_loss", "validation")
-        _band(ax, frame, "test_loss", "test (/255)", marker=".", linestyle=":")
+        _band(ax, frame, "loss", "training", color="tab:blue")
+        _band(ax, frame, "val_loss", "validation", color="tab:orange")
+        _band(ax, frame, "test_loss", "test (/255)", color="tab:green", marker=".")
         ax.set(title=title, xlabel="epoch", ylabel="loss per sample")
         ax.set_yscale("log")
         ax.grid(alpha=0.3)
@@ -148,26 +148,28 @@ def ablation_chart(rows: Sequence[Row], curves: pd.DataFrame, path: Path) -> Non
     """Final test accuracy per ablation variant, and test accuracy per epoch.
 
     Args:
-        rows: the ablation table rows.
-        curves: long per-epoch frame of the ablation runs with ``label``,
+        rows: the ablation table rows (``short`` labels are drawn).
+        curves: long per-epoch frame of the ablation runs with ``short``,
             ``epoch``, ``test_accuracy``.
         path: the PNG to write.
     """
-    fig, (bars, lines) = plt.subplots(1, 2, figsize=(15, 0.45 * len(rows) + 2.5))
+    fig, (bars, lines) = plt.subplots(1, 2, figsize=(14, 0.35 * len(rows) + 2.5))
     y = np.arange(len(rows))
     bars.barh(y, [r.accuracy for r in rows], xerr=[r.accuracy_std for r in rows], color="tab:blue")
     bars.axvline(WORKING, color="tab:red", linestyle="--", label=f"working ({WORKING:.0%})")
-    bars.set_yticks(y, [r.label for r in rows], fontsize=8)
+    bars.set_yticks(y, [r.short for r in rows])
     bars.invert_yaxis()
     bars.set(
         xlim=(0, 1),
         xlabel="test accuracy (mean +- std over seeds)",
-        title="MSE ablation: one factor at a time, then combinations",
+        title="seed's MSE run with factors changed",
     )
-    bars.legend(fontsize=8)
-    for label, frame in curves.groupby("label", sort=False):
+    bars.legend(fontsize=8, loc="lower right")
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (label, frame) in enumerate(curves.groupby("short", sort=False)):
         mean = frame.groupby("epoch")["test_accuracy"].mean()
-        lines.plot(mean.index, mean.values, label=str(label))
+        style = "-" if i < len(cycle) else "--"
+        lines.plot(mean.index, mean.values, style, color=cycle[i % len(cycle)], label=str(label))
     lines.set(
         xlabel="epoch",
         ylabel="test accuracy (mean over seeds)",
@@ -175,7 +177,7 @@ def ablation_chart(rows: Sequence[Row], curves: pd.DataFrame, path: Path) -> Non
         title="test accuracy per epoch",
     )
     lines.grid(alpha=0.3)
-    lines.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    lines.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     _save(fig, path)
 
 

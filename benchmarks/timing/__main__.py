@@ -9,7 +9,9 @@ configuration whose ratio exceeds its threshold (interleaved, twice the blocks) 
 every verdict is printed, and each failure names the benchmark and both timings. Only when all
 timings completed does it write ``reports/bench.md`` and ``reports/bench/*``.
 
-Exit status: 0 the gate passed; 1 the gate failed; 2 a benchmark errored (nothing written).
+The thread count defaults to ``$NPLEARN_BENCH_THREADS`` or 1 (one core gives the most stable
+ratios on a shared machine, and the elementwise work does not use more). Exit status: 0 the
+gate passed; 1 the gate failed; 2 a benchmark errored (nothing written).
 With ``--self-test`` only the gate's must-fail check runs (float32, nplearn with a slowed
 ``Linear`` against the fused floor, nothing written): 0 when the gate rejects the slowed library
 in every configuration, 3 when it does not. Options this parser does not know are passed to
@@ -19,6 +21,7 @@ pytest (e.g. ``--benchmark-compare``, ``-k``).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -53,8 +56,11 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     )
     parser.add_argument("--quick", action="store_true", help="CI mode: batch 16 and 100, short")
     parser.add_argument(
-        "--threads", type=int, default=1,
-        help="BLAS/OpenMP/torch threads, pinned for the whole run (default 1: stable ratios)",
+        "--threads",
+        type=int,
+        default=int(os.environ.get("NPLEARN_BENCH_THREADS", "1")),
+        help="BLAS/OpenMP/torch threads, pinned for the whole run (default: $NPLEARN_BENCH_THREADS"
+        " or 1, the most stable ratios on a shared machine)",
     )
     parser.add_argument("--self-test", action="store_true", help="only the gate's must-fail check")
     parser.add_argument("--thresholds", type=Path, default=THRESHOLDS)
@@ -69,8 +75,10 @@ def run_pass(settings: Settings, threads: int, work: Path, extra: Sequence[str])
     save_settings(settings, settings_file)
     args = [
         str(HERE),
-        "-o", "python_files=bench_*.py",
-        "-p", "no:cacheprovider",
+        "-o",
+        "python_files=bench_*.py",
+        "-p",
+        "no:cacheprovider",
         "-q",
         f"--rootdir={ROOT}",
         f"--timing-settings={settings_file}",
@@ -132,8 +140,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(verdict.message())
         missed = [v for v in selftest if v.passed]
         if args.self_test:
-            print("SELF-TEST " + ("FAILED: the gate accepted the slowed library" if missed
-                                  else "PASSED: the gate rejects the slowed library"))
+            print(
+                "SELF-TEST "
+                + (
+                    "FAILED: the gate accepted the slowed library"
+                    if missed
+                    else "PASSED: the gate rejects the slowed library"
+                )
+            )
             return SELFTEST_FAILED if missed else 0
         run = Run(
             mode=settings.name,
@@ -144,8 +158,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             gate=gate,
             selftest=selftest,
             thresholds=thresholds,
-            settings={"pairs": settings.pairs, "block_time": settings.block_time,
-                      "single_time": settings.single_time},
+            settings={
+                "pairs": settings.pairs,
+                "block_time": settings.block_time,
+                "single_time": settings.single_time,
+            },
             seconds=seconds,
             seed=SEED,
         )

@@ -14,12 +14,12 @@ import math
 import pytest
 
 from benchmarks.timing.floors import FusedStep, GemmFloor
-from benchmarks.timing.plan import Case
+from benchmarks.timing.plan import Case, Timed
 from benchmarks.timing.workloads import LR, assert_same_step, make_nplearn
 
 
 @pytest.mark.impls("floor-fused")
-def test_fused_floor(case: Case, timed) -> None:  # type: ignore[no-untyped-def]
+def test_fused_floor(case: Case, timed: Timed) -> None:
     work = make_nplearn(case.net, case.dtype, case.batch)
     floor = FusedStep(work.parameters(), case.net, case.batch, LR)
     x, y = work.batch.x, work.batch.y
@@ -28,6 +28,6 @@ def test_fused_floor(case: Case, timed) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.impls("floor-gemm")
-def test_gemm_floor(case: Case, timed) -> None:  # type: ignore[no-untyped-def]
+def test_gemm_floor(case: Case, timed: Timed) -> None:
     work = make_nplearn(case.net, case.dtype, case.batch)
     timed(GemmFloor(work.parameters(), case.batch), work.batch.x)

@@ -15,12 +15,12 @@ import math
 
 import pytest
 
-from benchmarks.timing.plan import Case
+from benchmarks.timing.plan import Case, Timed
 from benchmarks.timing.workloads import make_nplearn
 
 
 @pytest.mark.impls("nplearn", "nplearn-copy")
-def test_nplearn(case: Case, timed) -> None:  # type: ignore[no-untyped-def]
+def test_nplearn(case: Case, timed: Timed) -> None:
     work = make_nplearn(case.net, case.dtype, case.batch, slowed=case.impl == "nplearn-copy")
     if case.kind == "forward":
         out = timed(work.forward)

@@ -16,12 +16,12 @@ import math
 import pytest
 
 from benchmarks.timing.peers import SeedStep, SklearnStep, TorchStep
-from benchmarks.timing.plan import Case
+from benchmarks.timing.plan import Case, Timed
 from benchmarks.timing.workloads import LR, assert_same_step, make_batch, make_nplearn
 
 
 @pytest.mark.impls("torch")
-def test_torch(case: Case, timed, threads: int) -> None:  # type: ignore[no-untyped-def]
+def test_torch(case: Case, timed: Timed, threads: int) -> None:
     pytest.importorskip("torch")
     work = make_nplearn(case.net, case.dtype, case.batch)
     step = TorchStep(work.parameters(), case.net, work.batch.x, work.batch.y, LR, threads)
@@ -30,7 +30,7 @@ def test_torch(case: Case, timed, threads: int) -> None:  # type: ignore[no-unty
 
 
 @pytest.mark.impls("sklearn")
-def test_sklearn(case: Case, timed) -> None:  # type: ignore[no-untyped-def]
+def test_sklearn(case: Case, timed: Timed) -> None:
     pytest.importorskip("sklearn")
     data = make_batch(case.net, case.dtype, case.batch)
     step = SklearnStep(case.net, data.x, data.y, LR)
@@ -39,7 +39,7 @@ def test_sklearn(case: Case, timed) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.impls("seed")
-def test_seed(case: Case, timed) -> None:  # type: ignore[no-untyped-def]
+def test_seed(case: Case, timed: Timed) -> None:
     params = make_nplearn(case.net, case.dtype, case.batch).parameters()
     data = make_batch(case.net, "float32", case.batch)
     assert math.isfinite(timed(SeedStep(params, case.net, data.x, data.y, LR)))

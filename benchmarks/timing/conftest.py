@@ -15,10 +15,21 @@ benchmark's ``extra_info``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from threadpoolctl import threadpool_limits
 
-from benchmarks.timing.plan import FULL, QUICK, Case, Settings, load_settings, make_plan
+from benchmarks.timing.plan import (
+    FULL,
+    QUICK,
+    Case,
+    Settings,
+    Timed,
+    load_settings,
+    make_plan,
+)
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 LIMITER_KEY = pytest.StashKey[threadpool_limits]()
@@ -57,25 +68,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("case", cases, ids=[case.id for case in cases])
 
 
+def _case(item: pytest.Item) -> Case | None:
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get("case") if callspec else None
+    return case if isinstance(case, Case) else None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     settings = config.stash[SETTINGS_KEY]
-
-    def key(item: pytest.Item) -> tuple[object, ...]:
-        callspec = getattr(item, "callspec", None)
-        case = callspec.params.get("case") if callspec else None
-        return case.sort_key() if isinstance(case, Case) else (float("inf"),)
-
-    items.sort(key=key)
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        case = callspec.params.get("case") if callspec else None
-        if isinstance(case, Case):
-            budget = settings.block_time if case.paired else settings.single_time
-            item.add_marker(
-                pytest.mark.benchmark(
-                    group=case.group, max_time=budget, min_rounds=settings.min_rounds
-                )
-            )
+    unplanned = [item for item in items if _case(item) is None]
+    if unplanned:  # a timing test with no case in this plan (e.g. torch in a recheck)
+        config.hook.pytest_deselected(items=unplanned)
+    planned = sorted(
+        (item for item in items if _case(item) is not None), key=lambda item: _case(item).sort_key()
+    )  # type: ignore[union-attr]
+    for item in planned:
+        case = _case(item)
+        assert case is not None
+        budget = settings.block_time if case.paired else settings.single_time
+        item.add_marker(
+            pytest.mark.benchmark(group=case.group, max_time=budget, min_rounds=settings.min_rounds)
+        )
+    items[:] = planned
 
 
 @pytest.fixture
@@ -85,10 +99,10 @@ def threads(pytestconfig: pytest.Config) -> int:
 
 
 @pytest.fixture
-def timed(benchmark, case: Case):  # type: ignore[no-untyped-def]
+def timed(benchmark: Any, case: Case) -> Timed:
     """``timed(fn, *args)``: benchmark ``fn`` for ``case`` and record the case with it."""
 
-    def run(fn, *args):  # type: ignore[no-untyped-def]
+    def run(fn: Callable[..., Any], *args: Any) -> Any:
         benchmark.extra_info.update(case.extra_info())
         return benchmark(fn, *args)
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from benchmarks.timing.workloads import NETS, kind_flops
 
@@ -33,12 +34,16 @@ __all__ = [
     "QUICK",
     "Case",
     "Settings",
+    "Timed",
     "load_settings",
     "make_plan",
     "recheck_settings",
     "save_settings",
     "selftest_settings",
 ]
+
+#: The ``timed`` fixture: ``timed(fn, *args)`` benchmarks ``fn(*args)`` and returns its result.
+Timed = Callable[..., Any]
 
 #: Implementations, in the order they run inside a configuration.
 IMPLS = ("floor-gemm", "floor-fused", "nplearn", "nplearn-copy", "torch", "sklearn", "seed")
@@ -58,8 +63,8 @@ class Case:
         impl: one of :data:`IMPLS`.
         kind: ``"forward"``, ``"backward"`` or ``"step"`` (only nplearn has the first two).
         net: ``"relu"`` or ``"sigmoid"``.
-        dtype: ``"float32"`` or ``"float64"`` (the seed always computes in float64, so its
-            cases exist for ``"float64"`` only).
+        dtype: ``"float32"`` or ``"float64"`` (the seed always computes in float64 on float32
+            inputs: its case is timed under both names, to be compared with either floor).
         batch: rows per batch.
         repeat: index of the interleaved block (0 for unpaired cases).
         paired: timed in interleaved blocks (see the module docstring).
@@ -202,8 +207,6 @@ def make_plan(settings: Settings) -> list[Case]:
     for net, dtype, batch in _configs(settings):
         config = {"net": net, "dtype": dtype, "batch": batch}
         for impl in settings.impls:
-            if impl == "seed" and dtype != "float64":
-                continue
             if impl == "nplearn-copy" and (
                 dtype != "float32" or batch not in settings.selftest_batches
             ):

@@ -34,6 +34,9 @@ LABELS = {
     "seed": "the seed's code (float64)",
 }
 STYLES = {"floor-gemm": ":", "floor-fused": "--", "nplearn": "-", "nplearn-copy": "-."}
+RATIO_TICKS = (0.25, 0.5, 0.75, 1, 1.15, 1.5, 2, 3, 5, 10, 20, 50)
+#: One colour per implementation, the same on every panel.
+COLORS = dict(zip(LABELS, plt.get_cmap("tab10").colors, strict=False))
 
 
 def _panels(frame: pd.DataFrame) -> tuple[plt.Figure, dict[tuple[str, str], plt.Axes]]:
@@ -48,6 +51,9 @@ def _panels(frame: pd.DataFrame) -> tuple[plt.Figure, dict[tuple[str, str], plt.
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("batch size")
+        batches = sorted(set(frame["batch"]))
+        ax.set_xticks(batches, [str(b) for b in batches])
+        ax.minorticks_off()
         ax.grid(True, which="both", alpha=0.3)
     return fig, panels
 
@@ -70,21 +76,27 @@ def plot_times(times: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     steps = times[times["kind"] == "step"]
     fig, panels = _panels(steps)
     for (net, dtype), ax in panels.items():
-        # the seed always computes in float64: draw it on every panel of its network
-        same = (steps["dtype"] == dtype) | (steps["impl"] == "seed")
-        mine = steps[(steps["net"] == net) & same]
+        mine = steps[(steps["net"] == net) & (steps["dtype"] == dtype)]
         for impl, label in LABELS.items():
             line = mine[mine["impl"] == impl].sort_values("batch")
             if len(line):
-                ax.plot(line["batch"], line["time"] * 1e3, STYLES.get(impl, "-"), marker="o",
-                        label=label)
+                ax.plot(
+                    line["batch"],
+                    line["time"] * 1e3,
+                    STYLES.get(impl, "-"),
+                    marker="o",
+                    color=COLORS[impl],
+                    label=label,
+                )
         ax.set_ylabel("median time per step (ms)")
         ax.legend(fontsize=7)
     _save(fig, path, "Time per training step (lower is better)")
 
 
 def plot_ratios(
-    ratios: pd.DataFrame, limits: dict[tuple[str, str, int], float], target: float,
+    ratios: pd.DataFrame,
+    limits: dict[tuple[str, str, int], float],
+    target: float,
     path: str | os.PathLike[str],
 ) -> None:
     """Ratio of each implementation's step to the fused floor vs batch size.
@@ -101,13 +113,23 @@ def plot_ratios(
         for impl, label in LABELS.items():
             line = mine[mine["impl"] == impl].sort_values("batch")
             if len(line):
-                ax.plot(line["batch"], line["ratio"], STYLES.get(impl, "-"), marker="o",
-                        label=label)
-        gated = sorted((b, v) for (n, d, b), v in limits.items() if (n, d) == (net, dtype))
+                ax.plot(
+                    line["batch"],
+                    line["ratio"],
+                    STYLES.get(impl, "-"),
+                    marker="o",
+                    color=COLORS[impl],
+                    label=label,
+                )
+        timed = set(mine["batch"])
+        gated = sorted(
+            (b, v) for (n, d, b), v in limits.items() if (n, d) == (net, dtype) and b in timed
+        )
         if gated:
             ax.plot(*zip(*gated, strict=True), "kx", label="gate threshold (nplearn)")
         ax.axhline(target, color="grey", lw=0.8, label=f"target {target:g}x")
         ax.axhline(1.0, color="black", lw=0.5)
+        ax.set_yticks(RATIO_TICKS, [f"{t:g}" for t in RATIO_TICKS])
         ax.set_ylabel("time / fused-floor time")
         ax.legend(fontsize=7)
     _save(fig, path, "Ratio to the hand-fused NumPy floor (1 = floor)")

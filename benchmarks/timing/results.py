@@ -84,11 +84,7 @@ def _paired(results: pd.DataFrame, impl: str, reference: str) -> pd.DataFrame:
     if impl not in wide or reference not in wide:
         return pd.DataFrame(columns=[*CONFIG, "ratio", "low", "high"])
     per_block = (wide[impl] / wide[reference]).dropna().rename("r").reset_index()
-    return (
-        per_block.groupby(CONFIG)["r"]
-        .agg(ratio="median", low="min", high="max")
-        .reset_index()
-    )
+    return per_block.groupby(CONFIG)["r"].agg(ratio="median", low="min", high="max").reset_index()
 
 
 def ratio_table(results: pd.DataFrame, reference: str = "floor-fused") -> pd.DataFrame:

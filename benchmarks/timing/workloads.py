@@ -161,8 +161,12 @@ class NplearnWorkload:
     def gradients(self) -> dict[str, Tensor]:
         """The live gradients of ``W1, b1, W2, b2`` left by the last backward."""
         first, last = self.net.layers[0], self.net.layers[2]
-        return {"W1": first.grads["W"], "b1": first.grads["b"],
-                "W2": last.grads["W"], "b2": last.grads["b"]}
+        return {
+            "W1": first.grads["W"],
+            "b1": first.grads["b"],
+            "W2": last.grads["W"],
+            "b2": last.grads["b"],
+        }
 
 
 def assert_same_step(
