@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
-from nplearn.data import DataError, load_mnist
+from nplearn.data import load_mnist
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REPORT = REPO_ROOT / "reports" / "verification.md"
@@ -106,11 +106,21 @@ def data_folder() -> Path:
 
 
 @pytest.fixture(scope="session")
-def mnist_train() -> tuple[np.ndarray, np.ndarray]:
-    """MNIST training images (uint8, (60000, 784)) and labels (int64), or a skip."""
+def real_data() -> Path:
+    """The real data folder (holding ``mnist/``), or a skip saying where it was looked for."""
     folder = data_folder()
-    try:
-        x, y, _, _ = load_mnist(folder, download=False)
-    except DataError as exc:
-        pytest.skip(f"MNIST not found in {folder} (set NPLEARN_DATA_DIR): {exc}")
-    return x, y
+    if not (folder / "mnist").is_dir():
+        pytest.skip(f"MNIST not found in {folder} (set NPLEARN_DATA_DIR)")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mnist(real_data: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Real MNIST ``(x_train, y_train, x_test, y_test)``: uint8 (n, 784), int64 (n,)."""
+    return load_mnist(real_data, download=False)
+
+
+@pytest.fixture(scope="session")
+def mnist_train(mnist: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST training images (uint8, (60000, 784)) and labels (int64)."""
+    return mnist[0], mnist[1]

@@ -10,7 +10,6 @@ import contextlib
 import functools
 import gzip
 import hashlib
-import os
 import re
 import socket
 import stat
@@ -160,8 +159,8 @@ def test_read_idx_round_trip(tmp_path: Path, array: np.ndarray, compress: bool) 
     np.testing.assert_array_equal(result, array)
 
 
-def test_read_idx_reads_real_labels() -> None:
-    folder = real_data_folder()
+def test_read_idx_reads_real_labels(real_data: Path) -> None:
+    folder = real_data
     labels = data.read_idx(folder / "mnist" / "t10k-labels-idx1-ubyte.gz")
     assert labels.shape == (10000,) and labels[:5].tolist() == [7, 2, 1, 0, 4]
 
@@ -332,8 +331,8 @@ def test_csv_empty_and_missing(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------ data folder and registry
 
 
-def test_registry_matches_shared_sha256sums() -> None:
-    sums = real_data_folder() / "SHA256SUMS"
+def test_registry_matches_shared_sha256sums(real_data: Path) -> None:
+    sums = real_data / "SHA256SUMS"
     expected = {
         line.split()[3]: line.split()[0]
         for line in sums.read_text().splitlines()
@@ -474,19 +473,6 @@ def test_inconsistent_data_set(
 # ---------------------------------------------------------------------------------- real data
 
 
-def real_data_folder() -> Path:
-    folder = Path(
-        os.environ.get("NPLEARN_DATA_DIR")
-        or Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
-    if not (folder / "mnist").is_dir():
-        pytest.skip(f"real data not found in {folder}")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def mnist() -> tuple[np.ndarray, ...]:
-    return data.load_mnist(real_data_folder(), download=False)
 
 
 def test_real_mnist(mnist: tuple[np.ndarray, ...]) -> None:
@@ -498,8 +484,8 @@ def test_real_mnist(mnist: tuple[np.ndarray, ...]) -> None:
     assert x_train.max() == 255 and x_train.min() == 0
 
 
-def test_real_fashion_mnist() -> None:
-    x_train, y_train, x_test, y_test = data.load_fashion_mnist(real_data_folder(), download=False)
+def test_real_fashion_mnist(real_data: Path) -> None:
+    x_train, y_train, x_test, y_test = data.load_fashion_mnist(real_data, download=False)
     assert (
         x_train.shape == (60000, 784) and x_test.shape == (10000, 784) and x_train.dtype == np.uint8
     )
@@ -555,8 +541,8 @@ def test_load_mnist_downloads_missing_files(
     assert x_train.shape == (6, 784) and x_test.shape == (4, 784)
 
 
-def test_download_real_files(tmp_path: Path) -> None:
-    source = real_data_folder() / "mnist"
+def test_download_real_files(tmp_path: Path, real_data: Path) -> None:
+    source = real_data / "mnist"
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     for file in source.iterdir():

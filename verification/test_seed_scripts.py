@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import re
 import runpy
 import time
@@ -36,7 +35,6 @@ import tqdm.std
 from threadpoolctl import threadpool_limits
 
 import nplearn
-from nplearn.data import load_mnist
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = Path(__file__).resolve().parent / "seed_scripts"
@@ -104,23 +102,17 @@ def allowed_edits(script: str, code: str) -> str:
     return code
 
 
-def mnist_root() -> Path:
-    """The data folder holding ``mnist/``: $NPLEARN_DATA_DIR, else <repo>/../shared/data."""
-    return Path(os.environ.get("NPLEARN_DATA_DIR") or REPO.parent / "shared" / "data")
-
-
 def write_seed_csv(path: Path, x: np.ndarray, y: np.ndarray) -> None:
     """Write the post's CSV format: no header, one image a row, label then 784 pixels."""
     pd.DataFrame(np.column_stack([y, x])).to_csv(path, header=False, index=False)
 
 
 @pytest.fixture(scope="session")
-def seed_csv_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def seed_csv_dir(
+    tmp_path_factory: pytest.TempPathFactory, mnist: tuple[np.ndarray, ...]
+) -> Path:
     """A temporary folder with mnist_train.csv and mnist_test.csv from real MNIST."""
-    root = mnist_root()
-    if not (root / "mnist").is_dir():
-        pytest.skip(f"MNIST not found under {root} (set NPLEARN_DATA_DIR)")
-    x_train, y_train, x_test, y_test = load_mnist(root, download=False)
+    x_train, y_train, x_test, y_test = mnist
     folder = tmp_path_factory.mktemp("seed_csv")
     start = time.perf_counter()
     write_seed_csv(folder / "mnist_train.csv", x_train, y_train)
