@@ -3,9 +3,10 @@
 Contract
 --------
 :func:`variants` derives, from the seed-faithful MSE config, one config per
-set of changed factors: the baseline, each factor alone, and the combinations
-needed to show which factors are necessary (all of a working set, and that
-set minus each one). The factors are those of the issue:
+set of changed factors (:data:`COMBINATIONS`): the baseline, each factor
+alone, and combinations that show which factors are needed together (each
+triple, and that triple minus each of its factors). The factors are those of
+the issue:
 
 - ``relu``: the correct ReLU backward instead of the seed's ``np.maximum(grad, 0)``;
 - ``init``: He initialisation instead of the seed's ``randn``;

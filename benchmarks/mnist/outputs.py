@@ -40,7 +40,7 @@ def _clean(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
     if hasattr(value, "item"):
-        value = value.item()  # type: ignore[union-attr]
+        value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

@@ -37,6 +37,8 @@ class Inputs:
         ablation_rows: the ablation table; ablation_text its conclusion.
         tta: ``summary.tta_summary`` frame (may be empty when torch is missing).
         tta_configs: the configs timed, as run (epoch caps applied).
+        tta_agreement: largest |nplearn - torch| test accuracy at the same
+            evaluation point (``summary.peer_agreement``).
         settings: mode, workers, threads and timing notes, shown verbatim.
         figures: figure name -> path relative to the report.
         data_files: file names of the CSV/JSON data beside the figures.
@@ -49,6 +51,7 @@ class Inputs:
     ablation_text: str
     tta: pd.DataFrame
     tta_configs: Sequence[RunConfig]
+    tta_agreement: float
     settings: Mapping[str, str]
     figures: Mapping[str, str]
     data_files: Sequence[str]

@@ -159,14 +159,10 @@ def run(cfg: RunConfig, data: Prepared, seed: int, *, progress: bool = False) ->
         epochs=len(history),
         history=frame,
         test_accuracy=float(last["test_accuracy"]),
-        seed_accuracy=float(seed_eval["accuracy"]),  # type: ignore[arg-type]
-        seed_error=float(seed_eval["error"]),  # type: ignore[arg-type]
-        confusion=confusion_matrix(data.y_test, predicted, labels=range(10)),
-        seed_confusion=confusion_matrix(
-            data.y_test,
-            seed_eval["predictions"],
-            labels=range(10),  # type: ignore[arg-type]
-        ),
+        seed_accuracy=seed_eval.accuracy,
+        seed_error=seed_eval.error,
+        confusion=confusion_matrix(data.y_test, predicted, labels=list(range(10))),
+        seed_confusion=confusion_matrix(data.y_test, seed_eval.predictions, labels=list(range(10))),
         active_units=_active_units(net, data.x_test),
         train_time=float(last["train_time"]),
         wall_time=float(last["wall_time"]),

@@ -20,6 +20,8 @@ computed them*; nplearn itself is correct and is used everywhere else.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
@@ -29,7 +31,14 @@ from nplearn.functional import Tensor
 from nplearn.losses import Loss
 from nplearn.training import batches
 
-__all__ = ["SEED_BATCH", "SeedReLU", "seed_evaluation", "seed_loss_value", "seed_split"]
+__all__ = [
+    "SEED_BATCH",
+    "SeedEvaluation",
+    "SeedReLU",
+    "seed_evaluation",
+    "seed_loss_value",
+    "seed_split",
+]
 
 SEED_BATCH = 100
 SPLIT_SEED = 42  # the seed's ``random_state=42``
@@ -97,9 +106,25 @@ def seed_loss_value(loss: Loss, pred: Tensor, target: Tensor) -> float:
     return float(value)
 
 
+@dataclass(frozen=True)
+class SeedEvaluation:
+    """The seed's test metrics.
+
+    Attributes:
+        accuracy: mean of per-batch accuracies on the undivided test images.
+        error: sum over batches of loss / (n / batch) (the seed's "Test Error").
+        predictions: argmax of ``net(test)`` on all undivided images, shape ``(n,)``
+            (the input of the seed's confusion matrix).
+    """
+
+    accuracy: float
+    error: float
+    predictions: Tensor
+
+
 def seed_evaluation(
     net: Network, loss: Loss, x_test: Tensor, y_test: Tensor, *, batch_size: int = SEED_BATCH
-) -> dict[str, object]:
+) -> SeedEvaluation:
     """Evaluate ``net`` on the test set exactly as the seed's scripts do.
 
     Args:
@@ -113,9 +138,7 @@ def seed_evaluation(
         - x_test: ``(n, 784)``, y_test: ``(n,)``
 
     Returns:
-        ``{"accuracy": mean of per-batch accuracies, "error": sum of per-batch
-        loss / (n / batch), "predictions": argmax of net(test) on all images
-        (the seed's confusion-matrix input)}``.
+        The :class:`SeedEvaluation`.
     """
     x = x_test.astype(np.float32)  # 0..255, as the seed's pandas array
     target = to_one_hot(y_test, 10)
@@ -125,4 +148,4 @@ def seed_evaluation(
         error += seed_loss_value(loss, pred, target[idx]) / (len(x) / batch_size)
         accuracies.append(accuracy_score(y_test[idx], pred.argmax(axis=1)))
     predictions = np.concatenate([net(x[idx]).argmax(axis=1) for idx in batches(len(x), 1000)])
-    return {"accuracy": float(np.mean(accuracies)), "error": error, "predictions": predictions}
+    return SeedEvaluation(float(np.mean(accuracies)), error, predictions)

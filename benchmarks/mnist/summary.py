@@ -11,7 +11,9 @@ population standard deviation (``ddof=0``) over seeds.
 - :func:`aggregate`: mean/std of final metrics per (data set, config);
 - :func:`tta_points`, :func:`tta_summary`: time-to-accuracy curves and, per
   config, threshold and framework, the mean/std seconds over the seeds that
-  reached the threshold, how many did, and the per-seed ratio nplearn/torch.
+  reached the threshold, how many did, and the per-seed ratio nplearn/torch;
+  :func:`peer_agreement`: how far apart the two frameworks' accuracies are at
+  the same evaluation points (they run the same computation).
 """
 
 from __future__ import annotations
@@ -24,7 +26,15 @@ import pandas as pd
 from benchmarks.mnist.runs import RunResult
 from benchmarks.mnist.tta import Curve, time_to
 
-__all__ = ["aggregate", "finals", "histories", "pm", "tta_points", "tta_summary"]
+__all__ = [
+    "aggregate",
+    "finals",
+    "histories",
+    "peer_agreement",
+    "pm",
+    "tta_points",
+    "tta_summary",
+]
 
 FINAL_COLUMNS = (
     "test_accuracy",
@@ -130,3 +140,18 @@ def tta_summary(curves: Sequence[Curve], thresholds: Sequence[float]) -> pd.Data
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def peer_agreement(points: pd.DataFrame) -> float:
+    """Largest |nplearn - torch| test accuracy at a common (config, seed, step).
+
+    Returns:
+        The maximum absolute difference, NaN when there is no torch curve.
+    """
+    keys = ["config", "seed", "step"]
+    mine = points[points["framework"] == "nplearn"].set_index(keys)["test_accuracy"]
+    peer = points[points["framework"] == "torch"].set_index(keys)["test_accuracy"]
+    common = mine.index.intersection(peer.index)
+    if common.empty:
+        return float("nan")
+    return float((mine.loc[common] - peer.loc[common]).abs().max())

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import accuracy_score
@@ -78,8 +79,8 @@ def batch_order(cfg: RunConfig, n: int, seed: int, epochs: int) -> list[list[sli
 
 
 def timed_training(
-    order: Sequence[Sequence[slice | np.ndarray]],
-    step: Callable[[slice | np.ndarray], object],
+    order: Sequence[Sequence[Any]],
+    step: Callable[[Any], object],
     accuracy: Callable[[], float],
     set_lr: Callable[[int], None],
     *,
@@ -88,7 +89,8 @@ def timed_training(
     """Train over ``order``, timing only the steps; evaluate at fixed points.
 
     Args:
-        order: per epoch, the batches (see :func:`batch_order`).
+        order: per epoch, the batches (see :func:`batch_order`), as the
+            framework indexes its training tensors.
         step: one training step on a batch (forward, loss, backward, update).
         accuracy: current test accuracy (not timed).
         set_lr: called with the 0-based epoch before each epoch.

@@ -76,7 +76,7 @@ def run_pass(settings: Settings, threads: int, work: Path, extra: Sequence[str])
     args = [
         str(HERE),
         "-o",
-        "python_files=bench_*.py",
+        "python_files=test_*.py bench_*.py",
         "-p",
         "no:cacheprovider",
         "-q",

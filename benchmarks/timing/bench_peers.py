@@ -31,7 +31,7 @@ def test_torch(case: Case, timed: Timed, threads: int) -> None:
 
 @pytest.mark.impls("sklearn")
 def test_sklearn(case: Case, timed: Timed) -> None:
-    pytest.importorskip("sklearn")
+    pytest.importorskip("sklearn.neural_network")
     data = make_batch(case.net, case.dtype, case.batch)
     step = SklearnStep(case.net, data.x, data.y, LR)
     model = timed(step)

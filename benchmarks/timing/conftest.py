@@ -5,17 +5,19 @@ Contract
 ``--timing-mode quick|full`` picks the :mod:`benchmarks.timing.plan` settings (default
 quick); ``--timing-settings FILE`` replaces them by settings saved with ``plan.save_settings``
 (how ``python -m benchmarks.timing`` runs its passes); ``--timing-threads N`` (default 1) pins
-every BLAS/OpenMP pool with ``threadpoolctl`` (and PyTorch with ``torch.set_num_threads``) for
-the whole session. Each test function marked ``@pytest.mark.impls(...)`` receives a ``case``
-fixture per planned case of those implementations; the collected items are then sorted into the
-plan's order (so the paired blocks interleave across modules) and given their pytest-benchmark
-time budget by marker. The ``timed`` fixture benchmarks a callable and stores the case in the
-benchmark's ``extra_info``.
+every BLAS/OpenMP pool with ``threadpoolctl`` (and PyTorch with ``torch.set_num_threads``)
+while the timing tests run. Each test function marked ``@pytest.mark.impls(...)`` receives a
+``case`` fixture per planned case of those implementations; the collected items are then
+sorted into the plan's order (so the paired blocks interleave across modules) and given their
+pytest-benchmark time budget by marker; tests outside this folder in the same session are left
+untouched. The ``timed`` fixture benchmarks a callable and stores the case in the benchmark's
+``extra_info``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,8 +33,8 @@ from benchmarks.timing.plan import (
     make_plan,
 )
 
+HERE = Path(__file__).resolve().parent
 SETTINGS_KEY = pytest.StashKey[Settings]()
-LIMITER_KEY = pytest.StashKey[threadpool_limits]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -50,13 +52,13 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         settings = QUICK if config.getoption("--timing-mode") == "quick" else FULL
     config.stash[SETTINGS_KEY] = settings
-    config.stash[LIMITER_KEY] = threadpool_limits(limits=config.getoption("--timing-threads"))
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    limiter = config.stash.get(LIMITER_KEY, None)
-    if limiter is not None:
-        limiter.restore_original_limits()
+@pytest.fixture(scope="session", autouse=True)
+def _pinned_threads(pytestconfig: pytest.Config) -> Iterator[None]:
+    """Pin every BLAS/OpenMP pool for the timing tests (only those: this is their conftest)."""
+    with threadpool_limits(limits=pytestconfig.getoption("--timing-threads")):
+        yield
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -74,22 +76,31 @@ def _case(item: pytest.Item) -> Case | None:
     return case if isinstance(case, Case) else None
 
 
+def _is_timing(item: pytest.Item) -> bool:
+    return HERE in item.path.parents
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order the timing items by the plan; tests elsewhere in the session are left alone."""
     settings = config.stash[SETTINGS_KEY]
-    unplanned = [item for item in items if _case(item) is None]
-    if unplanned:  # a timing test with no case in this plan (e.g. torch in a recheck)
+    others, planned, unplanned = [], [], []
+    for item in items:
+        case = _case(item) if _is_timing(item) else None
+        if case is not None:
+            planned.append((case, item))
+        elif _is_timing(item) and item.get_closest_marker("impls"):
+            unplanned.append(item)  # a timing test with no case in this plan (torch in a recheck)
+        else:
+            others.append(item)  # e.g. the unit tests of test_gate.py: they run first
+    if unplanned:
         config.hook.pytest_deselected(items=unplanned)
-    planned = sorted(
-        (item for item in items if _case(item) is not None), key=lambda item: _case(item).sort_key()
-    )  # type: ignore[union-attr]
-    for item in planned:
-        case = _case(item)
-        assert case is not None
+    planned.sort(key=lambda pair: pair[0].sort_key())
+    for case, item in planned:
         budget = settings.block_time if case.paired else settings.single_time
         item.add_marker(
             pytest.mark.benchmark(group=case.group, max_time=budget, min_rounds=settings.min_rounds)
         )
-    items[:] = planned
+    items[:] = others + [item for _, item in planned]
 
 
 @pytest.fixture

@@ -86,8 +86,13 @@ class TorchStep:
     def gradients(self) -> dict[str, Tensor]:
         """The last step's gradients in nplearn's layout (``W`` as ``(in, out)``)."""
         first, last = self.model[0], self.model[2]
-        grads = {"W1": first.weight, "b1": first.bias, "W2": last.weight, "b2": last.bias}
-        out = {name: p.grad.detach().numpy() for name, p in grads.items()}
+        params: dict[str, Any] = {
+            "W1": first.weight,
+            "b1": first.bias,
+            "W2": last.weight,
+            "b2": last.bias,
+        }
+        out = {name: p.grad.detach().numpy() for name, p in params.items()}
         return {name: g.T if name.startswith("W") else g for name, g in out.items()}
 
 

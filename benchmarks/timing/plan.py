@@ -120,7 +120,7 @@ class Settings:
     Attributes:
         name: ``"quick"``, ``"full"`` or ``"recheck"`` (recorded in the report).
         nets, dtypes, batches: the configurations.
-        pairs: interleaved blocks per paired case.
+        pairs: interleaved blocks per paired case (odd: the median is one block pair).
         block_time: seconds per paired block (pytest-benchmark ``max_time``).
         single_time: seconds per unpaired case.
         min_rounds: rounds per benchmark at least.
@@ -134,8 +134,8 @@ class Settings:
     nets: tuple[str, ...] = NETS
     dtypes: tuple[str, ...] = DTYPES
     batches: tuple[int, ...] = (1, 16, 100, 256, 1024)
-    pairs: int = 7
-    block_time: float = 0.15
+    pairs: int = 9
+    block_time: float = 0.2
     single_time: float = 1.0
     min_rounds: int = 15
     selftest_batches: tuple[int, ...] = (16, 100)
@@ -145,17 +145,18 @@ class Settings:
 
 FULL = Settings(name="full")
 QUICK = Settings(
-    name="quick", batches=(16, 100), pairs=5, block_time=0.08, single_time=0.25, min_rounds=10
+    name="quick", batches=(16, 100), pairs=7, block_time=0.08, single_time=0.25, min_rounds=10
 )
 
 
 def recheck_settings(settings: Settings, configs: Iterable[tuple[str, str, int]]) -> Settings:
     """Settings re-timing nplearn (and its slowed variant) against the fused floor in
-    ``configs`` only, with twice the interleaved blocks."""
+    ``configs`` only, with twice the interleaved blocks plus one (an odd count, so the median
+    block ratio is one block pair's)."""
     return replace(
         settings,
         name="recheck",
-        pairs=2 * settings.pairs,
+        pairs=2 * settings.pairs + 1,
         impls=("floor-fused", "nplearn", "nplearn-copy"),
         only=tuple(sorted(set(configs))),
     )
@@ -179,9 +180,10 @@ def save_settings(settings: Settings, path: str | os.PathLike[str]) -> None:
 
 def load_settings(path: str | os.PathLike[str]) -> Settings:
     """Read settings written by :func:`save_settings`."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
     data["only"] = [tuple(c) for c in data["only"]]
-    return Settings(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return Settings(**fields)
 
 
 def _configs(settings: Settings) -> Iterator[tuple[str, str, int]]:
@@ -205,7 +207,6 @@ def make_plan(settings: Settings) -> list[Case]:
     """
     cases: list[Case] = []
     for net, dtype, batch in _configs(settings):
-        config = {"net": net, "dtype": dtype, "batch": batch}
         for impl in settings.impls:
             if impl == "nplearn-copy" and (
                 dtype != "float32" or batch not in settings.selftest_batches
@@ -213,11 +214,11 @@ def make_plan(settings: Settings) -> list[Case]:
                 continue
             if impl in PAIRED:
                 cases += [
-                    Case(impl, "step", **config, repeat=r, paired=True)
+                    Case(impl, "step", net, dtype, batch, repeat=r, paired=True)
                     for r in range(settings.pairs)
                 ]
             else:
-                cases.append(Case(impl, "step", **config))
+                cases.append(Case(impl, "step", net, dtype, batch))
             if impl == "nplearn" and not settings.only:
-                cases += [Case(impl, kind, **config) for kind in ("forward", "backward")]
+                cases += [Case(impl, kind, net, dtype, batch) for kind in ("forward", "backward")]
     return sorted(cases, key=Case.sort_key)

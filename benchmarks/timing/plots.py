@@ -36,7 +36,7 @@ LABELS = {
 STYLES = {"floor-gemm": ":", "floor-fused": "--", "nplearn": "-", "nplearn-copy": "-."}
 RATIO_TICKS = (0.25, 0.5, 0.75, 1, 1.15, 1.5, 2, 3, 5, 10, 20, 50)
 #: One colour per implementation, the same on every panel.
-COLORS = dict(zip(LABELS, plt.get_cmap("tab10").colors, strict=False))
+COLORS = dict(zip(LABELS, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
 
 
 def _panels(frame: pd.DataFrame) -> tuple[plt.Figure, dict[tuple[str, str], plt.Axes]]:

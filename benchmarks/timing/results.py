@@ -9,8 +9,9 @@ blocks of each block's median (a single case: its median), ``best`` the fastest 
 ``gflops`` the matrix-product FLOPs of the call divided by ``time``. :func:`ratio_table` gives,
 per configuration, ``impl / reference`` for every implementation: for two paired
 implementations the median over repeats of the per-block ratio (each block compared with the
-reference block timed next to it), with the lowest and highest block ratio as the spread;
-otherwise the ratio of the two ``time`` values. Nothing here prints or writes.
+reference block timed next to it), reported with the two times of that median block pair (so
+``ratio == time / ref_time``) and the lowest and highest block ratio as the spread; otherwise
+the ratio of the two ``time`` values. Nothing here prints or writes.
 """
 
 from __future__ import annotations
@@ -77,14 +78,35 @@ def time_table(results: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns="flops")
 
 
+def _median_pair(blocks: pd.DataFrame) -> pd.Series:
+    """The block pair whose ratio is the median (the lower middle one for an even count)."""
+    ordered = blocks.sort_values("r")
+    middle = ordered.iloc[(len(ordered) - 1) // 2]
+    return pd.Series(
+        {
+            "ratio": middle["r"],
+            "low": ordered["r"].min(),
+            "high": ordered["r"].max(),
+            "time": middle["time"],
+            "ref_time": middle["ref_time"],
+        }
+    )
+
+
 def _paired(results: pd.DataFrame, impl: str, reference: str) -> pd.DataFrame:
-    """Per-configuration median, min and max of the per-block ratios ``impl / reference``."""
+    """Per configuration: the median block pair of ``impl / reference`` and the ratio range."""
+    columns = [*CONFIG, "ratio", "low", "high", "time", "ref_time"]
     steps = results[results["paired"] & (results["kind"] == "step")]
     wide = steps.pivot_table(index=[*CONFIG, "repeat"], columns="impl", values="median")
     if impl not in wide or reference not in wide:
-        return pd.DataFrame(columns=[*CONFIG, "ratio", "low", "high"])
-    per_block = (wide[impl] / wide[reference]).dropna().rename("r").reset_index()
-    return per_block.groupby(CONFIG)["r"].agg(ratio="median", low="min", high="max").reset_index()
+        return pd.DataFrame(columns=columns)
+    blocks = pd.DataFrame({"time": wide[impl], "ref_time": wide[reference]}).dropna()
+    blocks["r"] = blocks["time"] / blocks["ref_time"]
+    picked = [
+        pd.Series(dict(zip(CONFIG, key, strict=True))).combine_first(_median_pair(group))
+        for key, group in blocks.groupby(level=CONFIG)
+    ]
+    return pd.DataFrame(picked, columns=columns).astype({"batch": int})
 
 
 def ratio_table(results: pd.DataFrame, reference: str = "floor-fused") -> pd.DataFrame:
@@ -97,7 +119,8 @@ def ratio_table(results: pd.DataFrame, reference: str = "floor-fused") -> pd.Dat
     Returns:
         Columns ``impl, net, dtype, batch, ratio, low, high, paired, time, ref_time``: the ratio,
         the spread of the block ratios (NaN when not paired), whether it is paired, and the two
-        step times it compares (seconds). The reference itself is left out.
+        step times it compares (seconds; of the median block pair when paired). The reference
+        itself is left out.
     """
     times = time_table(results)
     steps = times[times["kind"] == "step"].set_index(["impl", *CONFIG])["time"]
@@ -106,14 +129,14 @@ def ratio_table(results: pd.DataFrame, reference: str = "floor-fused") -> pd.Dat
     for impl in steps.index.get_level_values("impl").unique():
         if impl == reference:
             continue
-        mine = steps.xs(impl, level="impl").rename("time")
-        ref = steps.xs(reference, level="impl").rename("ref_time") if reference in steps else None
-        if ref is None:
+        if reference not in steps.index.get_level_values("impl"):
             continue
+        mine = steps.xs(impl, level="impl").rename("time")
+        ref = steps.xs(reference, level="impl").rename("ref_time")
         both = pd.concat([mine, ref], axis=1, join="inner").reset_index()
         paired = impl in paired_impls and reference in paired_impls
         if paired:
-            both = both.merge(_paired(results, impl, reference), on=CONFIG, how="left")
+            both = _paired(results, impl, reference)
         else:
             both["ratio"] = both["time"] / both["ref_time"]
             both["low"] = both["high"] = np.nan

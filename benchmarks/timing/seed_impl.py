@@ -14,7 +14,8 @@ configuration's seeded ones.
 """
 
 # ruff: noqa: E741, NPY002, UP006, UP007, UP035
-# (verbatim third-party code: its names and typing style are kept as published)
+# mypy: ignore-errors
+# (verbatim third-party code: its names, typing style and type errors are kept as published)
 
 from typing import List, Union
 
