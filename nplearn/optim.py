@@ -73,19 +73,26 @@ class SGD(Optimizer):
         self.l2, self.momentum, self.weight_decay = l2, momentum, weight_decay
 
     def _update(self, state: dict[str, Any], param: Tensor, grad: Tensor) -> None:
-        if self.weight_decay:
-            grad = grad + self.weight_decay * param
-        if self.momentum:
-            if "velocity" not in state:
-                state["velocity"] = grad.copy()
+        # One scratch array per parameter: no allocation per step.
+        scratch = state.get("scratch")
+        if scratch is None:
+            scratch = state["scratch"] = np.empty_like(param)
+        if self.weight_decay:  # d = grad + wd * w
+            np.multiply(param, self.weight_decay, out=scratch)
+            scratch += grad
+            grad = scratch
+        if self.momentum:  # v <- mu * v + d (v = d on the first step)
+            velocity = state.get("velocity")
+            if velocity is None:
+                velocity = state["velocity"] = grad.copy()
             else:
-                velocity = state["velocity"]
                 velocity *= self.momentum
                 velocity += grad
-            grad = state["velocity"]
+            grad = velocity
         if self.l2:
             param *= 1 - 2 * self.l2  # w - 2*alpha*w
-        param -= self.lr * grad  # w - eta*grad
+        np.multiply(grad, self.lr, out=scratch)
+        param -= scratch  # w - eta*d
 
     def __repr__(self) -> str:
         return (

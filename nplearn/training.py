@@ -10,7 +10,9 @@ given, and cumulative training / wall seconds. Batches come in order or, with
 ``shuffle=True``, permuted by an explicit seeded ``numpy.random.Generator``.
 Accuracy is scikit-learn's ``accuracy_score``; labels may be integer classes
 or one-hot rows. Loss values are averaged over batches as the loss object
-reports them (``reduction="sum"`` gives per-batch sums, as in the seed).
+reports them (``reduction="sum"`` gives per-batch sums, as in the seed); the
+validation data is evaluated in batches of the training batch size, so its
+loss is on the same scale as the training loss.
 Nothing here mutates the data; the progress bar (tqdm) can be turned off.
 """
 
@@ -219,7 +221,7 @@ def fit(
             "accuracy": float(accuracy_score(np.concatenate(actual), np.concatenate(predicted))),
         }
         if validation_data is not None:
-            val = evaluate(net, loss, *validation_data)
+            val = evaluate(net, loss, *validation_data, batch_size=batch_size)
             record.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
         record.update(train_time=train_time, wall_time=time.perf_counter() - start)
         history.records.append(record)

@@ -36,7 +36,7 @@ from nplearn.training import evaluate, fit, predict
 
 __all__ = ["EVAL_BATCH", "RunResult", "generators", "run"]
 
-EVAL_BATCH = 1000  # nplearn.training.evaluate's batch size (fit's validation uses it too)
+EVAL_BATCH = 1000  # nplearn.training.evaluate's default batch size, used for the test set
 TEST_POINTS = 20  # long runs measure test metrics on about this many epochs, and the last
 
 
@@ -147,8 +147,9 @@ def run(cfg: RunConfig, data: Prepared, seed: int, *, progress: bool = False) ->
     for column in ("val_loss", "test_loss", "val_accuracy", "test_accuracy"):
         if column not in frame:
             frame[column] = np.nan
-    for column in ("val_loss", "test_loss"):
-        frame[column] = [_per_sample(cfg, v, EVAL_BATCH) for v in frame[column]]
+    # fit validates with its own batch size; the test set is evaluated in EVAL_BATCH batches.
+    frame["val_loss"] = [_per_sample(cfg, v, cfg.batch_size) for v in frame["val_loss"]]
+    frame["test_loss"] = [_per_sample(cfg, v, EVAL_BATCH) for v in frame["test_loss"]]
     seed_eval = seed_evaluation(net, loss, data.x_test_raw, data.y_test)
     predicted = predict(net, data.x_test).argmax(axis=1)
     last = history.records[-1]

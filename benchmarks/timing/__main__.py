@@ -52,7 +52,10 @@ GATE_FAILED, BENCH_ERROR, SELFTEST_FAILED = 1, 2, 3
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     """The run's options and the leftover arguments for pytest."""
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.timing", description=__doc__.split("\n")[0]
+        prog="python -m benchmarks.timing",
+        description="Time nplearn's 784-128-10 training step against plain-NumPy floors and "
+        "peers, gate the ratios against benchmarks/thresholds.json, write reports/bench.md. "
+        "Unknown options go to pytest (e.g. --benchmark-compare).",
     )
     parser.add_argument("--quick", action="store_true", help="CI mode: batch 16 and 100, short")
     parser.add_argument(
@@ -63,8 +66,10 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
         " or 1, the most stable ratios on a shared machine)",
     )
     parser.add_argument("--self-test", action="store_true", help="only the gate's must-fail check")
-    parser.add_argument("--thresholds", type=Path, default=THRESHOLDS)
-    parser.add_argument("--reports", type=Path, default=ROOT / "reports")
+    parser.add_argument("--thresholds", type=Path, default=THRESHOLDS, help="gate limits (JSON)")
+    parser.add_argument(
+        "--reports", type=Path, default=ROOT / "reports", help="where bench.md is written"
+    )
     return parser.parse_known_args(argv)
 
 
