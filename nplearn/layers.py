@@ -123,6 +123,7 @@ class Linear(Layer):
         self.params = {"W": W.astype(self.dtype), "b": b.astype(self.dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.input: Tensor | None = None
+        self._ones = np.ones(0, self.dtype)  # the batch-summing vector of backward
 
     # The seed reads and assigns ``layer.W`` / ``layer.b``; both go to ``params``.
     @property
@@ -211,8 +212,13 @@ class Linear(Layer):
         expected = None if x is None else (x.shape[0], self.out_features)
         grad = _check_grad(self, grad, expected)
         assert x is not None
-        np.matmul(x.T, grad, out=self.grads["W"])
-        np.sum(grad, axis=0, out=self.grads["b"])
+        batch = x.shape[0]
+        # dL/dW = x^T grad (np.matmul skips BLAS for a one-row batch; np.dot does not).
+        (np.dot if batch == 1 else np.matmul)(x.T, grad, out=self.grads["W"])
+        # dL/db = sum of grad over the batch, computed as ones^T grad (BLAS, 3x a np.sum).
+        if self._ones.shape[0] != batch:
+            self._ones = np.ones(batch, self.dtype)
+        np.matmul(self._ones, grad, out=self.grads["b"])
         if not input_grad:
             return None
         return grad @ self.params["W"].T

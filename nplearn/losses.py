@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nplearn.functional import Tensor, log_softmax
+from nplearn.functional import Tensor
 
 __all__ = ["MSE", "CrossEntropyLoss", "Loss"]
 
@@ -108,8 +108,8 @@ class CrossEntropyLoss(Loss):
 
     With :math:`p = \mathrm{softmax}(logits)` the gradient per sample is
     :math:`p - y` (the seed's derivation). The log-probabilities come from the
-    stable :func:`nplearn.functional.log_softmax`, so the loss is finite and
-    >= 0 even for logits of 1e30.
+    max-shifted log-sum-exp (as in :func:`nplearn.functional.log_softmax`), so
+    the loss is finite and >= 0 even for logits of 1e30.
 
     Args:
         reduction: ``"sum"`` (default; the seed's gradient, loss summed over
@@ -130,37 +130,56 @@ class CrossEntropyLoss(Loss):
         if reduction not in REDUCTIONS:
             raise ValueError(f"unknown reduction {reduction!r}; choose one of {REDUCTIONS}")
         self.reduction = reduction
+        self._arange = np.arange(0)
 
     def _value_and_grad(self, logits: Tensor, true: Tensor) -> tuple[float, Tensor]:
         _check_pred("CrossEntropyLoss", logits)
         batch, classes = logits.shape
-        logp = log_softmax(logits, axis=1)
-        # Where a log-probability underflowed to -inf, clamp it so 0 * logp = 0.
-        np.maximum(logp, np.finfo(logp.dtype).min, out=logp)
-        p = np.exp(logp)
-        if true.ndim == 1 and true.shape[0] == batch and true.dtype.kind in "iu":
-            if batch and (true.min() < 0 or true.max() >= classes):
-                raise ValueError(
-                    f"CrossEntropyLoss: labels must lie in [0, {classes}) for logits of "
-                    f"shape {logits.shape}; got min {true.min()}, max {true.max()}"
-                )
-            rows = np.arange(batch)
-            value = -float(logp[rows, true].sum(dtype=np.float64))
-            grad = p
-            grad[rows, true] -= 1
-        elif true.shape == logits.shape:
-            value = -float(np.vdot(true, logp))
-            grad = np.subtract(p, true, out=p)
-        else:
+        labels = true.ndim == 1 and true.shape[0] == batch and true.dtype.kind in "iu"
+        if not labels and true.shape != logits.shape:
             raise ValueError(
                 f"CrossEntropyLoss: logits have shape {logits.shape} but targets have "
                 f"shape {true.shape} and dtype {true.dtype}; expected one-hot rows of "
                 f"shape {logits.shape} or integer labels of shape ({batch},)"
             )
+        # log p = log_softmax(z) = s - log(sum(exp(s))) with s = z - max(z) (log-sum-exp),
+        # and p = exp(s) / sum(exp(s)): one exp serves the loss and the gradient.
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        log_total = np.log(total)
+        p = np.divide(exp, total, out=exp)
+        if labels:
+            # One reduction checks both ends: negative labels are huge when seen as unsigned.
+            if batch and true.view(true.dtype.str.replace("i", "u")).max() >= classes:
+                raise ValueError(
+                    f"CrossEntropyLoss: labels must lie in [0, {classes}) for logits of "
+                    f"shape {logits.shape}; got min {true.min()}, max {true.max()}"
+                )
+            rows = self._rows(batch)
+            # L = sum_rows (log_total - s[label]);  dL/dz = p - onehot(label)
+            picked = shifted[rows, true].sum(dtype=np.float64)
+            value = float(log_total.sum(dtype=np.float64) - picked)
+            grad = p
+            grad[rows, true] -= 1
+        else:
+            # L = sum_rows (sum_i y_i) log_total - sum y*s;  dL/dz = (sum_i y_i) p - y
+            # (= p - y for one-hot rows). Clamp s so that 0 * s is 0 even if s is -inf.
+            np.maximum(shifted, np.finfo(shifted.dtype).min, out=shifted)
+            weight = true.sum(axis=1, keepdims=True)
+            value = float(np.vdot(weight, log_total) - np.vdot(true, shifted))
+            grad = np.multiply(p, weight, out=p)
+            np.subtract(grad, true, out=grad)
         if self.reduction == "mean" and batch:
             value /= batch
             grad /= batch
         return value, grad
+
+    def _rows(self, batch: int) -> Tensor:
+        """``np.arange(batch)``, cached across calls of the same batch size."""
+        if self._arange.shape[0] != batch:
+            self._arange = np.arange(batch)
+        return self._arange
 
     def __repr__(self) -> str:
         return f"CrossEntropyLoss(reduction={self.reduction!r})"

@@ -53,7 +53,7 @@ class Network:
             - output: ``(batch, out_features)`` of the last layer
         """
         for layer in self.layers:
-            x = layer(x)
+            x = layer.forward(x)
         return x
 
     def backward(self, grad: Tensor, *, input_grad: bool = True) -> Tensor | None:
