@@ -26,7 +26,7 @@ from numpy.typing import DTypeLike
 
 from nplearn.functional import Tensor, relu, sigmoid
 
-__all__ = ["INITS", "Layer", "Linear", "ReLU", "Sigmoid"]
+__all__ = ["INITS", "Activation", "Layer", "Linear", "ReLU", "Sigmoid"]
 
 #: Weight initialisations of :class:`Linear`.
 INITS = ("pytorch", "he", "xavier", "randn")
@@ -249,13 +249,12 @@ def _initial_weights(
     return gen.uniform(-bound, bound, (fan_in, fan_out)), np.zeros(fan_out)
 
 
-class ReLU(Layer):
-    r"""Rectified linear unit, :math:`f(x) = \max(x, 0)`.
+class Activation(Layer):
+    """An elementwise activation ``y = f(x)`` whose derivative is read off its output.
 
-    Its derivative is 1 where ``x > 0`` and 0 elsewhere, so backward is
-    ``grad * (x > 0)``. (The seed's ``np.maximum(grad, 0)`` clips the
-    *gradient* instead, which is wrong.) At ``x == 0`` the subgradient 0 is
-    used, as in PyTorch.
+    Forward keeps only the output ``y`` (all backward needs); backward returns
+    ``grad * f'(x)`` with ``f'(x)`` computed from ``y`` by :meth:`derivative`.
+    Subclasses set :meth:`function` and :meth:`derivative`.
 
     Shape:
         - input: ``(batch, features)`` (any shape works)
@@ -266,13 +265,21 @@ class ReLU(Layer):
         super().__init__()
         self.output: Tensor | None = None
 
+    @staticmethod
+    def function(x: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def derivative(y: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
     def forward(self, x: Tensor) -> Tensor:
-        """Return ``max(x, 0)``; keep it (``output > 0`` iff ``x > 0``)."""
-        self.output = relu(x)
+        """Return ``f(x)`` and keep it for backward."""
+        self.output = self.function(x)
         return self.output
 
     def backward(self, grad: Tensor, *, input_grad: bool = True) -> Tensor | None:
-        """Return ``grad * (x > 0)``.
+        """Return ``grad * f'(x)``, with ``f'(x)`` from the last output.
 
         Shape:
             - grad: the shape of the last output.
@@ -283,10 +290,31 @@ class ReLU(Layer):
         assert y is not None
         if not input_grad:
             return None
-        return grad * (y > 0)
+        return grad * self.derivative(y)
 
 
-class Sigmoid(Layer):
+class ReLU(Activation):
+    r"""Rectified linear unit, :math:`f(x) = \max(x, 0)`.
+
+    Its derivative is 1 where ``x > 0`` and 0 elsewhere (``y > 0`` iff
+    ``x > 0``), so backward is ``grad * (x > 0)``. (The seed's
+    ``np.maximum(grad, 0)`` clips the *gradient* instead, which is wrong.) At
+    ``x == 0`` the subgradient 0 is used, as in PyTorch.
+
+    Shape:
+        - input: ``(batch, features)`` (any shape works)
+        - output: same as input.
+    """
+
+    function = staticmethod(relu)
+
+    @staticmethod
+    def derivative(y: Tensor) -> Tensor:
+        """``f'(x) = 1 if x > 0 else 0``, from ``y = max(x, 0)``."""
+        return y > 0
+
+
+class Sigmoid(Activation):
     r"""Sigmoid activation, :math:`\sigma(x) = 1 / (1 + e^{-x})` (via ``expit``).
 
     Its derivative is :math:`\sigma(x)(1 - \sigma(x))`; backward reuses the
@@ -298,25 +326,9 @@ class Sigmoid(Layer):
         - output: same as input.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.output: Tensor | None = None
+    function = staticmethod(sigmoid)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Return ``sigmoid(x)`` and keep it for backward."""
-        self.output = sigmoid(x)
-        return self.output
-
-    def backward(self, grad: Tensor, *, input_grad: bool = True) -> Tensor | None:
-        """Return ``grad * y * (1 - y)`` with ``y`` the last output.
-
-        Shape:
-            - grad: the shape of the last output.
-            - output: the same.
-        """
-        y = self.output
-        grad = _check_grad(self, grad, None if y is None else y.shape)
-        assert y is not None
-        if not input_grad:
-            return None
-        return grad * y * (1 - y)
+    @staticmethod
+    def derivative(y: Tensor) -> Tensor:
+        """``sigma'(x) = y * (1 - y)`` with ``y = sigma(x)``."""
+        return y * (1 - y)

@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from benchmarks.mnist import (
     ablation,
@@ -37,6 +37,7 @@ from benchmarks.mnist import (
 )
 from benchmarks.mnist.configs import scaled
 from benchmarks.mnist.datasets import digests, prepare
+from benchmarks.threads import default_threads
 from nplearn.report import write_report
 
 FULL_SEEDS = (0, 1, 2)
@@ -64,16 +65,12 @@ def _options(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--threads",
         type=int,
-        default=None,
-        help="BLAS and torch threads for the timed runs (default: BLAS's)",
+        default=default_threads(),
+        help="BLAS and torch threads of the time-to-accuracy runs "
+        "(default: $NPLEARN_BENCH_THREADS or 1, as benchmarks.timing)",
     )
     parser.add_argument("--out", type=Path, default=Path("reports"), help="report folder")
     return parser.parse_args(argv)
-
-
-def _blas_threads() -> int:
-    counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
-    return max(counts, default=1)
 
 
 def _mode(opts: argparse.Namespace, seeds: Sequence[int]) -> str:
@@ -112,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     opts = _options(argv)
     start = time.perf_counter()
     seeds = tuple(range(opts.seeds)) if opts.seeds else FULL_SEEDS[: 1 if opts.quick else None]
-    threads = opts.threads or _blas_threads()
+    threads = opts.threads
     mode = _mode(opts, seeds)
     plan = schedule.plan(quick=opts.quick, seeds=seeds, epochs_scale=opts.epochs_scale)
     print(

@@ -21,7 +21,6 @@ pytest (e.g. ``--benchmark-compare``, ``-k``).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ from pathlib import Path
 import pytest
 from threadpoolctl import threadpool_limits
 
+from benchmarks.threads import default_threads
 from benchmarks.timing.gate import THRESHOLDS, Verdict, judge, load_thresholds, merge
 from benchmarks.timing.plan import (
     FULL,
@@ -61,7 +61,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     parser.add_argument(
         "--threads",
         type=int,
-        default=int(os.environ.get("NPLEARN_BENCH_THREADS", "1")),
+        default=default_threads(),
         help="BLAS/OpenMP/torch threads, pinned for the whole run (default: $NPLEARN_BENCH_THREADS"
         " or 1, the most stable ratios on a shared machine)",
     )
