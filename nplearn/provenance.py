@@ -78,7 +78,8 @@ def provenance_markdown(info: Mapping[str, object]) -> str:
 def git_commit(root: str | os.PathLike[str] = REPO_ROOT) -> str:
     """The short commit hash of the checkout at ``root``, with ``-dirty`` if tracked files changed.
 
-    Untracked files (e.g. freshly written reports) do not count, as in ``git describe --dirty``.
+    Untracked files do not count, as in ``git describe --dirty``, and neither do changes under
+    ``reports/``: a run rewrites its own report files before it writes the header.
 
     Args:
         root: The repository root; by default the folder holding the ``nplearn`` package.
@@ -93,7 +94,7 @@ def git_commit(root: str | os.PathLike[str] = REPO_ROOT) -> str:
     head = _git(root, "rev-parse", "--short", "HEAD")
     if not head:
         return "unknown"
-    changes = _git(root, "status", "--porcelain", "--untracked-files=no")
+    changes = _git(root, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!reports")
     return f"{head}-dirty" if changes else head
 
 
