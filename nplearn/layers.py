@@ -19,17 +19,14 @@ Shapes follow the seed: inputs are ``(batch, features)``, ``W`` is
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numpy.typing import DTypeLike
 
 from nplearn.functional import Tensor, relu, sigmoid
+from nplearn.init import INITS, initial_weights
 
 __all__ = ["INITS", "Activation", "Layer", "Linear", "ReLU", "Sigmoid"]
 
-#: Weight initialisations of :class:`Linear`.
-INITS = ("pytorch", "he", "xavier", "randn")
 
 
 class Layer:
@@ -119,7 +116,7 @@ class Linear(Layer):
         self.in_features = in_features
         self.out_features = out_features
         self.init = init
-        W, b = _initial_weights(in_features, out_features, init, rng)
+        W, b = initial_weights(in_features, out_features, init, rng)
         self.params = {"W": W.astype(self.dtype), "b": b.astype(self.dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.input: Tensor | None = None
@@ -225,28 +222,6 @@ class Linear(Layer):
 
     def __repr__(self) -> str:
         return f"Linear({self.in_features}, {self.out_features}, dtype={self.dtype.name})"
-
-
-def _initial_weights(
-    fan_in: int, fan_out: int, init: str, rng: np.random.Generator | int | None
-) -> tuple[Tensor, Tensor]:
-    """Draw ``(W, b)`` for :class:`Linear` (float64; the layer casts them)."""
-    if init == "randn" and rng is None:
-        # The seed, verbatim: NumPy's global state, W first, then b.
-        return np.random.randn(fan_in, fan_out), np.random.randn(fan_out)  # noqa: NPY002
-    gen = np.random.default_rng(rng)
-    if init == "randn":
-        return gen.standard_normal((fan_in, fan_out)), gen.standard_normal(fan_out)
-    if init == "pytorch":
-        bound = 1 / math.sqrt(fan_in)
-        return (
-            gen.uniform(-bound, bound, (fan_in, fan_out)),
-            gen.uniform(-bound, bound, fan_out),
-        )
-    if init == "he":
-        return gen.normal(0.0, math.sqrt(2 / fan_in), (fan_in, fan_out)), np.zeros(fan_out)
-    bound = math.sqrt(6 / (fan_in + fan_out))  # xavier
-    return gen.uniform(-bound, bound, (fan_in, fan_out)), np.zeros(fan_out)
 
 
 class Activation(Layer):
