@@ -28,7 +28,6 @@ from nplearn.init import INITS, initial_weights
 __all__ = ["INITS", "Activation", "Layer", "Linear", "ReLU", "Sigmoid"]
 
 
-
 class Layer:
     """Base class: ``forward``/``backward``/``__call__`` and the two dicts.
 
@@ -122,7 +121,7 @@ class Linear(Layer):
         self.input: Tensor | None = None
         self._ones = np.ones(0, self.dtype)  # the batch-summing vector of backward
 
-    # The seed reads and assigns ``layer.W`` / ``layer.b``; both go to ``params``.
+    # The seed reads and assigns ``layer.W`` / ``layer.b``; both go to ``params`` (in place).
     @property
     def W(self) -> Tensor:
         """The weight, ``params["W"]``, shape ``(in_features, out_features)``."""
@@ -152,15 +151,15 @@ class Linear(Layer):
         return self.grads["b"]
 
     def _assign(self, name: str, value: Tensor) -> None:
-        """Replace a parameter, keeping its shape and dtype."""
+        """Copy new values into a parameter, in place: shape, dtype and array are kept
+        (so a network's flat storage and an optimizer's state stay attached to it)."""
         old = self.params[name]
         value = np.asarray(value)
         if value.shape != old.shape:
             raise ValueError(
-                f"{self!r}: cannot assign {name} of shape {value.shape}; "
-                f"expected shape {old.shape}"
+                f"{self!r}: cannot assign {name} of shape {value.shape}; expected shape {old.shape}"
             )
-        self.params[name] = np.ascontiguousarray(value, dtype=self.dtype)
+        old[...] = value
 
     def forward(self, x: Tensor) -> Tensor:
         """Compute ``x @ W + b`` and keep ``x`` for backward.
@@ -178,8 +177,7 @@ class Linear(Layer):
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(
-                f"{self!r} expects input of shape (batch, {self.in_features}), "
-                f"got shape {x.shape}"
+                f"{self!r} expects input of shape (batch, {self.in_features}), got shape {x.shape}"
             )
         if x.dtype != self.dtype:
             x = x.astype(self.dtype)
@@ -290,7 +288,9 @@ class ReLU(Activation):
 
 
 class Sigmoid(Activation):
-    r"""Sigmoid activation, :math:`\sigma(x) = 1 / (1 + e^{-x})` (via ``expit``).
+    r"""Sigmoid activation, :math:`\sigma(x) = 1 / (1 + e^{-x})`.
+
+    The forward pass is :func:`nplearn.functional.sigmoid`.
 
     Its derivative is :math:`\sigma(x)(1 - \sigma(x))`; backward reuses the
     cached output ``y = sigma(x)`` and returns ``grad * y * (1 - y)``, which is

@@ -9,6 +9,12 @@ spares the first layer's input gradient during training). Parameters and
 gradients are reached by ``named_parameters()``, which yields
 ``(name, param, grad)`` with names ``"<layer index>.<key>"`` such as ``"0.W"``;
 ``save``/``load`` store exactly those arrays in an ``.npz`` file (no pickle).
+
+When all parameters share one float dtype, ``Network`` keeps them in flat storage
+(:class:`nplearn.flat.FlatParameters`): the layers' ``params``/``grads`` entries
+become views of two contiguous arrays, which ``flat_parameters()`` returns so
+that an optimizer updates everything in one NumPy call. Values are unchanged;
+take references to parameters after building the network.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from nplearn.flat import FlatParameters, shared_float_dtype
 from nplearn.functional import Tensor
 from nplearn.layers import Layer
 
@@ -44,6 +51,9 @@ class Network:
                     f"Network: layer {i} is {layer!r}, not a layer instance "
                     f"(did you mean {getattr(layer, '__name__', 'it')}()?)"
                 )
+        self._flat: FlatParameters | None = None
+        self._flat_layers: list[Layer] | None = None
+        self.flat_parameters()  # gather the parameters into flat storage now
 
     def forward(self, x: Tensor) -> Tensor:
         """Run the forward pass through every layer.
@@ -100,8 +110,26 @@ class Network:
         ``param`` and ``grad`` are the live arrays (update them in place).
         """
         for i, layer in enumerate(self.layers):
+            grads = layer.grads
             for key, param in layer.params.items():
-                yield f"{i}.{key}", param, layer.grads[key]
+                yield f"{i}.{key}", param, grads[key]
+
+    def flat_parameters(self) -> tuple[Tensor, Tensor] | None:
+        """All parameters and all gradients as two flat arrays, or None.
+
+        The arrays hold the live values (entries replaced in a layer's dicts are
+        copied in first); None when the parameters do not share one float dtype.
+        Layers added since the last call are gathered into new storage.
+
+        Shape:
+            - output: ``(params, grads)``, each ``(total,)``, laid out as
+              :meth:`named_parameters` yields them, each tensor in C order.
+        """
+        if self._flat_layers != self.layers:
+            self._flat_layers = list(self.layers)
+            shared = shared_float_dtype(self.layers) is not None
+            self._flat = FlatParameters(self.layers) if shared else None
+        return None if self._flat is None else self._flat.live()
 
     def parameters(self) -> Iterator[Tensor]:
         """Yield every parameter array."""

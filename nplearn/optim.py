@@ -3,10 +3,12 @@
 Contract
 --------
 ``optimizer.step(net)`` updates every parameter of ``net`` in place from the
-gradients left by ``net.backward`` (``net.named_parameters()``). Parameters
-keep their arrays, shapes and dtypes (float32 stays float32); gradients are
-not modified. Optimizer state (momentum, Adam moments) is keyed by parameter
-name, so it survives a seed-style ``layer.W = new_array``.
+gradients left by ``net.backward``. Parameters keep their arrays, shapes and
+dtypes (float32 stays float32); gradients are not modified. Every rule here is
+elementwise, so when the network keeps its parameters in flat storage
+(``net.flat_parameters()``) one update runs over all of them at once, with its
+state under the key ``"*"``; otherwise each ``(name, param, grad)`` of
+``net.named_parameters()`` is updated with state keyed by its name.
 
 - ``SGD(lr, l2)`` applies the seed's published rule,
   ``w <- w - lr * grad - 2 * l2 * w`` (biases included);
@@ -32,6 +34,10 @@ class _HasParameters(Protocol):
     def named_parameters(self) -> Any: ...
 
 
+#: The state key of an update over a network's flat storage.
+FLAT = "*"
+
+
 class Optimizer:
     """Base class: per-parameter ``state`` and ``step(net)``."""
 
@@ -43,6 +49,11 @@ class Optimizer:
 
     def step(self, net: _HasParameters) -> None:
         """Update every parameter of ``net`` in place."""
+        flat = getattr(net, "flat_parameters", None)
+        pair = flat() if flat is not None else None
+        if pair is not None:
+            self._update(self.state.setdefault(FLAT, {}), *pair)
+            return
         for name, param, grad in net.named_parameters():
             self._update(self.state.setdefault(name, {}), param, grad)
 
@@ -91,7 +102,9 @@ class SGD(Optimizer):
             grad = velocity
         if self.l2:
             param *= 1 - 2 * self.l2  # w - 2*alpha*w
-        np.multiply(grad, self.lr, out=scratch)
+        # The rate as a scalar of the parameter's dtype: NumPy multiplies by it without first
+        # wrapping a Python float (the same value: float32 arrays round the rate to float32).
+        np.multiply(grad, param.dtype.type(self.lr), out=scratch)
         param -= scratch  # w - eta*d
 
     def __repr__(self) -> str:

@@ -216,3 +216,22 @@ def test_sigmoid_never_warns(dtype, data) -> None:
     assert y.dtype == dtype and dx.dtype == dtype
     assert np.all((y >= 0) & (y <= 1)) and np.array_equal(y, s)
     assert np.all((ds >= 0) & (ds <= 0.25)) and np.all((dx >= 0) & (dx <= 0.25))
+
+
+@dtypes
+@settings(max_examples=60)
+@given(data=st.data())
+def test_sigmoid_agrees_with_expit(check_record, dtype, data) -> None:
+    """sigmoid = 1/(1+exp(-x)) is within 4 ulps of scipy's expit (computed in float64) wherever
+    sigma(x) is a normal float, and within the smallest normal of it below that; limits exact."""
+    x = data.draw(logits(dtype, 200.0))
+    y = sigmoid(x)
+    exact = scipy.special.expit(x.astype(np.float64))
+    tiny = float(np.finfo(dtype).tiny)
+    normal = exact >= tiny
+    worst = float(np.max(np.abs(y - exact)[normal] / exact[normal], initial=0.0)) / eps(dtype)
+    check_record(worst, "4 ulps (relative / eps)")
+    assert worst <= 4
+    assert np.all(np.abs(y - exact)[~normal] <= tiny)
+    limits = sigmoid(np.array([-np.inf, -1e4, 0.0, 1e4, np.inf], dtype))
+    np.testing.assert_array_equal(limits, [0.0, 0.0, 0.5, 1.0, 1.0])

@@ -5,7 +5,8 @@ Contract
 Runs, in order: every training job of ``schedule.plan`` on worker processes
 (1 BLAS thread each); then, alone in this process with ``--threads`` BLAS
 threads and as many torch threads, the time-to-accuracy runs of the seed's CE
-recipe and the best recipe (nplearn, then PyTorch when installed, per seed);
+recipe and the best recipe (per seed, nplearn and, when installed, PyTorch in
+lockstep: ``tta.interleaved``);
 then writes ``reports/mnist.md`` (title, provenance header with the data
 files' SHA-256, body from ``report.render``), and the figures, CSV and JSON
 under ``reports/mnist/``. ``--quick`` (CI): one seed, every run capped at 2
@@ -82,7 +83,19 @@ def _mode(opts: argparse.Namespace, seeds: Sequence[int]) -> str:
 
 
 def _time_to_accuracy(plan: schedule.Plan, threads: int) -> tuple[list, list[tta.Curve]]:
-    """nplearn and PyTorch curves for the seed CE and best recipes, every seed."""
+    """nplearn and PyTorch curves for the seed CE and best recipes, every seed.
+
+    The two frameworks' trainings of a (seed, config) run interleaved, a
+    quarter epoch each in ABBA order (``tta.interleaved``), so drift of the
+    machine's speed affects both alike; without torch, nplearn runs alone.
+
+    Args:
+        plan: the plan (its headline configs, seeds and first data set).
+        threads: BLAS and torch threads.
+
+    Returns:
+        ``(configs, curves)``: the two configs as run, and every curve.
+    """
     configs = [scaled(plan.headline[0], cap=TTA_SEED_CE_EPOCHS), plan.headline[2]]
     data = prepare(plan.datasets[0])
     curves = []
@@ -96,10 +109,13 @@ def _time_to_accuracy(plan: schedule.Plan, threads: int) -> tuple[list, list[tta
             for cfg in configs:
                 x, _ = tta.training_set(cfg, data)
                 order = tta.batch_order(cfg, len(x), seed, cfg.epochs)
-                curve, initial = tta.nplearn_tta(cfg, data, seed, order)
-                curves.append(curve)
+                trainer, initial = tta.nplearn_trainer(cfg, data, seed, order)
+                runs = {"nplearn": trainer}
                 if with_torch:
-                    curves.append(torch_tta.torch_tta(cfg, data, seed, order, initial))
+                    runs["torch"] = torch_tta.torch_trainer(cfg, data, order, initial)
+                results = tta.interleaved(list(runs.values()))
+                for framework, points in zip(runs, results, strict=True):
+                    curves.append(tta.Curve(framework, cfg.key, seed, points))
                 print(f"time to accuracy: {cfg.key} seed {seed} done", flush=True)
     return configs, curves
 

@@ -151,8 +151,10 @@ def _tta(inputs: Inputs) -> str:
         "(10k images / 255) first reaches each threshold, measured every quarter epoch. Both "
         "frameworks train the same 784-128-10 float32 model from the same initial weights "
         "(nplearn's, copied into torch), with the same optimiser, hyperparameters, learning-"
-        f"rate schedule and batch order, one after the other in this process ({caps}; a run "
-        "stops once it reaches 98 %). `(k/n)`: seeds that reached the threshold. "
+        f"rate schedule and batch order, in this process ({caps}; a run stops once it reaches "
+        "98 %). The two are trained in lockstep, alternating every quarter epoch in ABBA order "
+        "(nplearn, PyTorch, PyTorch, nplearn, ...), each timing only its own steps, so drift of "
+        "the machine's speed affects both alike. `(k/n)`: seeds that reached the threshold. "
         + _agreement(inputs.tta_agreement)
         + markdown_table(
             ["config", "threshold", "nplearn s", "PyTorch s", "ratio nplearn / PyTorch"], rows

@@ -2,14 +2,16 @@
 
 Contract
 --------
-:func:`torch_tta` trains ``torch.nn.Sequential(Linear, activation, Linear)``
-in float32 on CPU from nplearn's initial parameters (``W`` transposed into
-torch's ``(out, in)`` layout), with the equivalent loss (cross-entropy with
-the same reduction) and optimiser (``torch.optim.SGD``/``Adam``; the seed's
-L2 rule ``w <- w - lr*g - 2*l2*w`` is torch's ``weight_decay = 2*l2/lr`` at a
+:func:`torch_trainer` builds (and :func:`torch_tta` runs) the training of
+``torch.nn.Sequential(Linear, activation, Linear)`` in float32 on CPU from
+nplearn's initial parameters (``W`` transposed into torch's ``(out, in)``
+layout), with the equivalent loss (cross-entropy with the same reduction) and
+optimiser (``torch.optim.SGD``/``Adam``; the seed's L2 rule
+``w <- w - lr*g - 2*l2*w`` is torch's ``weight_decay = 2*l2/lr`` at a
 constant learning rate), the same per-epoch learning rates and batch order,
-and is timed by ``tta.timed_training`` exactly like nplearn. The caller pins
-the thread counts (:func:`available` tells whether torch is installed).
+as a ``tta.Trainer`` timed exactly like nplearn's (alone, or in lockstep with
+it through ``tta.interleaved``). The caller pins the thread counts
+(:func:`available` tells whether torch is installed).
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ import numpy as np
 
 from benchmarks.mnist.configs import RunConfig, lr_at
 from benchmarks.mnist.datasets import Prepared
-from benchmarks.mnist.tta import Curve, timed_training, training_set
+from benchmarks.mnist.tta import Curve, Trainer, training_set
 
-__all__ = ["available", "torch_tta"]
+__all__ = ["available", "torch_trainer", "torch_tta"]
 
 
 def available() -> bool:
@@ -60,24 +62,22 @@ def _optimizer(cfg: RunConfig, params: Any) -> Any:
     raise ValueError(f"no PyTorch peer for optimizer {cfg.optimizer!r}")
 
 
-def torch_tta(
+def torch_trainer(
     cfg: RunConfig,
     data: Prepared,
-    seed: int,
     order: Sequence[Sequence[slice | np.ndarray]],
     initial: dict[str, np.ndarray],
-) -> Curve:
-    """Time-to-accuracy curve of PyTorch for ``cfg``, from nplearn's initial weights.
+) -> Trainer:
+    """PyTorch's time-to-accuracy trainer for ``cfg``, from nplearn's initial weights.
 
     Args:
         cfg: the recipe (cross-entropy losses only).
         data: the prepared data set.
-        seed: recorded in the curve.
-        order: the same batch order nplearn used.
+        order: the same batch order nplearn uses.
         initial: nplearn's initial ``state_dict``.
 
     Returns:
-        The curve.
+        The trainer, not yet run.
     """
     import torch
 
@@ -109,4 +109,26 @@ def torch_tta(
         for group in optimizer.param_groups:
             group["lr"] = lr_at(cfg, epoch)
 
-    return Curve("torch", cfg.key, seed, timed_training(torch_order, step, accuracy, set_lr))
+    return Trainer(torch_order, step, accuracy, set_lr)
+
+
+def torch_tta(
+    cfg: RunConfig,
+    data: Prepared,
+    seed: int,
+    order: Sequence[Sequence[slice | np.ndarray]],
+    initial: dict[str, np.ndarray],
+) -> Curve:
+    """Time-to-accuracy curve of PyTorch for ``cfg``, trained alone.
+
+    Args:
+        cfg, data, order, initial: as for :func:`torch_trainer`.
+        seed: recorded in the curve.
+
+    Returns:
+        The curve.
+    """
+    trainer = torch_trainer(cfg, data, order, initial)
+    while trainer.advance():
+        pass
+    return Curve("torch", cfg.key, seed, trainer.points)

@@ -2,16 +2,21 @@
 
 Contract
 --------
-:func:`timed_training` is framework-neutral: it runs one training step per
-batch of a precomputed batch order, stops the clock every ``eval_every``
-steps (and at the end of each epoch) to measure test accuracy, and records
-``(step, epoch, train_seconds, test_accuracy)`` points. Only training steps
-are timed (``time.perf_counter``), from the first step; evaluation is not.
-It stops early once the highest threshold is reached. :func:`nplearn_tta`
-plugs nplearn in; ``torch_tta.torch_tta`` plugs PyTorch in with the same
-initial weights, batch order, schedule and evaluation points, so the two
-curves differ only by the frameworks' speed (and float rounding).
-:func:`time_to` reads the first time a curve reaches a threshold.
+:class:`Trainer` is framework-neutral and resumable: it runs one training
+step per batch of a precomputed batch order and, at each evaluation point
+(every quarter epoch and at each epoch's end), measures test accuracy and
+records a ``(step, epoch, train_seconds, test_accuracy)`` point. Only its own
+training steps are timed (``time.perf_counter`` around each run of steps),
+from the first step; evaluation, and anything run between two
+:meth:`Trainer.advance` calls, is not. It finishes after the first point at or
+above ``stop_at`` or when the batches run out. :func:`interleaved` runs several
+trainers in lockstep, one evaluation interval each in ABBA order, so slow drift
+of the machine's speed affects them alike; :func:`timed_training` runs one
+alone. :func:`nplearn_trainer` (:func:`nplearn_tta` runs it) plugs nplearn in;
+``torch_tta.torch_trainer`` plugs PyTorch in with the same initial weights,
+batch order, schedule and evaluation points, so the two curves differ only by
+the frameworks' speed (and float rounding). :func:`time_to` reads the first
+time a curve reaches a threshold.
 """
 
 from __future__ import annotations
@@ -32,7 +37,10 @@ from nplearn.training import batches, predict, train_step
 __all__ = [
     "THRESHOLDS",
     "Curve",
+    "Trainer",
     "batch_order",
+    "interleaved",
+    "nplearn_trainer",
     "nplearn_tta",
     "time_to",
     "timed_training",
@@ -78,6 +86,91 @@ def batch_order(cfg: RunConfig, n: int, seed: int, epochs: int) -> list[list[sli
     ]
 
 
+class Trainer:
+    """One framework's training, run an evaluation interval at a time.
+
+    Args:
+        order: per epoch, the batches (see :func:`batch_order`), as the
+            framework indexes its training tensors.
+        step: one training step on a batch (forward, loss, backward, update).
+        accuracy: current test accuracy (not timed).
+        set_lr: called with the 0-based epoch before the epoch's first step.
+        stop_at: finish after the first evaluation at or above this accuracy.
+
+    Attributes:
+        points: ``(step, epoch, train_seconds, test_accuracy)`` so far, in order.
+        seconds: training seconds so far (steps only).
+        finished: True once ``stop_at`` was reached or no batch is left.
+    """
+
+    def __init__(
+        self,
+        order: Sequence[Sequence[Any]],
+        step: Callable[[Any], object],
+        accuracy: Callable[[], float],
+        set_lr: Callable[[int], None],
+        *,
+        stop_at: float = max(THRESHOLDS),
+    ) -> None:
+        self._order, self._step, self._accuracy, self._set_lr = order, step, accuracy, set_lr
+        self._stop_at, self._total = stop_at, sum(len(e) for e in order)
+        self._epoch, self._i, self._done = 0, 0, 0  # epoch, its batches done, steps before it
+        self.points: list[tuple[int, float, float, float]] = []
+        self.seconds = 0.0
+        self.finished = self._total == 0
+
+    def advance(self) -> bool:
+        """Run the steps up to the next evaluation point, then evaluate and record it.
+
+        Returns:
+            False once finished (this call reached ``stop_at`` or used the last
+            batch, or it was already finished), True while steps remain.
+        """
+        if self.finished:
+            return False
+        while len(self._order[self._epoch]) == 0:  # an empty epoch (never in practice)
+            self._set_lr(self._epoch)
+            self._epoch += 1
+        epoch_batches = self._order[self._epoch]
+        per_epoch = len(epoch_batches)
+        every = max(1, per_epoch // EVALS_PER_EPOCH)
+        end = min((self._i // every + 1) * every, per_epoch)
+        if self._i == 0:
+            self._set_lr(self._epoch)
+        tick = time.perf_counter()
+        for idx in epoch_batches[self._i : end]:
+            self._step(idx)
+        self.seconds += time.perf_counter() - tick
+        value, steps = self._accuracy(), self._done + end
+        self.points.append((steps, self._epoch + end / per_epoch, self.seconds, value))
+        self._i = end
+        if end == per_epoch:
+            self._epoch, self._i, self._done = self._epoch + 1, 0, steps
+        self.finished = value >= self._stop_at or steps == self._total
+        return not self.finished
+
+
+def interleaved(trainers: Sequence[Trainer]) -> list[list[tuple[int, float, float, float]]]:
+    """Advance ``trainers`` in lockstep, one evaluation interval each, in ABBA order.
+
+    Rounds alternate between the given order and its reverse (A B, B A, A B,
+    ...), so each trainer's intervals sit next to the others' and none always
+    runs first. A finished trainer is skipped; the rest go on alone.
+
+    Args:
+        trainers: the trainers, not yet advanced.
+
+    Returns:
+        Each trainer's points, in the order given.
+    """
+    turn = list(trainers)
+    while not all(t.finished for t in turn):
+        for trainer in turn:
+            trainer.advance()
+        turn.reverse()
+    return [t.points for t in trainers]
+
+
 def timed_training(
     order: Sequence[Sequence[Any]],
     step: Callable[[Any], object],
@@ -86,44 +179,24 @@ def timed_training(
     *,
     stop_at: float = max(THRESHOLDS),
 ) -> list[tuple[int, float, float, float]]:
-    """Train over ``order``, timing only the steps; evaluate at fixed points.
+    """Train over ``order`` alone, timing only the steps; evaluate at fixed points.
 
     Args:
-        order: per epoch, the batches (see :func:`batch_order`), as the
-            framework indexes its training tensors.
-        step: one training step on a batch (forward, loss, backward, update).
-        accuracy: current test accuracy (not timed).
-        set_lr: called with the 0-based epoch before each epoch.
-        stop_at: stop after the first evaluation at or above this accuracy.
+        order, step, accuracy, set_lr, stop_at: as for :class:`Trainer`.
 
     Returns:
         ``(step, epoch, train_seconds, test_accuracy)`` points.
     """
-    points: list[tuple[int, float, float, float]] = []
-    seconds, done = 0.0, 0
-    for epoch, epoch_batches in enumerate(order):
-        set_lr(epoch)
-        per_epoch = len(epoch_batches)
-        every = max(1, per_epoch // EVALS_PER_EPOCH)
-        tick = time.perf_counter()
-        for i, idx in enumerate(epoch_batches, start=1):
-            step(idx)
-            if i % every == 0 or i == per_epoch:
-                seconds += time.perf_counter() - tick
-                done_steps = done + i
-                value = accuracy()
-                points.append((done_steps, epoch + i / per_epoch, seconds, value))
-                if value >= stop_at:
-                    return points
-                tick = time.perf_counter()
-        done += per_epoch
-    return points
+    trainer = Trainer(order, step, accuracy, set_lr, stop_at=stop_at)
+    while trainer.advance():
+        pass
+    return trainer.points
 
 
-def nplearn_tta(
+def nplearn_trainer(
     cfg: RunConfig, data: Prepared, seed: int, order: Sequence[Sequence[slice | np.ndarray]]
-) -> tuple[Curve, dict[str, np.ndarray]]:
-    """Time-to-accuracy curve of nplearn for ``cfg`` and ``seed``.
+) -> tuple[Trainer, dict[str, np.ndarray]]:
+    """nplearn's time-to-accuracy trainer for ``cfg`` and ``seed``, not yet run.
 
     Args:
         cfg: the recipe (its schedule follows ``cfg.epochs``).
@@ -132,7 +205,7 @@ def nplearn_tta(
         order: the batch order (:func:`batch_order`).
 
     Returns:
-        ``(curve, initial_state)``: the curve and the network's initial
+        ``(trainer, initial_state)``: the trainer and the network's initial
         parameters (``Network.state_dict`` names), for the PyTorch peer.
     """
     init_rng, _ = generators(seed)
@@ -149,8 +222,24 @@ def nplearn_tta(
     def set_lr(epoch: int) -> None:
         optimizer.lr = lr_at(cfg, epoch)
 
-    curve = Curve("nplearn", cfg.key, seed, timed_training(order, step, accuracy, set_lr))
-    return curve, initial
+    return Trainer(order, step, accuracy, set_lr), initial
+
+
+def nplearn_tta(
+    cfg: RunConfig, data: Prepared, seed: int, order: Sequence[Sequence[slice | np.ndarray]]
+) -> tuple[Curve, dict[str, np.ndarray]]:
+    """Time-to-accuracy curve of nplearn for ``cfg`` and ``seed``, trained alone.
+
+    Args:
+        cfg, data, seed, order: as for :func:`nplearn_trainer`.
+
+    Returns:
+        ``(curve, initial_state)``, as :func:`nplearn_trainer`.
+    """
+    trainer, initial = nplearn_trainer(cfg, data, seed, order)
+    while trainer.advance():
+        pass
+    return Curve("nplearn", cfg.key, seed, trainer.points), initial
 
 
 def time_to(curve: Curve, threshold: float) -> float | None:

@@ -7,12 +7,14 @@ preallocated, then called once per timed round:
 
 - :class:`GemmFloor` runs only the five matrix products of a step (``X@W1``, ``H@W2``,
   ``H.T@dZ``, ``dZ@W2.T``, ``X.T@dH``) into preallocated outputs: the BLAS bound.
-- :class:`FusedStep` is the whole step hand-fused: the same math as ``nplearn.training.train_step``
-  (forward, max-shifted log-softmax cross-entropy summed over the batch *with its value*,
-  backward without the input gradient, the four SGD updates in place) and the same observable
-  results (the loss value, the gradients, the updated parameters), with no layer objects and no
-  allocation beyond a few ``(batch,)`` temporaries. The sigmoid is :func:`scipy.special.expit`,
-  the library's own, so the ratio nplearn / floor measures abstraction cost only.
+- :class:`FusedStep` is the whole step hand-fused: the same math as
+  ``nplearn.training.train_step`` (forward, max-shifted log-softmax cross-entropy summed over the
+  batch *with its value*, backward without the input gradient, the SGD update in place) and the
+  same observable results (the loss value, the gradients, the updated parameters), with no layer
+  objects and no allocation beyond a few ``(batch,)`` temporaries. Parameters and gradients live
+  in two flat arrays, so the SGD update is one pass over each (nplearn's ``Network`` does the
+  same). The sigmoid is the library's formula ``1 / (1 + exp(-x))``, computed in place, so the
+  ratio nplearn / floor measures abstraction cost only.
 
 The benchmarks check (``workloads.assert_same_step``) that a fused step gives nplearn's loss value
 and gradients, so the floor cannot silently compute something cheaper.
@@ -20,11 +22,12 @@ and gradients, so the floor cannot silently compute something cheaper.
 Choices, each the fastest of the variants tried on this code (1 BLAS thread, batch 16 and 100):
 the ReLU mask is a preallocated boolean array multiplied in place (``np.copyto(..., where=)`` and
 ``grad * (h > 0)`` were slower); the bias gradients are ``ones @ dZ`` (a BLAS GEMV, 2-3x faster
-than ``sum(axis=0)``); the softmax is normalised by a reciprocal multiply; the label entries
-are reached through flat indices; at batch 1 the weight gradients (outer products) use
-``np.dot``, because ``np.matmul`` with an inner dimension of 1 skips BLAS (about 8x slower
-there). All of it stays in one OpenBLAS (NumPy's): calling
-``scipy.linalg.blas`` in the same loop makes two thread pools fight over the cores.
+than ``sum(axis=0)``); likewise the softmax row sums are ``Z @ ones`` and the row maxima are
+read at the ``argmax`` (NumPy's ``max`` along a row of 10 is 3-5x slower); the softmax is
+normalised by a reciprocal multiply; the label entries are reached through flat indices; at
+batch 1 the weight gradients (outer products) use ``np.dot``, because ``np.matmul`` with an inner
+dimension of 1 skips BLAS (about 8x slower there). All of it stays in one OpenBLAS (NumPy's):
+calling ``scipy.linalg.blas`` in the same loop makes two thread pools fight over the cores.
 """
 
 from __future__ import annotations
@@ -32,9 +35,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import numpy as np
-from scipy.special import expit
 
-from benchmarks.timing.workloads import HIDDEN, INPUTS, OUTPUTS
+from benchmarks.timing.workloads import HIDDEN, OUTPUTS
 from nplearn.functional import Tensor
 
 __all__ = ["FusedStep", "GemmFloor", "weight_grad_product"]
@@ -97,9 +99,20 @@ class FusedStep:
     ) -> None:
         if activation not in ("relu", "sigmoid"):
             raise ValueError(f"unknown activation {activation!r}")
-        self.params = {k: np.array(params[k], copy=True) for k in ("W1", "b1", "W2", "b2")}
-        dtype = self.params["W1"].dtype
-        self.grads = {k: np.empty_like(v) for k, v in self.params.items()}
+        names = ("W1", "b1", "W2", "b2")
+        dtype = np.asarray(params["W1"]).dtype
+        # All parameters in one flat array and all gradients in another (views per tensor),
+        # so that the SGD update is one pass over each, as in nplearn's flat storage.
+        sizes = np.cumsum([0, *(np.size(params[k]) for k in names)])
+        self.flat_params = np.empty(sizes[-1], dtype)
+        self.flat_grads = np.zeros(sizes[-1], dtype)
+        self.flat_tmp = np.empty(sizes[-1], dtype)
+        self.params, self.grads = {}, {}
+        for k, start, stop in zip(names, sizes[:-1], sizes[1:], strict=True):
+            shape = np.shape(params[k])
+            self.params[k] = self.flat_params[start:stop].reshape(shape)
+            self.params[k][...] = params[k]
+            self.grads[k] = self.flat_grads[start:stop].reshape(shape)
         self.lr = dtype.type(lr)
         self.relu = activation == "relu"
         self.H = np.empty((batch, HIDDEN), dtype)  # hidden activations
@@ -108,13 +121,12 @@ class FusedStep:
         self.mask = np.empty((batch, HIDDEN), bool) if self.relu else None
         self.Z = np.empty((batch, OUTPUTS), dtype)  # logits, then probabilities, then dZ
         self.Zflat = self.Z.reshape(-1)
-        self.rowmax = np.empty((batch, 1), dtype)
-        self.rowsum = np.empty((batch, 1), dtype)
+        self.rowmax = np.empty(batch, dtype)
+        self.rowsum = np.empty(batch, dtype)
+        self.ones_out = np.ones(OUTPUTS, dtype)
         self.row_offsets = np.arange(batch) * OUTPUTS
         self.flat = np.empty(batch, np.intp)
         self.ones = np.ones(batch, dtype)
-        self.tW1 = np.empty((INPUTS, HIDDEN), dtype)
-        self.tW2 = np.empty((HIDDEN, OUTPUTS), dtype)
         self.wgrad = weight_grad_product(batch)
 
     def __call__(self, x: Tensor, y: Tensor) -> float:
@@ -126,20 +138,25 @@ class FusedStep:
         np.add(H, p["b1"], out=H)
         if self.relu:
             np.maximum(H, 0, out=H)
-        else:
-            expit(H, out=H)
+        else:  # sigmoid: 1 / (1 + exp(-h)), as nplearn.functional.sigmoid
+            np.negative(H, out=H)
+            with np.errstate(over="ignore"):
+                np.exp(H, out=H)
+            H += 1
+            np.reciprocal(H, out=H)
         np.matmul(H, p["W2"], out=Z)
         np.add(Z, p["b2"], out=Z)
         # cross-entropy: L = sum_rows(log sum exp(z - max) - (z_y - max)); dZ = softmax - onehot
-        np.max(Z, axis=1, keepdims=True, out=self.rowmax)
-        np.subtract(Z, self.rowmax, out=Z)
+        np.add(self.row_offsets, Z.argmax(axis=1), out=self.flat)
+        np.take(self.Zflat, self.flat, out=self.rowmax)
+        np.subtract(Z, self.rowmax[:, None], out=Z)
         np.add(self.row_offsets, y, out=self.flat)
-        picked = self.Zflat[self.flat].sum(dtype=np.float64)
+        picked = self.Zflat[self.flat]
         np.exp(Z, out=Z)
-        np.sum(Z, axis=1, keepdims=True, out=self.rowsum)
-        value = float(np.log(self.rowsum).sum(dtype=np.float64) - picked)
+        np.matmul(Z, self.ones_out, out=self.rowsum)
+        value = float(np.add.reduce(np.log(self.rowsum) - picked, dtype=np.float64))
         np.reciprocal(self.rowsum, out=self.rowsum)
-        np.multiply(Z, self.rowsum, out=Z)
+        np.multiply(Z, self.rowsum[:, None], out=Z)
         self.Zflat[self.flat] -= 1
         # backward (no input gradient)
         self.wgrad(H.T, Z, out=g["W2"])
@@ -155,10 +172,7 @@ class FusedStep:
             np.multiply(dH, self.T, out=dH)
         self.wgrad(x.T, dH, out=g["W1"])
         np.matmul(self.ones, dH, out=g["b1"])
-        # SGD: w <- w - lr * grad, in place, gradients kept
-        for name, tmp in (("W1", self.tW1), ("W2", self.tW2)):
-            np.multiply(g[name], self.lr, out=tmp)
-            np.subtract(p[name], tmp, out=p[name])
-        for name in ("b1", "b2"):
-            p[name] -= self.lr * g[name]
+        # SGD: w <- w - lr * grad for all parameters at once, in place, gradients kept
+        np.multiply(self.flat_grads, self.lr, out=self.flat_tmp)
+        np.subtract(self.flat_params, self.flat_tmp, out=self.flat_params)
         return value

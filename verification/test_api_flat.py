@@ -1,0 +1,184 @@
+"""API tests of ``nplearn.flat`` and a network's flat parameter storage.
+
+Contract pinned here: ``Network(layers)`` moves the parameters of layers sharing one float dtype
+into one contiguous array (gradients into another) without changing a value; the layers' dict
+entries become views of it, in ``named_parameters`` order. An optimizer updates the flat pair in
+one call, with exactly (bitwise) the result of updating each tensor on its own. The pair always
+holds the live values: an entry replaced in a layer's dict (parameter or gradient), a layer
+appended to the network, ``layer.W = array`` (copied in place) are all picked up. Parameters of
+mixed dtypes fall back to per-tensor updates. Bad layouts raise ValueError naming the shapes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pytest
+
+from nplearn import SGD, Adam, Linear, Network, ReLU
+from nplearn.flat import FlatParameters
+from nplearn.functional import Tensor
+
+X = np.random.default_rng(0).normal(size=(6, 4))
+Y = np.random.default_rng(1).normal(size=(6, 2))
+
+
+def make_net(dtype: type = np.float64) -> Network:
+    """Linear(4, 3) -> ReLU -> Linear(3, 2), seeded."""
+    return Network([Linear(4, 3, dtype=dtype, rng=0), ReLU(), Linear(3, 2, dtype=dtype, rng=1)])
+
+
+class PerTensor:
+    """A network seen only through ``named_parameters``: optimizers update tensor by tensor."""
+
+    def __init__(self, net: Network) -> None:
+        self.net = net
+
+    def named_parameters(self) -> Iterator[tuple[str, Tensor, Tensor]]:
+        return self.net.named_parameters()
+
+
+def backward(net: Network, dtype: type = np.float64) -> None:
+    """Forward X and back-propagate dL/dout = out - Y (MSE-like), filling every gradient."""
+    out = net(X.astype(dtype))
+    net.backward(out - Y.astype(dtype))
+
+
+def test_network_gathers_parameters_without_changing_them() -> None:
+    """Every entry becomes a view of the flat arrays, in named_parameters order, values kept."""
+    layers = [Linear(4, 3, rng=0), ReLU(), Linear(3, 2, rng=1)]
+    before = [p.copy() for layer in layers for p in layer.params.values()]
+    net = Network(layers)
+    flat = net.flat_parameters()
+    assert flat is not None
+    params, grads = flat
+    assert params.shape == grads.shape == (4 * 3 + 3 + 3 * 2 + 2,) and params.dtype == np.float32
+    assert params.flags.c_contiguous and grads.flags.c_contiguous
+    start = 0
+    for (_, param, grad), old in zip(net.named_parameters(), before, strict=True):
+        np.testing.assert_array_equal(param, old)
+        assert param.base is params and grad.base is grads
+        np.testing.assert_array_equal(params[start : start + param.size], param.ravel())
+        start += param.size
+
+
+OPTIMIZERS: list[Callable[[], object]] = [
+    lambda: SGD(0.1),
+    lambda: SGD(0.1, l2=1e-2),
+    lambda: SGD(0.1, momentum=0.9, weight_decay=1e-3),
+    lambda: Adam(1e-2, weight_decay=1e-3),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make", OPTIMIZERS, ids=["sgd", "sgd-l2", "sgd-momentum-wd", "adam"])
+def test_flat_update_equals_per_tensor_update(make: Callable[[], object], dtype: type) -> None:
+    """Three steps over the flat pair give bitwise the parameters of per-tensor steps."""
+    flat_net, tensor_net = make_net(dtype), make_net(dtype)
+    flat_opt, tensor_opt = make(), make()
+    for _ in range(3):
+        for net in (flat_net, tensor_net):
+            backward(net, dtype)
+        flat_opt.step(flat_net)  # type: ignore[attr-defined]
+        tensor_opt.step(PerTensor(tensor_net))  # type: ignore[attr-defined]
+    assert list(flat_opt.state) == ["*"]  # type: ignore[attr-defined]
+    assert list(tensor_opt.state) == ["0.W", "0.b", "2.W", "2.b"]  # type: ignore[attr-defined]
+    for (name, a, _), (_, b, _) in zip(
+        flat_net.named_parameters(), tensor_net.named_parameters(), strict=True
+    ):
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_replaced_parameter_entry_is_copied_in() -> None:
+    """``layer.params['W'] = new`` is trained from ``new``: copied into the flat array."""
+    net, reference = make_net(), make_net()
+    new = np.full((4, 3), 0.25)
+    net[0].params["W"] = new
+    reference[0].W = new
+    for each in (net, reference):
+        backward(each)
+        SGD(0.1).step(each)
+    np.testing.assert_array_equal(net[0].W, reference[0].W)
+    assert not np.array_equal(net[0].W, new)  # trained
+    flat = net.flat_parameters()
+    assert flat is not None and net[0].W.base is flat[0]
+
+
+class FreshGradLinear(Linear):
+    """A Linear whose backward *assigns* a new gradients dict instead of writing in place."""
+
+    def backward(self, grad: Tensor, *, input_grad: bool = True) -> Tensor | None:
+        out = super().backward(grad, input_grad=input_grad)
+        self.grads = {key: value.copy() for key, value in self.grads.items()}
+        return out
+
+
+def test_layer_assigning_fresh_gradients_is_trained_correctly() -> None:
+    """Gradients stored in new arrays are copied in before each update (three steps)."""
+    first = FreshGradLinear(4, 3, dtype=np.float64, rng=0)
+    net = Network([first, ReLU(), Linear(3, 2, dtype=np.float64, rng=1)])
+    reference = make_net()
+    optimizers = {id(net): SGD(0.1, momentum=0.9), id(reference): SGD(0.1, momentum=0.9)}
+    for _ in range(3):
+        for each in (net, reference):
+            backward(each)
+            optimizers[id(each)].step(each)
+    for (name, a, _), (_, b, _) in zip(
+        net.named_parameters(), reference.named_parameters(), strict=True
+    ):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_appended_layer_is_gathered_and_trained() -> None:
+    """A layer appended to ``net.layers`` joins the flat storage at the next step."""
+    net = make_net()
+    net.layers += [ReLU(), Linear(2, 2, dtype=np.float64, rng=2)]
+    before = net[4].W.copy()
+    out = net(X)
+    net.backward(np.ones_like(out))
+    SGD(0.1).step(net)
+    flat = net.flat_parameters()
+    assert flat is not None and flat[0].shape == (4 * 3 + 3 + 3 * 2 + 2 + 2 * 2 + 2,)
+    assert net[4].W.base is flat[0]
+    np.testing.assert_allclose(net[4].W, before - 0.1 * net[4].grads["W"], rtol=1e-12)
+
+
+def test_weight_assignment_copies_in_place() -> None:
+    """``layer.W = array`` keeps the parameter array (a view of the flat storage)."""
+    net = make_net()
+    weight = net[0].W
+    new = np.arange(12.0).reshape(4, 3)
+    net[0].W = new
+    assert net[0].W is weight
+    np.testing.assert_array_equal(weight, new)
+    new[0, 0] = -1.0  # the caller's array is not aliased
+    assert weight[0, 0] == 0.0
+
+
+def test_mixed_dtypes_update_tensor_by_tensor() -> None:
+    """float32 and float64 layers: no flat storage; each tensor is updated on its own."""
+    net = Network([Linear(4, 3, rng=0), ReLU(), Linear(3, 2, dtype=np.float64, rng=1)])
+    assert net.flat_parameters() is None
+    out = net(X)
+    net.backward(np.ones_like(out))
+    before = {name: (param.copy(), grad.copy()) for name, param, grad in net.named_parameters()}
+    optimizer = SGD(0.5)
+    optimizer.step(net)
+    assert sorted(optimizer.state) == ["0.W", "0.b", "2.W", "2.b"]
+    for name, param, _ in net.named_parameters():
+        old, grad = before[name]
+        np.testing.assert_allclose(param, old - param.dtype.type(0.5) * grad, rtol=1e-6)
+
+
+def test_flat_parameters_bad_layouts() -> None:
+    """No parameters, or a gradient of another shape: ValueError (naming both shapes)."""
+    with pytest.raises(ValueError, match="no parameters"):
+        FlatParameters([ReLU()])
+    layer = Linear(4, 3, rng=0)
+    layer.grads["W"] = np.zeros((3, 4), np.float32)
+    with pytest.raises(ValueError, match=re.escape("(4, 3)") + ".*" + re.escape("(3, 4)")):
+        FlatParameters([layer])
+    assert Network([ReLU()]).flat_parameters() is None
