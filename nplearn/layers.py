@@ -55,17 +55,14 @@ class Layer:
         return f"{type(self).__name__}()"
 
 
-def _check_grad(layer: Layer, grad: Tensor, expected: tuple[int, ...] | None) -> Tensor:
-    """Return ``grad`` as an array; raise unless it has the last output's shape."""
-    grad = np.asarray(grad)
+def _bad_grad(layer: Layer, grad: Tensor, expected: tuple[int, ...] | None) -> Exception:
+    """The error for an upstream gradient that does not fit the last forward."""
     if expected is None:
-        raise RuntimeError(f"{layer!r}: backward() called before forward()")
-    if grad.shape != expected:
-        raise ValueError(
-            f"{layer!r}: upstream gradient has shape {grad.shape}, but the last "
-            f"forward produced an output of shape {expected}"
-        )
-    return grad
+        return RuntimeError(f"{layer!r}: backward() called before forward()")
+    return ValueError(
+        f"{layer!r}: upstream gradient has shape {np.shape(grad)}, but the last "
+        f"forward produced an output of shape {expected}"
+    )
 
 
 class Linear(Layer):
@@ -203,10 +200,9 @@ class Linear(Layer):
         Returns:
             ``dL/dx``, or None when ``input_grad`` is False.
         """
-        x = self.input
-        expected = None if x is None else (x.shape[0], self.out_features)
-        grad = _check_grad(self, grad, expected)
-        assert x is not None
+        x, grad = self.input, np.asarray(grad)
+        if x is None or grad.shape != (x.shape[0], self.out_features):
+            raise _bad_grad(self, grad, None if x is None else (x.shape[0], self.out_features))
         batch = x.shape[0]
         # dL/dW = x^T grad (np.matmul skips BLAS for a one-row batch; np.dot does not).
         (np.dot if batch == 1 else np.matmul)(x.T, grad, out=self.grads["W"])
@@ -258,9 +254,9 @@ class Activation(Layer):
             - grad: the shape of the last output.
             - output: the same.
         """
-        y = self.output
-        grad = _check_grad(self, grad, None if y is None else y.shape)
-        assert y is not None
+        y, grad = self.output, np.asarray(grad)
+        if y is None or grad.shape != y.shape:
+            raise _bad_grad(self, grad, None if y is None else y.shape)
         if not input_grad:
             return None
         return grad * self.derivative(y)

@@ -52,7 +52,8 @@ class Optimizer:
         flat = getattr(net, "flat_parameters", None)
         pair = flat() if flat is not None else None
         if pair is not None:
-            self._update(self.state.setdefault(FLAT, {}), *pair)
+            state = self.state.get(FLAT)
+            self._update(self.state.setdefault(FLAT, {}) if state is None else state, *pair)
             return
         for name, param, grad in net.named_parameters():
             self._update(self.state.setdefault(name, {}), param, grad)
