@@ -165,7 +165,7 @@ class CrossEntropyLoss(Loss):
         p = np.divide(exp, total[:, None], out=exp)
         if labels:
             # One reduction checks both ends: negative labels are huge when seen as unsigned.
-            if batch and np.maximum.reduce(true.view(_unsigned(true.dtype))) >= classes:
+            if batch and int(true.view(_unsigned(true.dtype)).max()) >= classes:
                 raise ValueError(
                     f"CrossEntropyLoss: labels must lie in [0, {classes}) for logits of "
                     f"shape {logits.shape}; got min {true.min()}, max {true.max()}"
