@@ -131,6 +131,15 @@ class Network:
             self._flat = FlatParameters(self.layers) if shared else None
         return None if self._flat is None else self._flat.live()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Copy and pickle without the flat storage: a copied view is no longer a view."""
+        return {**self.__dict__, "_flat": None, "_flat_layers": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore, then gather the (copied) parameters into new flat storage."""
+        self.__dict__.update(state)
+        self.flat_parameters()
+
     def parameters(self) -> Iterator[Tensor]:
         """Yield every parameter array."""
         for _, param, _ in self.named_parameters():

@@ -11,6 +11,8 @@ mixed dtypes fall back to per-tensor updates. Bad layouts raise ValueError namin
 
 from __future__ import annotations
 
+import copy
+import pickle
 import re
 from collections.abc import Callable, Iterator
 
@@ -182,3 +184,24 @@ def test_flat_parameters_bad_layouts() -> None:
     with pytest.raises(ValueError, match=re.escape("(4, 3)") + ".*" + re.escape("(3, 4)")):
         FlatParameters([layer])
     assert Network([ReLU()]).flat_parameters() is None
+
+
+@pytest.mark.parametrize(
+    "clone", [copy.deepcopy, lambda n: pickle.loads(pickle.dumps(n))], ids=["deepcopy", "pickle"]
+)
+def test_copied_network_trains_its_own_parameters(clone: Callable[[Network], Network]) -> None:
+    """A deep copy (or unpickled copy) gets its own flat storage: training it changes its
+    parameters and leaves the original's alone."""
+    net = make_net()
+    original = [p.copy() for p in net.parameters()]
+    twin = clone(net)
+    backward(twin)
+    SGD(0.1).step(twin)
+    flat = twin.flat_parameters()
+    assert flat is not None and twin[0].W.base is flat[0]
+    for name, param, grad in twin.named_parameters():
+        layer_index = int(name.split(".")[0])
+        old = net[layer_index].params[name.split(".")[1]]
+        np.testing.assert_allclose(param, old - 0.1 * grad, rtol=1e-12, err_msg=name)
+    for param, old in zip(net.parameters(), original, strict=True):
+        np.testing.assert_array_equal(param, old)
