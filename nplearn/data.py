@@ -16,21 +16,13 @@ Contract
 Where the files live: ``data_dir(root) / name / <file>`` (see :func:`data_dir`), for example
 ``data/mnist/train-images-idx3-ubyte.gz``.
 
-The IDX format (http://yann.lecun.com/exdb/mnist/), all integers big-endian::
-
-    bytes 0..3    magic number 0x0000TTDD: two zero bytes, TT the element type (0x08 = uint8),
-                  DD the number of dimensions (0x01 for labels, 0x03 for images)
-    next 4*DD     the size of each dimension as uint32: count (then rows, cols for images)
-    the rest      count*rows*cols uint8 values, row-major; nothing may follow them
+The IDX reader and its format are in :mod:`nplearn._idx` (:func:`read_idx` is re-exported here).
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import math
 import os
-import zlib
 from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -39,6 +31,8 @@ import numpy as np
 
 from nplearn._datasets import DATASETS, ENV_VAR, DatasetSpec, data_dir
 from nplearn._download import DownloadError, fetch
+from nplearn._errors import DataError
+from nplearn._idx import decompress, parse_idx, read_file, read_idx
 
 __all__ = [
     "DATASETS",
@@ -52,97 +46,9 @@ __all__ = [
     "read_idx",
 ]
 
-GZIP_MAGIC = b"\x1f\x8b"
-IDX_MAGICS = (0x00000801, 0x00000803)  # uint8 (0x08) labels (1 dimension), images (3 dimensions)
 IMAGE_SHAPE = (28, 28)
 NUM_CLASSES = 10
 CSV_COLUMNS = 1 + IMAGE_SHAPE[0] * IMAGE_SHAPE[1]  # label, then 784 pixels
-
-
-class DataError(ValueError):
-    """A data file or data set request is bad; the message names the file and the problem."""
-
-
-# ---------------------------------------------------------------------------------------- IDX
-
-
-def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an IDX file of uint8 values, gzip-compressed or raw.
-
-    Gzip is recognised by its magic bytes ``1f 8b``, not by the file name.
-
-    Args:
-        path: The IDX file.
-
-    Shape:
-        ``(n,)`` for magic ``0x00000801`` (labels), ``(n, rows, cols)`` for ``0x00000803`` (images).
-
-    Returns:
-        A read-only uint8 array (a view on the file's bytes; copy it to modify it).
-
-    Raises:
-        DataError: If the file is missing or unreadable, a truncated or corrupt gzip stream, shorter
-            than its magic number or header, has another magic number, holds fewer values than its
-            header claims or has bytes after them.
-    """
-    path = Path(path).absolute()
-    return _parse_idx(_decompress(_read_file(path), path), path)
-
-
-def _read_file(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise DataError(f"{path}: no such file") from exc
-    except (OSError, MemoryError) as exc:
-        raise DataError(f"{path}: cannot read the file ({exc})") from exc
-
-
-def _decompress(raw: bytes, source: object) -> bytes:
-    """Return ``raw`` gunzipped if it starts with the gzip magic bytes, else unchanged."""
-    if not raw.startswith(GZIP_MAGIC):
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except EOFError as exc:
-        raise DataError(
-            f"{source}: truncated gzip file (the compressed stream ends early)"
-        ) from exc
-    except (OSError, zlib.error, MemoryError) as exc:  # gzip.BadGzipFile is an OSError
-        raise DataError(f"{source}: corrupt gzip data ({type(exc).__name__}: {exc})") from exc
-
-
-def _parse_idx(payload: bytes, source: object) -> np.ndarray:
-    """Decode an uncompressed IDX payload (format in the module docstring)."""
-    if len(payload) < 4:
-        raise DataError(
-            f"{source}: file is {len(payload)} bytes, shorter than the 4-byte IDX magic number"
-        )
-    magic = int.from_bytes(payload[:4], "big")
-    if magic not in IDX_MAGICS:
-        raise DataError(
-            f"{source}: wrong magic 0x{magic:08x} (expected 0x00000801 or 0x00000803): "
-            "not an IDX file of uint8 labels or images"
-        )
-    ndim = magic & 0xFF
-    header = 4 + 4 * ndim
-    if len(payload) < header:
-        raise DataError(
-            f"{source}: file is {len(payload)} bytes, shorter than its {header}-byte IDX header"
-        )
-    dims = tuple(int.from_bytes(payload[i : i + 4], "big") for i in range(4, header, 4))
-    claimed, held = math.prod(dims), len(payload) - header  # compare before allocating anything
-    if claimed > held:
-        raise DataError(
-            f"{source}: header claims {' x '.join(map(str, dims))} = {claimed} values "
-            f"but the file holds only {held} (truncated file or wrong header)"
-        )
-    if claimed < held:
-        raise DataError(
-            f"{source}: {held - claimed} trailing bytes after the {claimed} values "
-            "its header describes"
-        )
-    return np.frombuffer(payload, np.uint8, count=claimed, offset=header).reshape(dims)
 
 
 # ---------------------------------------------------------------------------------------- CSV
@@ -296,7 +202,7 @@ def _download_missing(
 
 
 def _check_download(path: Path, sha: str) -> None:
-    _check_digest(_decompress(path.read_bytes(), "response body"), sha, "response body")
+    _check_digest(decompress(path.read_bytes(), "response body"), sha, "response body")
 
 
 def _check_digest(payload: bytes, expected: str, source: object, advice: str = "") -> None:
@@ -310,11 +216,11 @@ def _check_digest(payload: bytes, expected: str, source: object, advice: str = "
 
 def _read_verified(path: Path, sha: str | None) -> np.ndarray:
     """:func:`read_idx` that first checks the payload digest when ``sha`` is given."""
-    payload = _decompress(_read_file(path), path)
+    payload = decompress(read_file(path), path)
     if sha is not None:
         advice = " (a corrupt or different file: delete it to download it again)"
         _check_digest(payload, sha, path, advice)
-    return _parse_idx(payload, path)
+    return parse_idx(payload, path)
 
 
 def _split(
