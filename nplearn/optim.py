@@ -52,8 +52,7 @@ class Optimizer:
         flat = getattr(net, "flat_parameters", None)
         pair = flat() if flat is not None else None
         if pair is not None:
-            state = self.state.get(FLAT)
-            self._update(self.state.setdefault(FLAT, {}) if state is None else state, *pair)
+            self._update(self.state.setdefault(FLAT, {}), *pair)
             return
         for name, param, grad in net.named_parameters():
             self._update(self.state.setdefault(name, {}), param, grad)
