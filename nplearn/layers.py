@@ -240,6 +240,7 @@ class Activation(Layer):
 
     @staticmethod
     def derivative(y: Tensor) -> Tensor:  # pragma: no cover - abstract
+        """``f'(x)`` from ``y = f(x)``, as a new array (backward may overwrite it)."""
         raise NotImplementedError
 
     def forward(self, x: Tensor) -> Tensor:
@@ -259,7 +260,8 @@ class Activation(Layer):
             raise _bad_grad(self, grad, None if y is None else y.shape)
         if not input_grad:
             return None
-        return grad * self.derivative(y)
+        slope = self.derivative(y)  # a new array: scale it in place when it holds grad's dtype
+        return np.multiply(grad, slope, out=slope) if slope.dtype == grad.dtype else grad * slope
 
 
 class ReLU(Activation):
@@ -301,5 +303,7 @@ class Sigmoid(Activation):
 
     @staticmethod
     def derivative(y: Tensor) -> Tensor:
-        """``sigma'(x) = y * (1 - y)`` with ``y = sigma(x)``."""
-        return y * (1 - y)
+        """``sigma'(x) = y * (1 - y)`` with ``y = sigma(x)`` (one new array)."""
+        slope = 1 - y
+        slope *= y
+        return slope

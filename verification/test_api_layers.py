@@ -200,6 +200,27 @@ def test_sigmoid_forward_and_backward_hand_values() -> None:
     np.testing.assert_allclose(sigmoid_prime(x), [[0.25, 0.1875]], rtol=1e-12)
 
 
+@pytest.mark.parametrize("kind", ["relu", "sigmoid"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activation_backward_leaves_its_inputs_alone(kind: str, dtype: type) -> None:
+    """Backward returns a new array: the cached output and the upstream gradient are unchanged
+    (it scales its derivative in place, never them), twice in a row."""
+    layer = ReLU() if kind == "relu" else Sigmoid()
+    y = layer.forward(np.array([[-1.0, 0.5, 2.0], [3.0, -0.25, 0.0]], dtype=dtype))
+    grad = np.array([[1.0, -2.0, 3.0], [-4.0, 5.0, -6.0]], dtype=dtype)
+    y_before, grad_before = y.copy(), grad.copy()
+    first = layer.backward(grad)
+    second = layer.backward(grad)
+    assert first is not None and second is not None
+    assert first.dtype == dtype and not np.shares_memory(first, second)
+    assert not np.shares_memory(first, grad) and not np.shares_memory(first, y)
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(y, y_before)
+    np.testing.assert_array_equal(grad, grad_before)
+    slope = (y > 0) if kind == "relu" else y * (1 - y)
+    np.testing.assert_allclose(first, grad * slope, rtol=1e-6)
+
+
 # ------------------------------------------------------------------------------- bad inputs
 
 
