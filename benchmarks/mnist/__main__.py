@@ -2,7 +2,8 @@
 
 Contract
 --------
-Runs, in order: every training job of ``schedule.plan`` on worker processes
+Runs, in order: the unit tests of the ablation's conclusion
+(``test_ablation.py``, no training); every training job of ``schedule.plan`` on worker processes
 (1 BLAS thread each); then, alone in this process with ``--threads`` BLAS
 threads and as many torch threads, the time-to-accuracy runs of the seed's CE
 recipe and the best recipe (per seed, nplearn and, when installed, PyTorch in
@@ -12,7 +13,7 @@ files' SHA-256, body from ``report.render``), and the figures, CSV and JSON
 under ``reports/mnist/``. ``--quick`` (CI): one seed, every run capped at 2
 epochs, title marked QUICK MODE. ``--epochs-scale``/``--seeds`` shrink the
 full plan for development; such a report is marked REDUCED RUN. Exit status 0
-unless a run raised.
+unless a unit test failed or a run raised.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from threadpoolctl import threadpool_limits
 
 from benchmarks.mnist import (
@@ -123,6 +125,10 @@ def _time_to_accuracy(plan: schedule.Plan, threads: int) -> tuple[list, list[tta
 def main(argv: Sequence[str] | None = None) -> int:
     """Run everything and write the report; returns the exit status."""
     opts = _options(argv)
+    tests = Path(__file__).with_name("test_ablation.py")
+    if pytest.main(["-q", "-p", "no:cacheprovider", str(tests)]) != pytest.ExitCode.OK:
+        print(f"benchmarks.mnist: {tests.name} failed; nothing was run", file=sys.stderr)
+        return 1
     start = time.perf_counter()
     seeds = tuple(range(opts.seeds)) if opts.seeds else FULL_SEEDS[: 1 if opts.quick else None]
     threads = opts.threads

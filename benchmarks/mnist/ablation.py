@@ -187,20 +187,40 @@ def conclusion(rows: Sequence[Row]) -> str:
             f"{start}to {_pct(best.accuracy)}."
         )
     smallest = min(len(r.changes) for r in working)
-    fix = max((r for r in working if len(r.changes) == smallest), key=lambda r: r.accuracy)
+    fixes = sorted((r for r in working if len(r.changes) == smallest), key=lambda r: -r.accuracy)
     without = [
         by_changes[rest]
+        for fix in fixes
         for rest in (tuple(c for c in fix.changes if c != drop) for drop in fix.changes)
         if rest in by_changes
     ]
-    tail = (
-        f", and leaving out any one of them gives at most {_pct(max(r.accuracy for r in without))}"
-        if len(without) == len(fix.changes)
-        else ""
-    )
-    return (
+    complete = len(without) == smallest * len(fixes)  # every drop-one variant was run
+    at_most = _pct(max(r.accuracy for r in without)) if complete else ""
+    opening = (
         f"No single factor is enough (the best alone, {best_single.label}, reaches "
-        f"{_pct(best_single.accuracy)}); the seed's MSE network becomes a working classifier "
-        f"({start}to {_pct(fix.accuracy)} test accuracy) only with "
-        f"{' + '.join(FACTORS[c][0] for c in fix.changes)} together{tail}."
+        f"{_pct(best_single.accuracy)}); the seed's MSE network"
     )
+    if len(fixes) == 1:
+        tail = f", and leaving out any one of them gives at most {at_most}" if at_most else ""
+        return (
+            f"{opening} becomes a working classifier ({start}to {_pct(fixes[0].accuracy)} test "
+            f"accuracy) only with {_names(fixes[0].changes)} together{tail}."
+        )
+    # Several sets of the same size work: name what they share and what each one adds.
+    shared = tuple(c for c in fixes[0].changes if all(c in r.changes for r in fixes))
+    either = " or ".join(
+        f"{_names(tuple(c for c in r.changes if c not in shared))} ({_pct(r.accuracy)})"
+        for r in fixes
+    )
+    needs = f"{_names(shared)} together with either {either}" if shared else f"either {either}"
+    seed = f" ({_pct(base.accuracy)} test accuracy)" if base else ""
+    tail = f"; leaving out any one factor of these gives at most {at_most}" if at_most else ""
+    union = tuple(c for c in FACTORS if any(c in r.changes for r in fixes))
+    if union in by_changes and by_changes[union].accuracy < WORKING:
+        tail += f", and all of them at once give {_pct(by_changes[union].accuracy)}"
+    return f"{opening}{seed} becomes a working classifier only with {needs}{tail}."
+
+
+def _names(changes: tuple[str, ...]) -> str:
+    """The factors' descriptions joined with " + "."""
+    return " + ".join(FACTORS[c][0] for c in changes)
