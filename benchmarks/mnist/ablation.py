@@ -80,7 +80,7 @@ class Variant:
         """``"seed MSE"`` or ``"+ a + b"`` with the factors' descriptions."""
         if not self.changes:
             return "seed MSE (baseline)"
-        return " + ".join(FACTORS[c][0] for c in self.changes)
+        return _names(self.changes)
 
     @property
     def short(self) -> str:
