@@ -59,7 +59,7 @@ def sigmoid(x: Tensor) -> Tensor:
         ``sigma(x)`` elementwise, in ``[0, 1]``.
     """
     x = np.asarray(x)
-    y = np.negative(x, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
+    y = np.negative(x) if x.dtype.kind == "f" else np.negative(x, dtype=np.float64)
     with np.errstate(over="ignore"):
         np.exp(y, out=y)
     y += 1

@@ -102,9 +102,13 @@ class SGD(Optimizer):
             grad = velocity
         if self.l2:
             param *= 1 - 2 * self.l2  # w - 2*alpha*w
-        # The rate as a scalar of the parameter's dtype: NumPy multiplies by it without first
-        # wrapping a Python float (the same value: float32 arrays round the rate to float32).
-        np.multiply(grad, param.dtype.type(self.lr), out=scratch)
+        # The rate as a scalar of the parameter's dtype (the same value: float32 arrays round it
+        # to float32), cast once per value of ``lr``: NumPy then multiplies without wrapping a
+        # Python float.
+        rate = state.get("rate")
+        if rate is None or rate[0] != self.lr:
+            rate = state["rate"] = (self.lr, param.dtype.type(self.lr))
+        np.multiply(grad, rate[1], out=scratch)
         param -= scratch  # w - eta*d
 
     def __repr__(self) -> str:

@@ -99,6 +99,26 @@ def test_cross_entropy_labels_equal_one_hot(dtype: type, reduction: str) -> None
         np.testing.assert_allclose(loss.grad, ref.grad, rtol=rtol, atol=1e-7)
 
 
+@pytest.mark.parametrize("layout", ["fortran", "strided"])
+@pytest.mark.parametrize("targets", ["labels", "one-hot"])
+def test_cross_entropy_ignores_memory_layout(layout: str, targets: str) -> None:
+    """Fortran-ordered or strided logits give the value and gradient of C-ordered ones.
+
+    (The gradient's ``-1`` at each label is written through a flat view; on a Fortran-ordered
+    gradient that view would be a copy and the ``-1`` would be lost.)
+    """
+    logits, labels = random_logits(np.float64), np.array([3, 0, 1, 1, 2])
+    true = labels if targets == "labels" else to_one_hot(labels, 4, dtype=np.float64)
+    if layout == "fortran":
+        other = np.asfortranarray(logits)
+    else:
+        other = np.repeat(logits, 2, axis=1)[:, ::2]
+    assert not other.flags.c_contiguous and np.array_equal(other, logits)
+    ref, loss = CrossEntropyLoss(), CrossEntropyLoss()
+    np.testing.assert_allclose(loss(other, true), ref(logits, true), rtol=1e-12)
+    np.testing.assert_allclose(loss.grad, ref.grad, rtol=1e-12, atol=1e-15)
+
+
 def test_loss_seed_halves_and_backward() -> None:
     """loss_fn/grad_fn (the seed's API) and backward() agree with __call__."""
     loss = CrossEntropyLoss()
