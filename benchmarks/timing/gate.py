@@ -4,13 +4,14 @@ Contract
 --------
 :func:`load_thresholds` reads the thresholds file: per network, dtype and batch size the largest
 allowed ratio of nplearn's training step to the fused floor measured in the same run, plus the
-issue's target (``<= 1.15`` for float32 at batch >= 16), which is reported, not enforced, until
-the thresholds reach it. :func:`judge` turns a ratio table (:func:`results.ratio_table`) into one
-:class:`Verdict` per configuration for an implementation. A configuration with no threshold is
-reported and never fails. A failing verdict's message names the benchmark, both timings, the
-ratio and the limit. :func:`merge` replaces the verdicts of configurations that were re-timed
-(a failure is only final once an interleaved recheck confirms it). The self-test judges nplearn
-with a deliberately slowed ``Linear`` with the same thresholds: the gate must reject it.
+issue's target (``<= 1.15`` for float32 at batch >= 16), which the limits it covers now equal
+(``test_gate`` keeps them there). :func:`judge` turns a ratio table
+(:func:`results.ratio_table`) into one :class:`Verdict` per configuration for an
+implementation. A configuration with no threshold is reported and never fails. A failing
+verdict's message names the benchmark, both timings, the ratio and the limit. :func:`merge`
+replaces the verdicts of configurations that were re-timed (a failure is only final once an
+interleaved recheck confirms it). The self-test judges nplearn with a deliberately slowed
+``Linear`` with the same thresholds: the gate must reject it.
 """
 
 from __future__ import annotations

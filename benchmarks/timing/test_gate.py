@@ -89,6 +89,13 @@ def test_every_timed_configuration_is_gated() -> None:
     assert all(limit >= 1.0 for limit in thresholds.limits.values())
 
 
+def test_thresholds_enforce_the_target() -> None:
+    """Every configuration the issue's target covers is gated at the target or tighter."""
+    thresholds = load_thresholds()
+    covered = {c: v for c, v in thresholds.limits.items() if thresholds.target_applies(*c[1:])}
+    assert covered and all(limit <= thresholds.target for limit in covered.values())
+
+
 def test_malformed_thresholds_are_refused(tmp_path: Path) -> None:
     data = json.loads(THRESHOLDS.read_text(encoding="utf-8"))
     data["max_ratio"]["relu"]["float32"]["16"] = -1
