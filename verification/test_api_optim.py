@@ -93,6 +93,55 @@ def test_sgd_momentum_with_weight_decay(dtype: type) -> None:
     run_and_compare(SGD(lr, momentum=mu, weight_decay=wd), update, dtype, steps=3)
 
 
+@DTYPES
+def test_sgd_seed_l2_rule_with_momentum_and_weight_decay(dtype: type) -> None:
+    """All three: d = g + wd*w, v = mu*v + d, w <- w - lr*v - 2*l2*w."""
+    lr, mu, wd, l2 = 0.1, 0.5, 0.01, 1e-2
+
+    def update(w: np.ndarray, g: np.ndarray, state: dict, t: int) -> np.ndarray:
+        d = g + wd * w
+        state["v"] = d if t == 1 else mu * state["v"] + d
+        return w - lr * state["v"] - 2 * l2 * w
+
+    run_and_compare(SGD(lr, l2=l2, momentum=mu, weight_decay=wd), update, dtype, steps=3)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "weight", "lr"),
+    [(np.float16, 1e3, 1e-2), (np.float32, 1e30, 2e-9), (np.float32, 1e30, 3e-9)],
+    ids=["float16", "float32-tiny-lr", "float32-edge"],
+)
+def test_sgd_seed_l2_rule_large_weights_stay_finite(dtype: type, weight: float, lr: float) -> None:
+    """The seed's rule runs in place as lr*((1 - 2*l2)/lr*w - g) only where weights up to
+    1e30 cannot overflow once scaled (float16 weights of 1000 at lr 1e-2 would scale to 98000,
+    float32 weights of 1e30 at lr 2e-9 to 5e38): the result stays finite and equals the rule."""
+    l2 = 1e-2
+    net = net_with_grads(dtype)
+    expected = {}
+    for name, param, grad in net.named_parameters():
+        param[...] = weight * np.sign(param + 0.5)
+        grad[...] = 1.0
+        expected[name] = param.astype(np.float64) * (1 - 2 * l2) - lr * 1.0
+    SGD(lr, l2=l2).step(net)
+    for name, param, _ in net.named_parameters():
+        assert np.isfinite(param).all(), name
+        rtol = 1e-3 if dtype == np.float16 else 1e-6
+        np.testing.assert_allclose(param, expected[name], rtol=rtol)
+
+
+def test_sgd_seed_l2_rule_needs_no_scratch() -> None:
+    """The seed's rule updates the weights in place: no scratch array the size of the network
+    (on the 784-128-10 network its 0.4 MB made the seed's CE step 4-6% slower); plain SGD
+    keeps one."""
+    seed_rule, plain = SGD(0.05, l2=1e-4), SGD(0.05)
+    for optimizer in (seed_rule, plain):
+        net = net_with_grads(np.float32)
+        optimizer.step(net)
+    assert "scratch" not in seed_rule.state["*"]
+    params, _ = net.flat_parameters()  # type: ignore[misc]
+    assert plain.state["*"]["scratch"].shape == params.shape
+
+
 def adam_update(lr: float, b1: float, b2: float, eps: float, wd: float = 0.0) -> Update:
     """Kingma & Ba's Adam with bias correction (and coupled decay), written out."""
 
