@@ -131,7 +131,7 @@ def test_sgd_seed_l2_rule_large_weights_stay_finite(dtype: type, weight: float, 
 
 def test_sgd_seed_l2_rule_needs_no_scratch() -> None:
     """The seed's rule updates the weights in place: no scratch array the size of the network
-    (on the 784-128-10 network its 0.4 MB made the seed's CE step 4-6% slower); plain SGD
+    (on the 784-128-10 network its 0.4 MB made the seed's CE step 3-7% slower); plain SGD
     keeps one."""
     seed_rule, plain = SGD(0.05, l2=1e-4), SGD(0.05)
     for optimizer in (seed_rule, plain):
