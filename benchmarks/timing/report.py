@@ -137,8 +137,9 @@ def _body(run: Run) -> str:
     ]
     out += [
         "## Gate self-test: nplearn with a slowed `Linear`\n",
-        "The same step with `CopyingLinear` (one extra copy of the layer input in forward and "
-        "in backward), timed and judged exactly like nplearn against the same thresholds. "
+        "The same step with `CopyingLinear` (stray copies of the layer input in forward and "
+        "in backward and of its weight in forward), timed and judged exactly like nplearn "
+        "against the same thresholds. "
         "The gate must reject it.\n",
         markdown_table(
             [*VERDICT_COLUMNS, "slowed / nplearn"],
