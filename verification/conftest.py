@@ -18,19 +18,17 @@ Contract
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
 from nplearn.data import load_mnist
+from verification import report
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REPORT = REPO_ROOT / "reports" / "verification.md"
@@ -45,20 +43,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 settings.load_profile("nplearn")
-
-
-def _load_report_module() -> Any:
-    """Import ``verification/report.py`` by path (``verification`` is not a package)."""
-    name = "nplearn_verification_report"
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("report.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-report = _load_report_module()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

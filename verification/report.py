@@ -4,7 +4,7 @@ Contract
 --------
 :class:`VerificationReport` (registered by ``conftest.py``) collects every test's outcome and, at
 the end of the session, in the main process only, writes the report through
-:func:`nplearn.report.write_report` (provenance header, atomic write). The report has a summary
+:func:`verification.markdown.write_report` (provenance header, atomic write). The report has a summary
 line (counts and duration) and, per test file, a table with one row per test: its id, what it
 checks (the first line of the test's docstring, or what the test recorded), the tolerance, the
 worst observed error and the result. Tests add the tolerance and the observed value with
@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from nplearn.report import markdown_table, write_report
+from verification.markdown import markdown_table, write_report
 
 RECORD = "verification_check"
 DOC = "verification_doc"

@@ -1,4 +1,4 @@
-"""Tests of nplearn.provenance: the facts every report header carries, and that it never fails."""
+"""Tests of verification.provenance: the facts every report header carries, and that it never fails."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import threadpoolctl
 
-from nplearn import provenance as prov
+from verification import provenance as prov
 
 COMMIT = re.compile(r"^([0-9a-f]{4,40}(-dirty)?|unknown)$")
 KEYS = [

@@ -41,7 +41,7 @@ from benchmarks.mnist import (
 from benchmarks.mnist.configs import scaled
 from benchmarks.mnist.datasets import digests, prepare
 from benchmarks.threads import default_threads
-from nplearn.report import write_report
+from verification.markdown import write_report
 
 FULL_SEEDS = (0, 1, 2)
 #: Epoch cap of the seed CE recipe's time-to-accuracy runs (its full run has 200).

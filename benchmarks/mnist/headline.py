@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from benchmarks.mnist.ablation import WORKING
 from benchmarks.mnist.reportdata import NAMES, Inputs
-from nplearn.report import markdown_table
+from verification.markdown import markdown_table
 
 __all__ = ["BEST_TARGET", "RATIO_TARGET", "headline"]
 

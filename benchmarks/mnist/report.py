@@ -8,7 +8,7 @@ body: run settings, the headline (``headline``), then one section per part of
 the issue (seed-faithful runs, the MSE ablation, the best configuration, time
 to accuracy, Fashion-MNIST). Every number and verdict is computed from that
 data (only the seed's quoted claims and the issue's targets are constants).
-``nplearn.report.write_report`` adds the title and the provenance header and
+``verification.markdown.write_report`` adds the title and the provenance header and
 writes the file atomically (see ``__main__``).
 """
 
@@ -19,7 +19,7 @@ from benchmarks.mnist.configs import RunConfig
 from benchmarks.mnist.headline import headline
 from benchmarks.mnist.reportdata import NAMES, Inputs
 from benchmarks.mnist.summary import pm
-from nplearn.report import markdown_table
+from verification.markdown import markdown_table
 
 __all__ = ["render"]
 

@@ -5,7 +5,7 @@ Contract
 :func:`write_bench_report` takes the finished run as plain data (:class:`Run`) and writes, all
 atomically and only then: ``reports/bench/timings.csv`` (every time), ``ratios.csv`` (every
 ratio), ``gate.csv`` (the verdicts), the two PNGs of :mod:`benchmarks.timing.plots`, and last
-``reports/bench.md`` through ``nplearn.report.write_report`` (the provenance header on top).
+``reports/bench.md`` through ``verification.markdown.write_report`` (the provenance header on top).
 It computes nothing but formatting.
 """
 
@@ -22,7 +22,7 @@ from benchmarks.timing.gate import Thresholds, Verdict
 from benchmarks.timing.plots import LABELS, plot_ratios, plot_times
 from benchmarks.timing.results import CONFIG
 from nplearn.atomic import atomic_write
-from nplearn.report import markdown_table, write_report
+from verification.markdown import markdown_table, write_report
 
 __all__ = ["Run", "write_bench_report"]
 

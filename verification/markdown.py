@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping, Sequence
 
 from nplearn.atomic import atomic_write_text
-from nplearn.provenance import provenance, provenance_markdown
+from verification.provenance import provenance, provenance_markdown
 
 __all__ = ["fmt", "markdown_table", "write_report"]
 
