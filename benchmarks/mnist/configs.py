@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from benchmarks.mnist.seedfaithful import SeedReLU
+from verification.post_impl import PostReLU
 from nplearn import MSE, SGD, Adam, CrossEntropyLoss, Linear, Network, ReLU, Sigmoid
 from nplearn.functional import Tensor
 from nplearn.layers import Layer
@@ -146,7 +146,7 @@ class SummedMSE(MSE):
 
 
 def _activation(name: str) -> Layer:
-    layers: dict[str, type[Layer]] = {"sigmoid": Sigmoid, "relu": ReLU, "seed-relu": SeedReLU}
+    layers: dict[str, type[Layer]] = {"sigmoid": Sigmoid, "relu": ReLU, "seed-relu": PostReLU}
     if name not in layers:
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(layers)}")
     return layers[name]()

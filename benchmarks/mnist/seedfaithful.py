@@ -5,9 +5,7 @@ Contract
 Everything in this module exists to report the seed's numbers *as the seed
 computed them*; nplearn itself is correct and is used everywhere else.
 
-- :class:`SeedReLU` is the seed's wrong ReLU backward, ``np.maximum(grad, 0)``
-  (it clips the upstream gradient instead of masking it with ``x > 0``).
-  Only the seed-faithful MSE run and the ablation use it.
+- The post's wrong ReLU backward is :class:`verification.post_impl.PostReLU`.
 - :func:`seed_split` is the seed's ``train_test_split(train/255, labels,
   test_size=0.2, random_state=42)``.
 - :func:`seed_evaluation` evaluates like the seed's test loops: test images
@@ -26,7 +24,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 
-from nplearn import CrossEntropyLoss, Network, ReLU, to_one_hot
+from nplearn import CrossEntropyLoss, Network, to_one_hot
 from nplearn.functional import Tensor
 from nplearn.losses import Loss
 from nplearn.training import batches
@@ -34,7 +32,6 @@ from nplearn.training import batches
 __all__ = [
     "SEED_BATCH",
     "SeedEvaluation",
-    "SeedReLU",
     "seed_evaluation",
     "seed_loss_value",
     "seed_split",
@@ -43,29 +40,6 @@ __all__ = [
 SEED_BATCH = 100
 SPLIT_SEED = 42  # the seed's ``random_state=42``
 VAL_FRACTION = 0.2
-
-
-class SeedReLU(ReLU):
-    """ReLU with THE SEED'S BUG in backward: ``np.maximum(grad, 0)``.
-
-    Forward is the correct ``max(x, 0)``. Backward ignores where ``x > 0`` and
-    instead zeroes negative *gradients*, so every hidden unit, active or not,
-    passes on the positive part of its upstream gradient. Kept only to
-    reproduce the seed's MSE run and for the ablation; never use it to train.
-
-    Shape:
-        - input, output, grad: ``(batch, features)``
-    """
-
-    def backward(self, grad: Tensor, *, input_grad: bool = True) -> Tensor | None:
-        """Return the seed's ``np.maximum(grad, 0)`` (wrong on purpose)."""
-        super().backward(grad, input_grad=False)  # shape checks only
-        if not input_grad:
-            return None
-        return np.maximum(grad, 0)
-
-    def __repr__(self) -> str:
-        return "SeedReLU()  # the seed's wrong backward"
 
 
 def seed_split(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:

@@ -17,7 +17,7 @@ returns the loss value where the peer exposes it.
   and label binarization (that overhead is part of what a user pays per step). It starts from
   its own (seeded) initialisation: the weights do not change the cost.
 - :class:`SeedStep`: the seed's ``Network``/``CrossEntropyLoss``/``SGD``
-  (:mod:`benchmarks.timing.seed_impl`), float64 weights as the seed's ``randn`` makes them,
+  (:mod:`verification.post_impl`), float64 weights as the seed's ``randn`` makes them,
   float32 inputs as its script feeds them, one-hot labels, and the seed's loop body: forward,
   loss, ``net.backward(loss.grad)`` (which also computes the unused input gradient), update.
 
@@ -143,7 +143,7 @@ class SeedStep:
     def __init__(
         self, params: Mapping[str, Tensor], activation: str, x: Tensor, y: Tensor, lr: float
     ) -> None:
-        from benchmarks.timing import seed_impl as seed
+        from verification import post_impl as seed
 
         first, last = seed.Linear(x.shape[1], HIDDEN), seed.Linear(HIDDEN, OUTPUTS)
         for layer, w, b in ((first, "W1", "b1"), (last, "W2", "b2")):

@@ -263,7 +263,7 @@ def _method(run: Run) -> list[str]:
         "scikit-learn: one `MLPClassifier.partial_fit` on one batch with `batch_size=B`, i.e. "
         "one SGD step plus its per-call input validation and label binarization, a fixed cost "
         "that dominates at small batches.",
-        "The seed's code (`benchmarks/timing/seed_impl.py`, verbatim) always computes in "
+        "The seed's code (`verification/post_impl.py`, verbatim) always computes in "
         "float64 (its `randn` weights) on float32 inputs, as its script does; it is timed "
         "under both dtype headings so that each table compares it with that dtype's floor.",
         *run.notes,

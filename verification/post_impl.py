@@ -1,16 +1,18 @@
-"""The seed's own library, copied verbatim from the blog post, to time "the seed's code".
+"""The post's own library, copied verbatim, and :class:`PostReLU`, its ReLU bug on nplearn's ReLU.
 
 Contract
 --------
 ``Linear``, ``ReLU``, ``Sigmoid`` (with ``sigmoid``/``sigmoid_prime``), ``softmax``, ``Loss``,
 ``CrossEntropyLoss``, ``Network``, ``SGD`` and the training script's ``to_one_hot`` exactly as
-published in /work/shared/seed/numpy-learn-blog-post.txt ("NumPy-Learn, A Homemade Machine
-Learning Library", 2020), bugs included (``ReLU.backward`` clips the gradient; the cross-entropy
-loss and gradient disagree; softmax is computed twice per step). Only the imports are gathered
-at the top and ``MSE`` is left out (not timed). It is a peer for timing only: never import it
-as a library. Its ``Linear`` draws from NumPy's global ``np.random.randn`` on purpose (the
-seed's initialisation, float64); the benchmarks then overwrite the weights with the
-configuration's seeded ones.
+published in the post ("NumPy-Learn, A Homemade Machine Learning Library", 2020), bugs included
+(``ReLU.backward`` clips the gradient; the cross-entropy loss and gradient disagree; softmax is
+computed twice per step). Only the imports are gathered at the top and ``MSE`` is left out. The
+benchmarks time it as a peer; never import it as a library. Its ``Linear`` draws from NumPy's
+global ``np.random.randn`` on purpose (the post's initialisation, float64).
+
+:class:`PostReLU` is the one place the suite gets the post's ReLU bug from: nplearn's ``ReLU``
+whose backward is the verbatim ``ReLU.backward`` below. The must-fail tests plant it, and the
+MNIST reproduction trains with it to reproduce the post's MSE run.
 """
 
 # ruff: noqa: E741, NPY002, UP006, UP007, UP035
@@ -284,3 +286,27 @@ def to_one_hot(vector: Tensor) -> Tensor:
     oh = np.zeros((vector.shape[0], vector.max()+1))
     oh[np.arange(vector.shape[0]), vector] = 1
     return oh
+
+
+# --- Not from the post: its ReLU bug on nplearn's layer (shape checks and input_grad kept). ---
+from nplearn.layers import ReLU as _NplearnReLU  # noqa: E402
+
+
+class PostReLU(_NplearnReLU):
+    """nplearn's ReLU with the post's backward ``np.maximum(grad, 0)`` (wrong on purpose).
+
+    Forward is the correct ``max(x, 0)``. Backward ignores where ``x > 0`` and zeroes negative
+    *gradients* instead, so every hidden unit passes on the positive part of its upstream
+    gradient. Never use it to train anything but the reproduction of the post.
+
+    Shape:
+        - input, output, grad: ``(batch, features)``
+    """
+
+    def backward(self, grad, *, input_grad=True):
+        """Return the post's ``np.maximum(grad, 0)``, after nplearn's shape checks."""
+        super().backward(grad, input_grad=False)
+        return ReLU.backward(self, grad) if input_grad else None
+
+    def __repr__(self):
+        return "PostReLU()  # the post's wrong backward"
