@@ -1,56 +1,68 @@
 """The project's entry points: ``nox -s verify`` (tests) and ``nox -s bench`` (main job).
 
-Every session installs nplearn (editable, so reports can name the git commit)
-with its extras, pinned by ``constraints.txt``. The data folder comes from
-``NPLEARN_DATA_DIR`` (default: ``data/``; the build machines use
-``../shared/data``). Extra arguments go to the session's command, e.g.
-``nox -s bench -- --quick`` or ``nox -s verify -- -k gradcheck``.
+Every session runs in one shared virtualenv, ``.nox/env``, that the ``env``
+session creates and updates first: nplearn (editable, so reports can name the
+git commit) with all of its extras, pinned by ``constraints.txt``. One venv
+instead of one per session, because torch and JAX alone are most of its size.
+The data folder comes from ``NPLEARN_DATA_DIR`` (default: ``data/``).
+Extra arguments go to the session's command, e.g. ``nox -s bench -- --quick``
+or ``nox -s verify -- -k gradcheck``.
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import nox
 
 nox.options.sessions = ["verify"]
 nox.options.reuse_existing_virtualenvs = True
 
+EXTRAS = "verification,benchmarks,oracle,jax,dask,lint"
+ENV = Path(__file__).parent / ".nox" / "env"
+PYTHON = str(ENV / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python"))
 
-def _install(session: nox.Session, extras: str) -> None:
-    session.install("-c", "constraints.txt", "-e", f".[{extras}]")
+
+@nox.session(default=False)
+def env(session: nox.Session) -> None:
+    """Create or update the shared virtualenv that the other sessions run in."""
+    session.install("-c", "constraints.txt", "-e", f".[{EXTRAS}]")
 
 
-@nox.session
+def _run(session: nox.Session, *args: str) -> None:
+    """Run ``python *args`` in the shared virtualenv."""
+    session.run(PYTHON, *args, external=True)
+
+
+@nox.session(venv_backend="none", requires=["env"])
 def verify(session: nox.Session) -> None:
     """Run the verification suite; it writes reports/verification.md."""
-    _install(session, "verification,oracle")
-    session.run("python", "-m", "pytest", "verification", *session.posargs)
+    _run(session, "-m", "pytest", "verification", *session.posargs)
 
 
-@nox.session
+@nox.session(venv_backend="none", requires=["env"])
 def oracle(session: nox.Session) -> None:
     """Only the PyTorch oracle tests (every layer and loss against torch, float64)."""
-    _install(session, "verification,oracle")
-    session.run(
-        "python", "-m", "pytest", "verification", "-m", "oracle",
+    _run(
+        session, "-m", "pytest", "verification", "-m", "oracle",
         "--verification-report", "none",  # keep the full suite's report
         *session.posargs,
     )
 
 
-@nox.session
+@nox.session(venv_backend="none", requires=["env"])
 def bench(session: nox.Session) -> None:
     """Timings with the ratio gate, then the MNIST reproduction; writes reports/.
 
     ``nox -s bench -- --quick`` is the short mode CI runs.
     """
-    _install(session, "benchmarks,oracle")
-    session.run("python", "-m", "benchmarks.timing", *session.posargs)
-    session.run("python", "-m", "benchmarks.mnist", *session.posargs)
+    _run(session, "-m", "benchmarks.timing", *session.posargs)
+    _run(session, "-m", "benchmarks.mnist", *session.posargs)
 
 
-@nox.session
+@nox.session(venv_backend="none", requires=["env"])
 def lint(session: nox.Session) -> None:
     """ruff on the whole tree, mypy on the library."""
-    _install(session, "lint")
-    session.run("python", "-m", "ruff", "check", "nplearn", "verification", "benchmarks")
-    session.run("python", "-m", "mypy", "nplearn")
+    _run(session, "-m", "ruff", "check", "nplearn", "verification", "benchmarks")
+    _run(session, "-m", "mypy", "nplearn")
