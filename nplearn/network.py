@@ -4,11 +4,18 @@ Contract
 --------
 ``Network(layers)`` owns a list of layers. ``forward(x)`` (also ``net(x)``)
 feeds ``x`` through them; ``backward(grad)`` feeds ``dL/doutput`` through them
-in reverse and returns ``dL/dinput`` (or None with ``input_grad=False``, which
-spares the first layer's input gradient during training). Parameters and
-gradients are reached by ``named_parameters()``, which yields
-``(name, param, grad)`` with names ``"<layer index>.<key>"`` such as ``"0.W"``;
-``save``/``load`` store exactly those arrays in an ``.npz`` file (no pickle).
+in reverse, filling every layer's ``grads``, and returns None; only
+``backward(grad, input_grad=True)`` also computes and returns ``dL/dinput``
+(as PyTorch computes no gradient for inputs that do not require one).
+Parameters and gradients are reached by ``named_parameters()``, which yields
+``(name, param, grad)`` with names ``"<layer index>.<key>"`` such as ``"0.W"``.
+
+``save``/``load`` store exactly those arrays in an ``.npz`` file, never a
+pickle. ``save`` replaces the file atomically (:mod:`nplearn.atomic`): an
+interrupted save leaves the previous file intact. ``load`` and
+``load_state_dict`` are all-or-nothing: every name, shape and dtype is checked
+before any parameter is written, and after any failure the network is
+unchanged.
 
 When all parameters share one float dtype, ``Network`` keeps them in flat storage
 (:class:`nplearn.flat.FlatParameters`): the layers' ``params``/``grads`` entries
@@ -20,11 +27,12 @@ take references to parameters after building the network.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
+from nplearn.atomic import atomic_write
 from nplearn.flat import FlatParameters, shared_float_dtype
 from nplearn.functional import Tensor
 from nplearn.layers import Layer
@@ -33,7 +41,7 @@ __all__ = ["Network"]
 
 
 class Network:
-    """A feed-forward stack of layers (the seed's ``Network``).
+    """A feed-forward stack of layers (the post's ``Network``).
 
     Args:
         layers: the layers, first to last.
@@ -46,10 +54,14 @@ class Network:
     def __init__(self, layers: Iterable[Layer]) -> None:
         self.layers = list(layers)
         for i, layer in enumerate(self.layers):
-            if isinstance(layer, type) or not callable(getattr(layer, "backward", None)):
+            if isinstance(layer, type):
                 raise TypeError(
-                    f"Network: layer {i} is {layer!r}, not a layer instance "
-                    f"(did you mean {getattr(layer, '__name__', 'it')}()?)"
+                    f"Network: layer {i} is the class {layer.__name__}, not a layer instance "
+                    f"(did you mean {layer.__name__}()?)"
+                )
+            if not callable(getattr(layer, "backward", None)):
+                raise TypeError(
+                    f"Network: layer {i} is {layer!r}, not a layer (it has no backward method)"
                 )
         self._flat: FlatParameters | None = None
         self._flat_layers: list[Layer] | None = None
@@ -66,20 +78,21 @@ class Network:
             x = layer.forward(x)
         return x
 
-    def backward(self, grad: Tensor, *, input_grad: bool = True) -> Tensor | None:
-        """Run the backward pass, last layer first.
+    def backward(self, grad: Tensor, *, input_grad: bool = False) -> Tensor | None:
+        """Run the backward pass, last layer first, filling every layer's ``grads``.
 
         Args:
             grad: ``dL/doutput`` of the last forward (e.g. ``loss.grad``).
-            input_grad: return ``dL/dinput``; False skips it (saves one matrix
-                product of the first Linear layer) and returns None.
+            input_grad: also compute and return ``dL/dinput``. Off by default:
+                training never needs it, and it costs the first Linear layer a
+                matrix product. Gradient checks ask for it.
 
         Shape:
             - grad: ``(batch, out_features)`` of the last layer
             - output: ``(batch, in_features)`` of the first layer
 
         Returns:
-            ``dL/dinput`` or None.
+            ``dL/dinput`` with ``input_grad=True``, else None.
         """
         out: Tensor | None = grad
         for i in range(len(self.layers) - 1, -1, -1):
@@ -149,52 +162,110 @@ class Network:
         """Copies of all parameters, keyed as in :meth:`named_parameters`."""
         return {name: param.copy() for name, param, _ in self.named_parameters()}
 
-    def load_state_dict(self, state: dict[str, Tensor]) -> None:
-        """Copy ``state``'s arrays into the parameters (shape-checked, dtype kept).
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Copy ``state``'s arrays into the parameters, all or nothing (dtype kept).
+
+        Every name, shape and dtype is checked before anything is written, so
+        after an error the network is unchanged. Values are cast to each
+        parameter's dtype.
+
+        Args:
+            state: parameter name -> floating array, as :meth:`state_dict` gives.
 
         Raises:
-            ValueError: a missing or unexpected name, or a shape mismatch
-                (both shapes are given).
+            ValueError: a missing or unexpected name; a shape mismatch (both
+                shapes are given); a value that is not a floating array
+                (complex, bool, integer, datetime, string, object...), naming
+                the parameter.
         """
         own = {name: param for name, param, _ in self.named_parameters()}
         missing, unexpected = sorted(own.keys() - state.keys()), sorted(state.keys() - own.keys())
-        if missing or unexpected:
+        problems = [f"missing parameters {missing}"] if missing else []
+        problems += [f"unexpected parameters {unexpected}"] if unexpected else []
+        if problems:
             raise ValueError(
-                f"state does not match the network: missing {missing}, unexpected {unexpected}"
+                f"state does not match the network ({', '.join(sorted(own))}): "
+                + "; ".join(problems)
             )
+        values = {name: _checked_value(name, state[name], param) for name, param in own.items()}
         for name, param in own.items():
-            value = np.asarray(state[name])
-            if value.shape != param.shape:
-                raise ValueError(
-                    f"parameter {name}: saved shape {value.shape} differs from the "
-                    f"network's shape {param.shape}"
-                )
-        for name, param in own.items():
-            param[...] = state[name]
+            param[...] = values[name]
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Save all parameters to an ``.npz`` file (plain arrays, no pickle)."""
+        """Save all parameters to an ``.npz`` file (plain arrays, no pickle), atomically.
+
+        The arrays go into a temporary file beside ``path``, which is flushed to
+        disk and then renamed onto ``path``: an interrupted or failed save leaves
+        any previous file at ``path`` intact and no temporary file behind.
+
+        Args:
+            path: The file to write (no suffix is added).
+
+        Raises:
+            OSError: If the file cannot be written; ``path`` is then unchanged.
+        """
         state: dict[str, Any] = self.state_dict()
-        with open(path, "wb") as f:
+        with atomic_write(path, "wb") as f:
             np.savez(f, **state)
 
     def load(self, path: str | os.PathLike[str]) -> None:
-        """Load parameters saved by :meth:`save` into this network.
+        """Load parameters saved by :meth:`save` into this network, all or nothing.
+
+        The file is read with ``allow_pickle=False``: an array of Python objects
+        is refused, never unpickled.
+
+        Args:
+            path: An ``.npz`` file written by :meth:`save`.
 
         Raises:
-            ValueError: the file is not a valid ``.npz`` of this architecture
-                (the message names the file).
+            ValueError: the file is missing or not a readable ``.npz`` archive,
+                or its arrays do not match this network (see
+                :meth:`load_state_dict`); the message names the file, and the
+                network is unchanged.
         """
         name = os.fspath(path)
         try:
-            archive = np.load(path, allow_pickle=False)
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ValueError("it holds a single array, not an .npz archive")
-            with archive:
-                state = {key: archive[key] for key in archive.files}
+            state = _read_npz(path)
         except Exception as exc:  # zipfile, zlib, EOF, format errors: all mean a bad file
             raise ValueError(f"{name}: not a readable .npz file of parameters ({exc})") from exc
         try:
             self.load_state_dict(state)
         except ValueError as exc:
             raise ValueError(f"{name}: {exc}") from exc
+
+
+def _read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` archive; ValueError for pickled arrays or a lone ``.npy``."""
+    archive = np.load(path, allow_pickle=False)
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError("it holds a single array, not an .npz archive")
+    state = {}
+    with archive:
+        for key in archive.files:
+            try:
+                state[key] = archive[key]
+            except ValueError as exc:
+                if "allow_pickle" not in str(exc):
+                    raise
+                # numpy suggests allow_pickle=True, which would run code from the file.
+                raise ValueError(f"{key} is an array of Python objects (refused)") from None
+    return state
+
+
+def _checked_value(name: str, value: Any, param: Tensor) -> np.ndarray:
+    """``value`` as an array if it is floating and has ``param``'s shape; else ValueError."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"parameter {name}: not an array ({exc})") from None
+    if array.dtype.kind != "f":
+        raise ValueError(
+            f"parameter {name}: saved array has dtype {array.dtype}, expected a floating "
+            f"array like the network's {param.dtype}"
+        )
+    if array.shape != param.shape:
+        raise ValueError(
+            f"parameter {name}: saved shape {array.shape} differs from the "
+            f"network's shape {param.shape}"
+        )
+    return array

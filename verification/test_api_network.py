@@ -1,11 +1,12 @@
 """API tests of ``nplearn.Network``: forward/backward composition, parameters, save/load.
 
-Contract pinned here (issue 2): ``Network(layers)`` runs layers in order on ``forward``/``__call__``
-and in reverse on ``backward`` (returning ``dL/dx``, or None with ``input_grad=False``); its
+Contract pinned here: ``Network(layers)`` runs layers in order on ``forward``/``__call__`` and in
+reverse on ``backward`` (returning None, or ``dL/dx`` with ``input_grad=True``); its
 ``__repr__`` is the layers' reprs, one a line; ``named_parameters()`` yields ``("<i>.<key>",
 param, grad)`` with the live arrays; ``state_dict`` copies them; ``save``/``load`` round-trip them
 bitwise through a pickle-free ``.npz``; a file of another architecture, a corrupted or a missing
-file raises ValueError naming the file. Expected values are the layer formulas composed by hand.
+file raises ValueError naming the file (more faults in ``test_faults.py``). Expected values are the
+layer formulas composed by hand.
 """
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ def test_forward_composes_layers() -> None:
 
 
 def test_backward_chains_layers_in_reverse() -> None:
-    """backward returns the hand-chained dL/dx and fills every layer's grads."""
+    """backward(input_grad=True) returns the hand-chained dL/dx; by default it returns None.
+
+    Both fill every layer's grads with the same values.
+    """
     net = small_net()
     w0, b0, w2 = net[0].W, net[0].b, net[2].W
     g = np.random.default_rng(1).normal(size=(4, 2))
@@ -45,14 +49,14 @@ def test_backward_chains_layers_in_reverse() -> None:
     hidden = np.maximum(hidden_in, 0)
     g_hidden = (g @ w2.T) * (hidden_in > 0)
     net(X)
-    np.testing.assert_allclose(net.backward(g), g_hidden @ w0.T, rtol=1e-12)
+    np.testing.assert_allclose(net.backward(g, input_grad=True), g_hidden @ w0.T, rtol=1e-12)
     np.testing.assert_allclose(net[2].grads["W"], hidden.T @ g, rtol=1e-12)
     np.testing.assert_allclose(net[2].grads["b"], g.sum(axis=0), rtol=1e-12)
     np.testing.assert_allclose(net[0].grads["W"], X.T @ g_hidden, rtol=1e-12)
     np.testing.assert_allclose(net[0].grads["b"], g_hidden.sum(axis=0), rtol=1e-12)
     grads = {name: grad.copy() for name, _, grad in net.named_parameters()}
     net(X)
-    assert net.backward(g, input_grad=False) is None
+    assert net.backward(g) is None
     for name, _, grad in net.named_parameters():
         np.testing.assert_array_equal(grad, grads[name])
 
@@ -63,7 +67,7 @@ def test_repr_len_indexing_iteration() -> None:
     net = Network(layers)
     assert repr(net) == "Linear(3, 4, dtype=float32)\nSigmoid()\nLinear(4, 2, dtype=float32)"
     assert len(net) == 3 and net[1] is layers[1] and list(net) == layers
-    assert net.layers is not layers  # the network keeps its own list, like the seed's layers[:]
+    assert net.layers is not layers  # the network keeps its own list, like the post's layers[:]
 
 
 def test_named_parameters_are_live_arrays() -> None:
@@ -110,7 +114,9 @@ def test_save_load_round_trip_is_bitwise(tmp_path: Path, dtype: type) -> None:
 def test_load_state_dict_rejects_mismatch() -> None:
     """Missing/unexpected names and wrong shapes raise ValueError saying which."""
     net = small_net()
-    with pytest.raises(ValueError, match=re.escape("missing ['2.W'], unexpected ['9.W']")):
+    with pytest.raises(
+        ValueError, match=re.escape("missing parameters ['2.W']; unexpected parameters ['9.W']")
+    ):
         net.load_state_dict({**{k: v for k, v in net.state_dict().items() if k != "2.W"},
                              "9.W": np.zeros(1)})
     bad = {**net.state_dict(), "0.W": np.zeros((5, 3))}
@@ -185,6 +191,8 @@ def test_backward_before_forward_and_wrong_grad() -> None:
 
 
 def test_network_rejects_layer_class() -> None:
-    """Passing a layer class instead of an instance raises TypeError naming it at construction."""
-    with pytest.raises(TypeError, match="ReLU"):
+    """A layer class instead of an instance, or a non-layer, raises TypeError at construction."""
+    with pytest.raises(TypeError, match=re.escape("layer 1 is the class ReLU") + ".*ReLU()"):
         Network([Linear(3, 4, rng=0), ReLU, Linear(4, 2, rng=1)])
+    with pytest.raises(TypeError, match="layer 0 is <object object .*no backward method"):
+        Network([object()])
