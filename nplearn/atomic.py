@@ -5,8 +5,10 @@ Contract
 ``atomic_write(path)`` writes into a temporary file in the same folder as ``path`` and, only when
 the ``with`` block ends without an exception, flushes it to disk (``fsync``) and renames it onto
 ``path`` with ``os.replace`` (atomic on POSIX and Windows when both are on one file system). Readers
-therefore see either the old file or the new one, never a half-written file. If the block raises
-(including ``KeyboardInterrupt``), the temporary file is removed and ``path`` is left untouched.
+therefore see either the old file or the new one, never a half-written file. If anything raises
+(including ``KeyboardInterrupt``, at any point from the creation of the temporary file to the
+rename), the temporary file is removed and ``path`` is left untouched. Only a killed process
+leaves its temporary file ``.<name>.<random>.tmp`` (:func:`temp_pattern`) behind.
 Missing parent folders are created. The new file gets the usual permissions of a new file
 (``0o666`` minus the umask), or keeps those of the file it replaces.
 
@@ -20,8 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -35,6 +37,7 @@ def _process_umask() -> int:
 
 
 _UMASK = _process_umask()
+TEMP_SUFFIX = ".tmp"
 
 
 @contextlib.contextmanager
@@ -47,8 +50,8 @@ def atomic_write(
         path: The file to create or replace.
         mode: A write mode: ``"w"`` (text, the default) or ``"wb"`` (binary), optionally with
             ``"+"``. Text mode defaults to ``encoding="utf-8"``.
-        **open_kwargs: Passed to :func:`tempfile.NamedTemporaryFile` (``encoding``, ``newline``,
-            ``errors``, ``buffering``).
+        **open_kwargs: Passed to :func:`open` (``encoding``, ``newline``, ``errors``,
+            ``buffering``).
 
     Returns:
         A context manager yielding the open temporary file object. Its ``name`` attribute is the
@@ -65,27 +68,42 @@ def atomic_write(
         open_kwargs.setdefault("encoding", "utf-8")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tempfile.NamedTemporaryFile(
-        mode,
-        dir=target.parent,
-        prefix=f".{target.name}.",
-        suffix=".tmp",
-        delete=False,
-        **open_kwargs,
-    )
+    # The temporary name is bound before the file exists, so that whatever moment an interrupt
+    # arrives at, the handler below knows which file to remove.
+    tmp_name: Path | None = None
     try:
+        for _ in range(100):
+            tmp_name = _temp_name(target)
+            try:
+                tmp = open(tmp_name, "x" + mode[1:], **open_kwargs)  # noqa: SIM115
+                break
+            except FileExistsError:  # another file has this random name: draw again
+                tmp_name = None
+        else:
+            raise FileExistsError(f"no free temporary file name beside {target}")
         with tmp:
             yield tmp
             if not tmp.closed:  # the caller may have closed it already
                 tmp.flush()
                 os.fsync(tmp.fileno())
-        os.chmod(tmp.name, _permissions_for(target))
-        os.replace(tmp.name, target)
+        os.chmod(tmp_name, _permissions_for(target))
+        os.replace(tmp_name, target)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp.name)
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
         raise
     _fsync_folder(target.parent)
+
+
+def temp_pattern(target: Path) -> str:
+    """The glob pattern of :func:`atomic_write`'s temporary files for ``target``."""
+    return f".{target.name}.*{TEMP_SUFFIX}"
+
+
+def _temp_name(target: Path) -> Path:
+    """A fresh name ``.<name>.<random>.tmp`` beside ``target``."""
+    return target.with_name(f".{target.name}.{secrets.token_hex(8)}{TEMP_SUFFIX}")
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> None:
