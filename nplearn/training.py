@@ -2,31 +2,42 @@
 
 Contract
 --------
-``fit(net, loss, optimizer, x, y, ...)`` runs the seed's loop (forward, loss,
+``fit(net, loss, optimizer, x, y, ...)`` runs the post's loop (forward, loss,
 backward, optimizer step per mini-batch) for a number of epochs and returns a
-:class:`History` with one record per epoch: mean training loss and accuracy
-over the epoch's batches, validation loss and accuracy when validation data is
+:class:`History` with one record per epoch: training loss and accuracy over
+the epoch's samples, validation loss and accuracy when validation data is
 given, and cumulative training / wall seconds. Batches come in order or, with
 ``shuffle=True``, permuted by an explicit seeded ``numpy.random.Generator``.
-Accuracy is scikit-learn's ``accuracy_score``; labels may be integer classes
-or one-hot rows. Loss values are averaged over batches as the loss object
-reports them (``reduction="sum"`` gives per-batch sums, as in the seed); the
-validation data is evaluated in batches of the training batch size, so its
-loss is on the same scale as the training loss.
+Labels may be integer classes or one-hot rows.
+
+Losses are reported **per sample**, whatever the batch size: each batch's
+value is turned into a sum over its samples (``reduction="sum"`` values are
+sums already; a loss with ``reduction="mean"``, or without a ``reduction``
+attribute such as ``MSE``, averages over its batch and is multiplied back by
+the batch's length), and the sums are divided by the number of samples.
+
+Guards against bad numbers, checked once before the first step: NaN or inf in
+an input raises ``ValueError`` with their count and the first index; every
+target is checked against the network's output width (integer labels in
+range, or finite rows of that width). During training each batch's loss is
+checked before its update: a non-finite loss raises ``FloatingPointError``
+naming the epoch and batch (or, with ``on_nonfinite="warn"``, warns and stops
+training); the network then holds finite weights, those from before that step.
 Nothing here mutates the data; the progress bar (tqdm) can be turned off.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score
 from tqdm.auto import tqdm
 
+from nplearn._guards import ON_NONFINITE, check_data, finite, stop
 from nplearn.functional import Tensor
 from nplearn.losses import Loss
 from nplearn.network import Network
@@ -34,15 +45,15 @@ from nplearn.optim import Optimizer
 
 __all__ = ["History", "batches", "evaluate", "fit", "labels_of", "predict", "train_step"]
 
-
 @dataclass
 class History:
     """Per-epoch records of a :func:`fit` run.
 
     Attributes:
-        records: one dict per epoch with keys ``epoch``, ``loss``, ``accuracy``,
-            ``train_time`` and ``wall_time`` (seconds since the first step) and,
-            with validation data, ``val_loss`` and ``val_accuracy``.
+        records: one dict per epoch with keys ``epoch``, ``loss`` (per
+            sample), ``accuracy``, ``train_time`` and ``wall_time`` (seconds
+            since the first step) and, with validation data, ``val_loss`` and
+            ``val_accuracy``.
     """
 
     records: list[dict[str, float]] = field(default_factory=list)
@@ -55,7 +66,7 @@ class History:
         return len(self.records)
 
     def to_frame(self) -> Any:
-        """The records as a ``pandas.DataFrame`` (one row per epoch)."""
+        """The records as a ``pandas.DataFrame`` (one row per epoch; needs pandas)."""
         import pandas as pd
 
         return pd.DataFrame.from_records(self.records)
@@ -69,12 +80,6 @@ def labels_of(y: Tensor) -> Tensor:
         - output: ``(n,)``
     """
     return y.argmax(axis=1) if y.ndim == 2 else y
-
-
-def _check_lengths(who: str, x: Tensor, y: Tensor) -> None:
-    """Raise ValueError giving both shapes unless x and y have one row per sample."""
-    if len(x) != len(y):
-        raise ValueError(f"{who}: x has shape {np.shape(x)} but y has shape {np.shape(y)}")
 
 
 def batches(
@@ -92,7 +97,7 @@ def batches(
         batch_size: samples per batch (the last one may be smaller).
         shuffle: permute the samples first, with ``rng``.
         rng: the generator for shuffling (required when shuffling).
-        drop_last: skip a final incomplete batch (the seed's loop does).
+        drop_last: skip a final incomplete batch (the post's loop does).
 
     Returns:
         Slices (in order) or index arrays (shuffled) of length ``batch_size``.
@@ -119,7 +124,7 @@ def train_step(net: Network, loss: Loss, optimizer: Optimizer, x: Tensor, y: Ten
         The loss value of the batch before the update.
     """
     value = loss(net.forward(x), y)
-    net.backward(loss.grad, input_grad=False)  # type: ignore[arg-type]
+    net.backward(loss.grad)  # type: ignore[arg-type]
     optimizer.step(net)
     return value
 
@@ -137,7 +142,15 @@ def predict(net: Network, x: Tensor, batch_size: int = 1000) -> Tensor:
 def evaluate(
     net: Network, loss: Loss, x: Tensor, y: Tensor, *, batch_size: int = 1000
 ) -> dict[str, float]:
-    """Loss (mean over batches) and accuracy of ``net`` on ``(x, y)``.
+    """Loss per sample and accuracy of ``net`` on ``(x, y)``.
+
+    The loss is the same for any ``batch_size`` (see the module docstring).
+
+    Args:
+        net, loss: what to evaluate, with what.
+        x: inputs (float, finite).
+        y: one-hot rows or integer labels.
+        batch_size: samples per forward pass.
 
     Shape:
         - x: ``(n, in_features)``
@@ -145,17 +158,23 @@ def evaluate(
 
     Returns:
         ``{"loss": ..., "accuracy": ...}``.
+
+    Raises:
+        ValueError: ``x`` and ``y`` differ in length (both shapes given),
+            ``x`` holds NaN or inf (count and first index given), or a
+            target does not fit the network's output.
     """
-    _check_lengths("evaluate", x, y)
-    values, predicted = [], []
+    check_data("evaluate", net, x, y)
+    return _evaluate(net, loss, x, y, batch_size)
+
+
+def _evaluate(net: Network, loss: Loss, x: Tensor, y: Tensor, batch_size: int) -> dict[str, float]:
+    total, correct = 0.0, 0
     for idx in batches(len(x), batch_size):
         out = net(x[idx])
-        values.append(loss(out, y[idx]))
-        predicted.append(out.argmax(axis=1))
-    return {
-        "loss": float(np.mean(values)),
-        "accuracy": float(accuracy_score(labels_of(y), np.concatenate(predicted))),
-    }
+        total += _batch_sum(loss, loss(out, y[idx]), len(out))
+        correct += int(np.count_nonzero(out.argmax(axis=1) == labels_of(y[idx])))
+    return {"loss": total / len(x), "accuracy": correct / len(x)}
 
 
 def fit(
@@ -173,12 +192,13 @@ def fit(
     drop_last: bool = False,
     progress: bool = True,
     callback: Callable[[dict[str, float], Network], bool | None] | None = None,
+    on_nonfinite: str = "raise",
 ) -> History:
     """Train ``net`` for ``epochs`` epochs; return the per-epoch :class:`History`.
 
     Args:
         net, loss, optimizer: what to train, on what, with what.
-        x: training inputs (float, already scaled; not copied).
+        x: training inputs (float, already scaled, finite; not copied).
         y: training targets: one-hot rows or integer labels.
         epochs: number of passes over ``x``.
         batch_size: samples per step.
@@ -189,39 +209,58 @@ def fit(
         progress: show a tqdm bar.
         callback: called as ``callback(record, net)`` after each epoch;
             returning True stops training (e.g. a target accuracy is reached).
+        on_nonfinite: what a NaN or inf training loss does: ``"raise"`` a
+            ``FloatingPointError``, or ``"warn"`` (``RuntimeWarning``) and
+            stop, returning the history of the completed epochs. Either way
+            the network keeps the finite weights from before that step.
 
     Shape:
         - x: ``(n, in_features)``
         - y: ``(n, classes)`` or ``(n,)``
 
     Returns:
-        The :class:`History`.
+        The :class:`History`; its losses are per sample.
+
+    Raises:
+        ValueError: bad data, before any step (see :func:`evaluate`), for the
+            training and the validation data alike.
+        FloatingPointError: a non-finite loss, with ``on_nonfinite="raise"``.
     """
-    _check_lengths("fit", x, y)
+    if on_nonfinite not in ON_NONFINITE:
+        raise ValueError(f"on_nonfinite must be one of {ON_NONFINITE}, got {on_nonfinite!r}")
+    check_data("fit", net, x, y)
     if validation_data is not None:
-        _check_lengths("fit (validation_data)", *validation_data)
+        check_data("fit (validation_data)", net, *validation_data)
+    if not finite(net):
+        raise ValueError("fit: the network's parameters hold NaN or inf before training")
     history = History()
     train_time = 0.0
     start = time.perf_counter()
     bar = tqdm(range(1, epochs + 1), disable=not progress, unit="epoch")
     for epoch in bar:
         tick = time.perf_counter()
-        values, predicted, actual = [], [], []
-        for idx in batches(len(x), batch_size, shuffle=shuffle, rng=rng, drop_last=drop_last):
+        backup = net.state_dict()  # restored if an update made the weights non-finite
+        total, correct, seen, batch = 0.0, 0, 0, 0
+        for batch, idx in enumerate(
+            batches(len(x), batch_size, shuffle=shuffle, rng=rng, drop_last=drop_last), 1
+        ):
             out = net.forward(x[idx])
-            values.append(loss(out, y[idx]))
-            net.backward(loss.grad, input_grad=False)  # type: ignore[arg-type]
+            value = loss(out, y[idx])
+            if not math.isfinite(value):  # checked before the update: the weights are intact
+                stop(net, backup, f"epoch {epoch}, batch {batch}: loss is {value}", on_nonfinite)
+                return history
+            net.backward(loss.grad)  # type: ignore[arg-type]
             optimizer.step(net)
-            predicted.append(out.argmax(axis=1))
-            actual.append(labels_of(y[idx]))
+            total += _batch_sum(loss, value, len(out))
+            correct += int(np.count_nonzero(out.argmax(axis=1) == labels_of(y[idx])))
+            seen += len(out)
+        if not finite(net):  # the epoch's last update overflowed
+            stop(net, backup, f"epoch {epoch}, batch {batch}: non-finite weights", on_nonfinite)
+            return history
         train_time += time.perf_counter() - tick
-        record = {
-            "epoch": epoch,
-            "loss": float(np.mean(values)),
-            "accuracy": float(accuracy_score(np.concatenate(actual), np.concatenate(predicted))),
-        }
+        record = {"epoch": epoch, "loss": total / seen, "accuracy": correct / seen}
         if validation_data is not None:
-            val = evaluate(net, loss, *validation_data, batch_size=batch_size)
+            val = _evaluate(net, loss, *validation_data, batch_size)
             record.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
         record.update(train_time=train_time, wall_time=time.perf_counter() - start)
         history.records.append(record)
@@ -229,3 +268,8 @@ def fit(
         if callback is not None and callback(record, net):
             break
     return history
+
+
+def _batch_sum(loss: Loss, value: float, batch: int) -> float:
+    """The sum over the batch's samples of a batch loss ``value`` (see the module docstring)."""
+    return value if getattr(loss, "reduction", "mean") == "sum" else value * batch

@@ -1,22 +1,27 @@
 """API tests of ``nplearn.training``: batches, train_step, predict, evaluate, fit and History.
 
-Contract pinned here (issue 2): ``batches`` yields consecutive mini-batches (last one partial
-unless ``drop_last``), shuffled only by an explicit seeded Generator; ``train_step`` is forward,
-loss, backward, step and returns the loss before the update; ``evaluate`` reports scikit-learn's
-accuracy; ``fit`` is the same as stepping by hand, records one History row per epoch with the
-documented keys, prints nothing with ``progress=False``, stops when the callback says so, and is
-reproducible for a given shuffling seed. Bad inputs raise ValueError giving both shapes.
+Contract pinned here: ``batches`` yields consecutive mini-batches (last one partial unless
+``drop_last``), shuffled only by an explicit seeded Generator; ``train_step`` is forward, loss,
+backward, step and returns the loss before the update; ``evaluate`` reports the accuracy
+scikit-learn computes (the oracle here; the library computes it with numpy) and the loss per
+sample, the same at any batch size for either reduction; ``fit`` is the same as stepping by hand,
+records one History row per epoch with the documented keys, prints nothing with
+``progress=False``, stops when the callback says so, and is reproducible for a given shuffling
+seed. Importing ``nplearn.training`` loads neither scikit-learn nor pandas. Bad inputs raise
+ValueError giving both shapes (bad numbers: ``test_faults.py``).
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score
 
-from nplearn import SGD, CrossEntropyLoss, Linear, Network, Sigmoid, to_one_hot
+from nplearn import MSE, SGD, CrossEntropyLoss, Linear, Loss, Network, Sigmoid, to_one_hot
 from nplearn.training import History, batches, evaluate, fit, predict, train_step
 
 RNG = np.random.default_rng(0)
@@ -89,14 +94,31 @@ def test_predict_matches_forward() -> None:
 
 @pytest.mark.parametrize("targets", ["labels", "one-hot"])
 def test_evaluate_uses_sklearn_accuracy(targets: str) -> None:
-    """evaluate's accuracy is sklearn's accuracy_score; its loss is the mean batch loss."""
+    """evaluate's accuracy is sklearn's accuracy_score; its loss is the summed loss / n."""
     net = make_net()
     y = Y if targets == "labels" else to_one_hot(Y, 3)
     result = evaluate(net, CrossEntropyLoss(), X, y, batch_size=20)
     assert result["accuracy"] == accuracy_score(Y, net(X).argmax(axis=1))
     loss = CrossEntropyLoss()
-    expected = np.mean([loss(net(X[i : i + 20]), Y[i : i + 20]) for i in (0, 20, 40)])
+    expected = sum(loss(net(X[i : i + 20]), Y[i : i + 20]) for i in (0, 20, 40)) / len(X)
     np.testing.assert_allclose(result["loss"], expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "loss", [CrossEntropyLoss("sum"), CrossEntropyLoss("mean"), MSE()], ids=repr
+)
+def test_evaluate_loss_is_per_sample_at_any_batch_size(loss: Loss) -> None:
+    """The loss is the same at batch sizes 100, 1000 and 10000: the per-sample mean."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(10000, 6)).astype(np.float32)
+    labels = rng.integers(0, 3, size=10000)
+    y = to_one_hot(labels, 3) if isinstance(loss, MSE) else labels
+    net = make_net()
+    values = [evaluate(net, loss, x, y, batch_size=b)["loss"] for b in (100, 1000, 10000)]
+    np.testing.assert_allclose(values, values[-1], rtol=1e-5)
+    whole = loss(net(x), y)  # one batch of all samples
+    expected = whole / len(x) if getattr(loss, "reduction", "mean") == "sum" else whole
+    np.testing.assert_allclose(values[-1], expected, rtol=1e-6)
 
 
 def test_fit_equals_stepping_by_hand() -> None:
@@ -108,7 +130,17 @@ def test_fit_equals_stepping_by_hand() -> None:
     history = quiet_fit(net)
     for name, param in params_of(by_hand).items():
         np.testing.assert_array_equal(params_of(net)[name], param)
-    np.testing.assert_allclose(history["loss"], np.mean(values, axis=1), rtol=1e-6)
+    np.testing.assert_allclose(history["loss"], np.sum(values, axis=1) / len(X), rtol=1e-6)
+
+
+def test_training_imports_neither_sklearn_nor_pandas() -> None:
+    """``import nplearn.training`` (and ``nplearn.data``) loads no scikit-learn and no pandas."""
+    code = (
+        "import sys, nplearn.training, nplearn.data; "
+        "print(sorted(m for m in ('sklearn', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_fit_history_keys_and_lengths() -> None:
