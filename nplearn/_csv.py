@@ -1,4 +1,4 @@
-"""Read the seed's CSV format with pandas, checking every cell; used by ``nplearn.data.read_csv``.
+"""Read the post's CSV format with pandas, checking every cell; used by ``nplearn.data.read_csv``.
 
 Contract: ``read(path)`` returns ``(images uint8 (n, 784), labels int64 (n,))`` from a header-less
 CSV whose rows are a label then 784 pixel values, or raises ``DataError`` naming the file and the
@@ -14,7 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nplearn.data import CSV_COLUMNS, NUM_CLASSES, DataError
+from nplearn._datasets import IMAGE_SHAPE, NUM_CLASSES
+from nplearn._errors import DataError
+
+CSV_COLUMNS = 1 + IMAGE_SHAPE[0] * IMAGE_SHAPE[1]  # label, then 784 pixels
 
 
 def read(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -2,10 +2,12 @@
 
 Contract: ``DATASETS[name]`` is a frozen :class:`DatasetSpec` whose ``files`` map the split keys
 ``"train-images"``, ``"train-labels"``, ``"test-images"``, ``"test-labels"`` to ``(file name,
-SHA-256 of the decompressed IDX payload)``. The digests are those of ``../shared/data/SHA256SUMS``;
-they identify a file whatever gzip container a mirror serves it in. ``nplearn.data`` re-exports
-these names; tests may add entries (e.g. a tiny data set served locally). :func:`data_dir` finds
-the data folder, which holds one subfolder per data set, named by its key.
+SHA-256 of the decompressed IDX payload)``. The digests are those of the files the public mirrors
+serve (the suite checks them against the files); they identify a file whatever gzip container a
+mirror serves it in. ``nplearn.data`` re-exports these names; tests may add entries (e.g. a tiny
+data set served locally). :func:`data_dir` finds the data folder, which holds one subfolder per
+data set, named by its key. :func:`mirrors_for` lists the base URLs to try for a data set:
+``$NPLEARN_MIRROR/<name>/`` first when that variable is set, then the public mirrors.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ENV_VAR = "NPLEARN_DATA_DIR"
+MIRROR_VAR = "NPLEARN_MIRROR"
+IMAGE_SHAPE = (28, 28)
+NUM_CLASSES = 10
 
 
 @dataclass(frozen=True)
@@ -103,3 +108,19 @@ def data_dir(root: str | os.PathLike[str] | None = None) -> Path:
     if (repo / "pyproject.toml").is_file():
         return repo / "data"
     return Path.cwd() / "data"
+
+
+def mirrors_for(spec: DatasetSpec) -> tuple[str, ...]:
+    """The base URLs to fetch ``spec``'s files from, in order.
+
+    Args:
+        spec: The data set.
+
+    Returns:
+        ``$NPLEARN_MIRROR/<spec.name>/`` first if that variable is set and not empty (an offline
+        cache, a proxy or a test server laid out as ``<base>/mnist/<file>``), then
+        ``spec.mirrors``.
+    """
+    base = os.environ.get(MIRROR_VAR, "").strip()
+    local = (f"{base.rstrip('/')}/{spec.name}/",) if base else ()
+    return local + spec.mirrors

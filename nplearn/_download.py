@@ -7,22 +7,37 @@ leaves nothing at all (no partial file, no temporary file) and raises :class:`Do
 every URL tried and why it failed. A body shorter than its ``Content-Length`` (a dropped connection)
 counts as a failure even though ``urllib`` does not report it. This module knows nothing about data
 sets; ``nplearn.data`` supplies the URLs and the check (the payload SHA-256).
+
+``download_lock(folder)`` serialises downloads into one folder between processes, with an exclusive
+``fcntl.flock`` on ``folder/.download.lock``: a second process waits, then finds the files already
+there. ``remove_stale_temps(dest)`` deletes the temporary files that killed runs left beside
+``dest``; call it while holding the lock, when no other download can be writing them. Where
+``fcntl`` does not exist (Windows) the lock is a no-op: two processes may then fetch the same file,
+each into its own temporary file, and the rename still leaves one complete, checked file; an open
+temporary file of another process cannot be deleted there, so the cleanup spares it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
 from tqdm import tqdm
 
-from nplearn.atomic import atomic_write
+from nplearn.atomic import atomic_write, temp_pattern
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks in the standard library
+    fcntl = None  # type: ignore[assignment]
 
 CHUNK_BYTES = 1 << 16
+LOCK_NAME = ".download.lock"
 
 
 class DownloadError(OSError):
@@ -68,6 +83,33 @@ def fetch(
         except (OSError, http.client.HTTPException, ValueError) as exc:
             failures.append(f"{url}: {_reason(exc)}")
     raise DownloadError(failures)
+
+
+@contextlib.contextmanager
+def download_lock(folder: Path) -> Iterator[None]:
+    """Hold the exclusive download lock of ``folder`` (created if needed), waiting for it.
+
+    Args:
+        folder: The folder the files are downloaded into.
+
+    Raises:
+        OSError: If the folder or its lock file cannot be created (e.g. a read-only folder).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:
+        yield
+        return
+    with open(folder / LOCK_NAME, "ab") as handle:  # closing the file releases the lock
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield
+
+
+def remove_stale_temps(dest: Path) -> None:
+    """Delete temporary files of ``dest`` left by killed runs; never raises."""
+    with contextlib.suppress(OSError):
+        for stale in dest.parent.glob(temp_pattern(dest)):
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
 
 def _stream(url: str, out: IO[bytes], *, timeout: float, progress: bool, label: str) -> None:

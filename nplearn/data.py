@@ -17,6 +17,12 @@ Where the files live: ``data_dir(root) / name / <file>`` (see :func:`data_dir`),
 ``data/mnist/train-images-idx3-ubyte.gz``.
 
 The IDX reader and its format are in :mod:`nplearn._idx` (:func:`read_idx` is re-exported here).
+
+From the command line, ``python -m nplearn.data [name ...]`` fetches and checks MNIST and
+Fashion-MNIST (or the named data sets) into the data folder, as :func:`load_mnist` does, and exits
+0 once every file is present and verified; otherwise it prints a short message (the files, the
+folder, ``NPLEARN_DATA_DIR``, ``NPLEARN_MIRROR`` and the mirrors) and exits 1. When every file is
+already present, nothing is written, so a read-only data folder works.
 """
 
 from __future__ import annotations
@@ -29,8 +35,17 @@ from pathlib import Path
 
 import numpy as np
 
-from nplearn._datasets import DATASETS, ENV_VAR, DatasetSpec, data_dir
-from nplearn._download import DownloadError, fetch
+from nplearn._datasets import (
+    DATASETS,
+    ENV_VAR,
+    IMAGE_SHAPE,
+    MIRROR_VAR,
+    NUM_CLASSES,
+    DatasetSpec,
+    data_dir,
+    mirrors_for,
+)
+from nplearn._download import DownloadError, download_lock, fetch, remove_stale_temps
 from nplearn._errors import DataError
 from nplearn._idx import decompress, parse_idx, read_file, read_idx
 
@@ -46,16 +61,12 @@ __all__ = [
     "read_idx",
 ]
 
-IMAGE_SHAPE = (28, 28)
-NUM_CLASSES = 10
-CSV_COLUMNS = 1 + IMAGE_SHAPE[0] * IMAGE_SHAPE[1]  # label, then 784 pixels
-
 
 # ---------------------------------------------------------------------------------------- CSV
 
 
 def read_csv(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Read the seed's CSV format: no header; each row is a label, then 784 pixel values.
+    """Read the post's CSV format: no header; each row is a label, then 784 pixel values.
 
     Args:
         path: The CSV file (e.g. ``mnist_train.csv``).
@@ -71,7 +82,7 @@ def read_csv(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
             an integer, a pixel is outside 0..255 or a label outside 0..9. Rows and columns are
             counted from 1 (blank lines are skipped).
     """
-    # Imported here: pandas takes ~0.4 s to import, which IDX users need not pay.
+    # Imported here: pandas is slow to import and only CSV readers need it.
     from nplearn import _csv
 
     return _csv.read(Path(path).absolute())
@@ -124,14 +135,13 @@ def load_mnist(
     spec = _spec(name)
     folder = data_dir(root).absolute() / spec.name
     paths = {key: folder / file for key, (file, _) in spec.files.items()}
-    missing = [path.name for path in paths.values() if not path.is_file()]
-    if missing:
+    if _missing(spec, folder):
         if not download:
-            raise DataError(_missing_message(spec, folder, missing))
+            raise DataError(_missing_message(spec, folder))
         try:
-            _download_missing(spec, folder, spec.mirrors, progress=True, timeout=30.0)
+            _download_missing(spec, folder, mirrors_for(spec), progress=True, timeout=30.0)
         except DataError as exc:
-            raise DataError(f"{_missing_message(spec, folder, missing)}\n{exc}") from exc
+            raise DataError(f"{_missing_message(spec, folder)}\n{exc}") from exc
     arrays = {
         key: _read_verified(paths[key], sha if verify else None)
         for key, (_, sha) in spec.files.items()
@@ -157,12 +167,14 @@ def download(
     """Download the missing files of a data set into ``data_dir(root) / name``.
 
     Each file is fetched with urllib from each mirror in turn into a temporary file beside its
-    final place, and moved there only after its payload SHA-256 matched the registry.
+    final place, and moved there only after its payload SHA-256 matched the registry. Downloads
+    into one folder hold its lock (see :mod:`nplearn._download`): a concurrent process waits, then
+    skips the files fetched meanwhile. Temporary files that killed runs left are removed first.
 
     Args:
         name: A key of :data:`DATASETS`.
         root: The data folder (see :func:`data_dir`).
-        mirrors: Base URLs to use instead of the registry's (e.g. a local server).
+        mirrors: Base URLs to use instead of ``$NPLEARN_MIRROR`` and the registry's.
         progress: Show a tqdm progress bar per file.
         timeout: Seconds to wait for a server at each network operation.
 
@@ -177,28 +189,43 @@ def download(
     spec = _spec(name)
     folder = data_dir(root).absolute() / spec.name
     return _download_missing(
-        spec, folder, mirrors or spec.mirrors, progress=progress, timeout=timeout
+        spec, folder, mirrors or mirrors_for(spec), progress=progress, timeout=timeout
     )
+
+
+def _missing(spec: DatasetSpec, folder: Path) -> list[str]:
+    """The file names of ``spec`` not (yet) in ``folder``."""
+    return [file for file, _ in spec.files.values() if not (folder / file).is_file()]
 
 
 def _download_missing(
     spec: DatasetSpec, folder: Path, mirrors: Sequence[str], *, progress: bool, timeout: float
 ) -> list[Path]:
+    """Fetch the missing files under the folder's lock; nothing is written if none is missing."""
+    if not _missing(spec, folder):
+        return []
     fetched = []
-    for file, sha in spec.files.values():
-        dest = folder / file
-        if dest.is_file():
-            continue
-        urls = [base.rstrip("/") + "/" + file for base in mirrors]
-        check = partial(_check_download, sha=sha)
-        try:
-            fetch(urls, dest, check=check, timeout=timeout, progress=progress)
-        except DownloadError as exc:
-            raise DataError(
-                f"could not download {dest}; tried:\n  " + "\n  ".join(exc.failures)
-            ) from exc
-        fetched.append(dest)
+    try:
+        with download_lock(folder):
+            for file in _missing(spec, folder):  # again: a process we waited for may have fetched
+                dest = folder / file
+                remove_stale_temps(dest)
+                urls = [base.rstrip("/") + "/" + file for base in mirrors]
+                check = partial(_check_download, sha=_digest(spec, file))
+                try:
+                    fetch(urls, dest, check=check, timeout=timeout, progress=progress)
+                except DownloadError as exc:
+                    raise DataError(
+                        f"could not download {dest}; tried:\n  " + "\n  ".join(exc.failures)
+                    ) from exc
+                fetched.append(dest)
+    except OSError as exc:  # the folder or its lock file cannot be created
+        raise DataError(f"cannot download into {folder} ({exc})") from exc
     return fetched
+
+
+def _digest(spec: DatasetSpec, file: str) -> str:
+    return next(sha for name, sha in spec.files.values() if name == file)
 
 
 def _check_download(path: Path, sha: str) -> None:
@@ -247,9 +274,17 @@ def _split(
     return images.reshape(len(images), -1).copy(), labels.astype(np.int64)
 
 
-def _missing_message(spec: DatasetSpec, folder: Path, missing: Sequence[str]) -> str:
+def _missing_message(spec: DatasetSpec, folder: Path) -> str:
+    """Which files are missing where, and the three ways to provide them."""
     return (
-        f"{spec.name}: missing {', '.join(missing)} in {folder}\n"
-        f"Put the files there (from {' or '.join(spec.mirrors)}), or set {ENV_VAR} to a folder "
-        f"that holds a '{spec.name}/' subfolder with them, or pass root=... ."
+        f"{spec.name}: missing {', '.join(_missing(spec, folder))} in {folder}\n"
+        f"Download them from {' or '.join(mirrors_for(spec))} (set {MIRROR_VAR}=<base URL> to "
+        f"try <base URL>/{spec.name}/<file> first), or set {ENV_VAR} to a folder that holds a "
+        f"'{spec.name}/' subfolder with them, or pass root=... ."
     )
+
+
+if __name__ == "__main__":
+    from nplearn._fetch import main
+
+    raise SystemExit(main())

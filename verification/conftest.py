@@ -6,9 +6,10 @@ Contract
   draws its own reproducible numbers.
 - ``check_record(observed, tolerance=None, *, what=None)``: records a test's worst observed error
   and its tolerance for ``reports/verification.md`` (see ``verification/report.py``).
-- ``mnist_train``: the MNIST training set ``(x uint8 (60000, 784), y int64)`` from the data folder
-  (``NPLEARN_DATA_DIR``, else ``<repo>/../shared/data``, else ``<repo>/data``), or a skip saying
-  where the files were looked for.
+- ``real_data``, ``mnist``, ``mnist_train``: the data folder (``NPLEARN_DATA_DIR``, else
+  ``<repo>/data``) with MNIST and Fashion-MNIST, downloaded there if missing (``NPLEARN_MIRROR``
+  first, then the public mirrors) and checked by payload digest; if that fails, every test that
+  needs them fails with the short message of ``python -m nplearn.data`` (never a skip).
 - The ``oracle`` marker (PyTorch comparisons, ``nox -s oracle``) and a hypothesis profile without
   deadlines (the machines are shared and slow), derandomized so every run draws the same examples.
 - ``--verification-report PATH`` chooses the report file (default ``reports/verification.md`` in
@@ -18,7 +19,6 @@ Contract
 
 from __future__ import annotations
 
-import os
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -27,12 +27,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
-from nplearn.data import load_mnist
+from nplearn.data import DATASETS, DataError, data_dir, load_mnist
 from verification import report
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REPORT = REPO_ROOT / "reports" / "verification.md"
-#: Base seed of the suite (the seed post's date); each test mixes in its own id.
+#: Base seed of the suite (the post's date); each test mixes in its own id.
 SEED = 20200614
 
 # No deadlines (the machines are shared), and the same examples on every run (reproducible).
@@ -81,20 +81,19 @@ def check_record(request: pytest.FixtureRequest) -> Callable[..., None]:
     return record
 
 
-def data_folder() -> Path:
-    """``NPLEARN_DATA_DIR`` if set, else ``<repo>/../shared/data`` if present, else ``data/``."""
-    if os.environ.get("NPLEARN_DATA_DIR"):
-        return Path(os.environ["NPLEARN_DATA_DIR"])
-    shared = REPO_ROOT.parent / "shared" / "data"
-    return shared if shared.is_dir() else REPO_ROOT / "data"
-
-
 @pytest.fixture(scope="session")
 def real_data() -> Path:
-    """The real data folder (holding ``mnist/``), or a skip saying where it was looked for."""
-    folder = data_folder()
-    if not (folder / "mnist").is_dir():
-        pytest.skip(f"MNIST not found in {folder} (set NPLEARN_DATA_DIR)")
+    """The data folder, holding verified ``mnist/`` and ``fashion-mnist/`` (fetched if missing)."""
+    folder = data_dir()
+    for name, spec in DATASETS.items():
+        if all((folder / name / file).is_file() for file, _ in spec.files.values()):
+            continue  # verified where it is loaded
+        try:
+            load_mnist(name=name)
+            continue
+        except DataError as exc:
+            message = str(exc)
+        pytest.fail(f"{message}\n(or run: python -m nplearn.data)", pytrace=False)
     return folder
 
 

@@ -27,6 +27,8 @@ import numpy as np
 import pytest
 
 from nplearn import _datasets, data
+from nplearn._download import LOCK_NAME
+from nplearn._idx import decompress
 from nplearn.atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from nplearn.data import DATASETS, DataError, DatasetSpec
 
@@ -97,8 +99,10 @@ def spec_for(name: str, payloads: dict[str, bytes]) -> DatasetSpec:
 
 
 def leftovers(root: Path) -> list[Path]:
-    """Every file (not folder) under ``root``, temporary ones included."""
-    return [p for p in root.rglob("*") if not p.is_dir()] if root.exists() else []
+    """Every file (not folder) under ``root``, temporary ones included, but download locks."""
+    if not root.exists():
+        return []
+    return [p for p in root.rglob("*") if not p.is_dir() and p.name != LOCK_NAME]
 
 
 # ------------------------------------------------------------------------------- HTTP servers
@@ -331,22 +335,13 @@ def test_csv_empty_and_missing(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------ data folder and registry
 
 
-def test_registry_matches_shared_sha256sums(real_data: Path) -> None:
-    sums = real_data / "SHA256SUMS"
-    expected = {
-        line.split()[3]: line.split()[0]
-        for line in sums.read_text().splitlines()
-        if line and not line.startswith("#")
-    }
-    registered = {
-        f"{name}/{file}": sha
-        for name, spec in DATASETS.items()
-        for file, sha in spec.files.values()
-    }
-    assert registered == expected
-    assert all(
-        set(spec.files) == set(SPLITS) and spec.name == name for name, spec in DATASETS.items()
-    )
+def test_registry_digests_match_the_files(real_data: Path) -> None:
+    """Each registered digest is the SHA-256 of that file's decompressed payload."""
+    for name, spec in DATASETS.items():
+        assert spec.name == name and set(spec.files) == set(SPLITS)
+        for file, sha in spec.files.values():
+            path = real_data / name / file
+            assert hashlib.sha256(decompress(path.read_bytes(), path)).hexdigest() == sha, path
 
 
 def test_data_dir_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -400,6 +395,7 @@ def test_missing_files_without_download(tmp_path: Path) -> None:
         "missing train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz in",
         folder,
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "NPLEARN_MIRROR",
         "NPLEARN_DATA_DIR",
     ) as info:
         data.load_mnist(tmp_path, download=False)

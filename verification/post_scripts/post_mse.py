@@ -1,16 +1,16 @@
 # ruff: noqa
 # The blog post's "Training MNIST in Batches using MSE" script, copied verbatim from
-# /work/shared/seed/numpy-learn-blog-post.txt (lines 457-560) with ONLY these changes:
+# the post's text (lines 457-560) with ONLY these changes:
 #   1. imports: `import os` and `from nplearn import MSE, SGD, Linear, Network, ReLU, Tensor`
 #      added after the post's imports (the post's notebook had the library classes defined;
 #      here they come from nplearn; `import os` serves change 2);
 #   2. CSV paths: 'mnist_train.csv' / 'mnist_test.csv' became
-#      os.path.join(os.environ["SEED_CSV_DIR"], 'mnist_train.csv') / (..., 'mnist_test.csv');
+#      os.path.join(os.environ["POST_CSV_DIR"], 'mnist_train.csv') / (..., 'mnist_test.csv');
 #   3. this header comment; its first line (a file-level ruff exemption) keeps the linter off
 #      the post's code.
 # Everything else (loop, hyper-parameters, 100 epochs) is the post's. Run by
-# verification/test_seed_scripts.py, which caps the epochs by patching tqdm.auto.tqdm and
-# checks that this file is the post's text with exactly the changes above.
+# verification/test_post_scripts.py, which caps the epochs by patching tqdm.auto.tqdm and
+# checks that this file, with the changes above undone, has the digest of the post's code.
 from tqdm import auto
 import numpy as np
 import pandas as pd
@@ -29,9 +29,9 @@ def to_one_hot(vector: Tensor) -> Tensor:
 
 # Load training data
 
-train = pd.read_csv(os.path.join(os.environ["SEED_CSV_DIR"], 'mnist_train.csv'), header=None).values[:, 1:]
+train = pd.read_csv(os.path.join(os.environ["POST_CSV_DIR"], 'mnist_train.csv'), header=None).values[:, 1:]
 train_label = pd.read_csv(
-    os.path.join(os.environ["SEED_CSV_DIR"], 'mnist_train.csv'), header=None).values[:, 0]
+    os.path.join(os.environ["POST_CSV_DIR"], 'mnist_train.csv'), header=None).values[:, 0]
 
 # Create the basic network
 net = Network(layers=[
@@ -98,8 +98,8 @@ for epoch in progress_bar:
             progress_bar.set_postfix({"Mean_loss_train": err,
                                       "Mean_loss_val": val_err})
 # Load test data and convert to one-hot
-test = pd.read_csv(os.path.join(os.environ["SEED_CSV_DIR"], 'mnist_test.csv'), header=None).values[:, 1:]
-test_label = pd.read_csv(os.path.join(os.environ["SEED_CSV_DIR"], 'mnist_test.csv'), header=None).values[:, 0]
+test = pd.read_csv(os.path.join(os.environ["POST_CSV_DIR"], 'mnist_test.csv'), header=None).values[:, 1:]
+test_label = pd.read_csv(os.path.join(os.environ["POST_CSV_DIR"], 'mnist_test.csv'), header=None).values[:, 0]
 test_label = to_one_hot(test_label)
 
 # place offset and initialize error to 0

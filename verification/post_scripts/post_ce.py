@@ -1,16 +1,16 @@
 # ruff: noqa
 # The blog post's "Cross Entropy Training" script, copied verbatim from
-# /work/shared/seed/numpy-learn-blog-post.txt (lines 584-713) with ONLY these changes:
+# the post's text (lines 584-713) with ONLY these changes:
 #   1. imports: `from datatype import Tensor` became `import os` and
 #      `from nplearn import SGD, CrossEntropyLoss, Linear, Network, Sigmoid, Tensor`
 #      (the library classes come from nplearn; `import os` serves change 2);
 #   2. CSV paths: 'mnist_train.csv' / 'mnist_test.csv' became
-#      os.path.join(os.environ["SEED_CSV_DIR"], 'mnist_train.csv') / (..., 'mnist_test.csv');
+#      os.path.join(os.environ["POST_CSV_DIR"], 'mnist_train.csv') / (..., 'mnist_test.csv');
 #   3. this header comment; its first line (a file-level ruff exemption) keeps the linter off
 #      the post's code.
 # Everything else (loop, hyper-parameters, 200 epochs) is the post's. Run by
-# verification/test_seed_scripts.py, which caps the epochs by patching tqdm.auto.tqdm and
-# checks that this file is the post's text with exactly the changes above.
+# verification/test_post_scripts.py, which caps the epochs by patching tqdm.auto.tqdm and
+# checks that this file, with the changes above undone, has the digest of the post's code.
 """Training example for a simple network with MNIST Dataset."""
 from tqdm import auto
 import numpy as np
@@ -28,9 +28,9 @@ def to_one_hot(vector: Tensor) -> Tensor:
     return oh
 
 # Load training data
-train = pd.read_csv(os.path.join(os.environ["SEED_CSV_DIR"], 'mnist_train.csv'), header=None).values[:, 1:]
+train = pd.read_csv(os.path.join(os.environ["POST_CSV_DIR"], 'mnist_train.csv'), header=None).values[:, 1:]
 train_label = pd.read_csv(
-    os.path.join(os.environ["SEED_CSV_DIR"], 'mnist_train.csv'), header=None).values[:, 0]
+    os.path.join(os.environ["POST_CSV_DIR"], 'mnist_train.csv'), header=None).values[:, 0]
 
 # Create the network
 net = Network(layers=[
@@ -117,9 +117,9 @@ for epoch in progress_bar:
     acc_val = []
 
 # Load test data and convert to one-hot
-test = pd.read_csv(os.path.join(os.environ["SEED_CSV_DIR"], 'mnist_test.csv'), header=None).values[:, 1:]
+test = pd.read_csv(os.path.join(os.environ["POST_CSV_DIR"], 'mnist_test.csv'), header=None).values[:, 1:]
 test_label = to_one_hot(pd.read_csv(
-    os.path.join(os.environ["SEED_CSV_DIR"], 'mnist_test.csv'),
+    os.path.join(os.environ["POST_CSV_DIR"], 'mnist_test.csv'),
     header=None).values[:, 0])
 
 
