@@ -37,7 +37,13 @@ def _run(session: nox.Session, *args: str) -> None:
 
 @nox.session(venv_backend="none", requires=["env"])
 def verify(session: nox.Session) -> None:
-    """Run the verification suite; it writes reports/verification.md."""
+    """Fetch and check the data sets, then run the suite; it writes reports/verification.md.
+
+    ``python -m nplearn.data`` downloads MNIST and Fashion-MNIST into the data folder if they are
+    missing and stops the session with a short message if it cannot, so that no test runs without
+    its data.
+    """
+    _run(session, "-m", "nplearn.data")
     _run(session, "-m", "pytest", "verification", *session.posargs)
 
 
