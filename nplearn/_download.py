@@ -11,10 +11,10 @@ sets; ``nplearn.data`` supplies the URLs and the check (the payload SHA-256).
 ``download_lock(folder)`` serialises downloads into one folder between processes, with an exclusive
 ``fcntl.flock`` on ``folder/.download.lock``: a second process waits, then finds the files already
 there. ``remove_stale_temps(dest)`` deletes the temporary files that killed runs left beside
-``dest``; call it while holding the lock, when no other download can be writing them. Where
-``fcntl`` does not exist (Windows) the lock is a no-op: two processes may then fetch the same file,
-each into its own temporary file, and the rename still leaves one complete, checked file; an open
-temporary file of another process cannot be deleted there, so the cleanup spares it.
+``dest``; call it only while holding the lock, when no other download can be writing them. Where
+``fcntl`` does not exist (Windows) there is no lock: two processes may then fetch the same file,
+each into its own temporary file, and the rename still leaves one complete, checked file; stale
+temporary files are then left alone, since they cannot be told from another process's live ones.
 """
 
 from __future__ import annotations
@@ -86,22 +86,25 @@ def fetch(
 
 
 @contextlib.contextmanager
-def download_lock(folder: Path) -> Iterator[None]:
+def download_lock(folder: Path) -> Iterator[bool]:
     """Hold the exclusive download lock of ``folder`` (created if needed), waiting for it.
 
     Args:
         folder: The folder the files are downloaded into.
+
+    Returns:
+        A context manager yielding True if the lock is held, False where ``fcntl`` is missing.
 
     Raises:
         OSError: If the folder or its lock file cannot be created (e.g. a read-only folder).
     """
     folder.mkdir(parents=True, exist_ok=True)
     if fcntl is None:
-        yield
+        yield False
         return
     with open(folder / LOCK_NAME, "ab") as handle:  # closing the file releases the lock
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        yield
+        yield True
 
 
 def remove_stale_temps(dest: Path) -> None:

@@ -57,6 +57,7 @@ __all__ = [
     "download",
     "load_fashion_mnist",
     "load_mnist",
+    "mirrors_for",
     "read_csv",
     "read_idx",
 ]
@@ -169,7 +170,8 @@ def download(
     Each file is fetched with urllib from each mirror in turn into a temporary file beside its
     final place, and moved there only after its payload SHA-256 matched the registry. Downloads
     into one folder hold its lock (see :mod:`nplearn._download`): a concurrent process waits, then
-    skips the files fetched meanwhile. Temporary files that killed runs left are removed first.
+    skips the files fetched meanwhile. Temporary files that killed runs left are removed first
+    (where the lock exists).
 
     Args:
         name: A key of :data:`DATASETS`.
@@ -206,10 +208,11 @@ def _download_missing(
         return []
     fetched = []
     try:
-        with download_lock(folder):
+        with download_lock(folder) as locked:
             for file in _missing(spec, folder):  # again: a process we waited for may have fetched
                 dest = folder / file
-                remove_stale_temps(dest)
+                if locked:  # no other download can be writing temporary files now
+                    remove_stale_temps(dest)
                 urls = [base.rstrip("/") + "/" + file for base in mirrors]
                 check = partial(_check_download, sha=_digest(spec, file))
                 try:

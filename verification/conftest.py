@@ -11,7 +11,7 @@ Contract
   first, then the public mirrors) and checked by payload digest; if that fails, every test that
   needs them fails with the short message of ``python -m nplearn.data`` (never a skip).
 - The ``oracle`` marker (PyTorch comparisons, ``nox -s oracle``) and a hypothesis profile without
-  deadlines (the machines are shared and slow), derandomized so every run draws the same examples.
+  deadlines (a busy machine is slow, not wrong), derandomized so every run draws the same examples.
 - ``--verification-report PATH`` chooses the report file (default ``reports/verification.md`` in
   the repository, whatever the working directory; ``none`` writes nothing). It is written at the
   end of every session, from the main process only.
@@ -35,7 +35,7 @@ DEFAULT_REPORT = REPO_ROOT / "reports" / "verification.md"
 #: Base seed of the suite (the post's date); each test mixes in its own id.
 SEED = 20200614
 
-# No deadlines (the machines are shared), and the same examples on every run (reproducible).
+# No deadlines (timing depends on the machine's load), and the same examples on every run.
 settings.register_profile(
     "nplearn",
     deadline=None,

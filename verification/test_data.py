@@ -1,151 +1,45 @@
 """Tests of nplearn.data (IDX/CSV readers, registry, loader, downloader) and nplearn.atomic.
 
 Every bad input must raise DataError (a ValueError) whose message names the file and the problem.
-The downloader is tested against local HTTP servers on 127.0.0.1 (there is no network here).
+The downloader is tested against local HTTP servers on 127.0.0.1 (``verification/datafakes.py``);
+faults (interrupts, concurrent and killed runs) are in ``test_faults.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import gzip
 import hashlib
-import re
+import os
 import socket
 import stat
 import struct
-import threading
-from collections.abc import Iterator
-from http.server import (
-    BaseHTTPRequestHandler,
-    SimpleHTTPRequestHandler,
-    ThreadingHTTPServer,
-)
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from nplearn import _datasets, data
-from nplearn._download import LOCK_NAME
+from nplearn import _datasets, _fetch, data
 from nplearn._idx import decompress
 from nplearn.atomic import atomic_write, atomic_write_bytes, atomic_write_text
-from nplearn.data import DATASETS, DataError, DatasetSpec
+from nplearn.data import DATASETS, DatasetSpec
+from verification.datafakes import (
+    ShortBody,
+    idx_bytes,
+    leftovers,
+    make_dataset,
+    raises_data_error,
+    rng_images,
+    serve,
+    serve_folder,
+    spec_for,
+    write,
+)
 
 SPLITS = ("train-images", "train-labels", "test-images", "test-labels")
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-
-
-# ------------------------------------------------------------------------------------ helpers
-
-
-def idx_bytes(
-    array: np.ndarray, magic: int | None = None, dims: tuple[int, ...] | None = None
-) -> bytes:
-    """Encode ``array`` as IDX; ``magic`` / ``dims`` override the header to craft bad files."""
-    magic = 0x0800 | array.ndim if magic is None else magic
-    dims = array.shape if dims is None else dims
-    return struct.pack(f">I{len(dims)}I", magic, *dims) + array.astype(np.uint8).tobytes()
-
-
-def write(path: Path, content: bytes, *, compress: bool = False) -> Path:
-    path.write_bytes(gzip.compress(content) if compress else content)
-    return path
-
-
-@contextlib.contextmanager
-def raises_data_error(*parts: object) -> Iterator[pytest.ExceptionInfo[DataError]]:
-    """Expect a DataError (hence a ValueError) whose message holds ``parts`` in this order."""
-    pattern = re.compile(".*".join(re.escape(str(part)) for part in parts), re.DOTALL)
-    with pytest.raises(DataError, match=pattern) as info:
-        yield info
-    assert isinstance(info.value, ValueError)
-
-
-def rng_images(n: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
-
-
-def make_dataset(
-    folder: Path,
-    labels: dict[str, np.ndarray] | None = None,
-    images: dict[str, np.ndarray] | None = None,
-) -> dict[str, bytes]:
-    """Write a small MNIST-like data set (gz IDX, MNIST file names) into ``folder``.
-
-    Returns the payload (decompressed IDX) of each split key.
-    """
-    labels = labels or {"train": np.arange(6) % 10, "test": np.arange(4) % 10}
-    images = images or {
-        split: rng_images(len(labels[split]), seed=i) for i, split in enumerate(labels)
-    }
-    folder.mkdir(parents=True, exist_ok=True)
-    payloads = {}
-    for key, (file, _) in DATASETS["mnist"].files.items():
-        split, kind = key.split("-")
-        payloads[key] = idx_bytes((images if kind == "images" else labels)[split])
-        write(folder / file, payloads[key], compress=True)
-    return payloads
-
-
-def spec_for(name: str, payloads: dict[str, bytes]) -> DatasetSpec:
-    """A registry entry for ``payloads`` under MNIST's file names; no mirrors."""
-    files = {
-        key: (file, hashlib.sha256(payloads[key]).hexdigest())
-        for key, (file, _) in DATASETS["mnist"].files.items()
-    }
-    return DatasetSpec(name, files, ())
-
-
-def leftovers(root: Path) -> list[Path]:
-    """Every file (not folder) under ``root``, temporary ones included, but download locks."""
-    if not root.exists():
-        return []
-    return [p for p in root.rglob("*") if not p.is_dir() and p.name != LOCK_NAME]
-
-
-# ------------------------------------------------------------------------------- HTTP servers
-
-
-class QuietFiles(SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-class ShortBody(BaseHTTPRequestHandler):
-    """Promises 1000 bytes, sends 10, then closes the connection."""
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", "1000")
-        self.end_headers()
-        self.wfile.write(b"\x1f\x8b" + b"x" * 8)
-        self.close_connection = True
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def serve(handler: type[BaseHTTPRequestHandler] | functools.partial) -> Iterator[str]:
-    """Run an HTTP server on 127.0.0.1 in a thread; yield its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-def serve_folder(folder: Path) -> contextlib.AbstractContextManager[str]:
-    folder.mkdir(parents=True, exist_ok=True)
-    return serve(functools.partial(QuietFiles, directory=str(folder)))
 
 
 # --------------------------------------------------------------------------------- IDX reader
@@ -609,6 +503,59 @@ def test_load_mnist_reports_failed_download(
             url + "train-images-idx3-ubyte.gz: HTTP 404",
         ):
             data.load_mnist(tmp_path / "data", name="tiny")
+
+
+def test_nplearn_mirror_is_tried_first(
+    tmp_path: Path, tiny: tuple[Path, dict[str, bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NPLEARN_MIRROR=<base> serves <base>/<data set>/<file>, ahead of the registry's mirrors."""
+    mirror, _ = tiny
+    layout = tmp_path / "cache"
+    (layout / "tiny").mkdir(parents=True)
+    for file in mirror.iterdir():
+        (layout / "tiny" / file.name).symlink_to(file)
+    with serve_folder(tmp_path / "empty") as registry_mirror, serve_folder(layout) as base:
+        spec = DatasetSpec("tiny", DATASETS["tiny"].files, (registry_mirror,))
+        monkeypatch.setitem(DATASETS, "tiny", spec)
+        monkeypatch.setenv("NPLEARN_MIRROR", base.rstrip("/"))
+        assert data.mirrors_for(spec) == (base + "tiny/", registry_mirror)
+        x_train, _, _, _ = data.load_mnist(tmp_path / "data", name="tiny")
+    assert x_train.shape == (6, 784)
+
+
+def test_command_line_verifies_and_reports_in_short(
+    tmp_path: Path,
+    tiny: tuple[Path, dict[str, bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``python -m nplearn.data``: 0 with every file verified; offline, 1 and a short message."""
+    monkeypatch.setenv("NPLEARN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("NPLEARN_MIRROR", "http://127.0.0.1:9")  # the discard port: refused
+    monkeypatch.setitem(DATASETS, "tiny", DatasetSpec("tiny", DATASETS["tiny"].files, ()))
+    assert _fetch.main(["tiny"]) == 1
+    err = capsys.readouterr().err
+    for part in ("missing train-images-idx3-ubyte.gz", str(tmp_path / "data" / "tiny"),
+                 "NPLEARN_DATA_DIR", "NPLEARN_MIRROR", "http://127.0.0.1:9/tiny/"):
+        assert part in err
+    assert "Traceback" not in err and len(err.splitlines()) <= 6
+    make_dataset(tmp_path / "data" / "tiny")
+    assert _fetch.main(["tiny"]) == 0
+    assert "tiny: 4 files verified in" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="2"):
+        _fetch.main(["cifar10"])
+    assert "unknown data set(s) ['cifar10']" in capsys.readouterr().err
+
+
+def test_command_line_entry_point_runs(real_data: Path) -> None:
+    """``python -m nplearn.data mnist`` exits 0 on the verified data folder and writes nothing."""
+    before = sorted(p.name for p in (real_data / "mnist").iterdir())
+    env = {**os.environ, "NPLEARN_DATA_DIR": str(real_data)}
+    done = subprocess.run([sys.executable, "-m", "nplearn.data", "mnist"], env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"mnist: 4 files verified in {real_data / 'mnist'}\n"
+    assert sorted(p.name for p in (real_data / "mnist").iterdir()) == before
 
 
 # -------------------------------------------------------------------------------- atomic writes
