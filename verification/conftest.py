@@ -10,6 +10,8 @@ Contract
   ``<repo>/data``) with MNIST and Fashion-MNIST, downloaded there if missing (``NPLEARN_MIRROR``
   first, then the public mirrors) and checked by payload digest; if that fails, every test that
   needs them fails with the short message of ``python -m nplearn.data`` (never a skip).
+- ``tiny``: a small fake data set registered as ``DATASETS["tiny"]``, its files in a folder to
+  serve from a local HTTP mirror (``verification/datafakes.py``).
 - The ``oracle`` marker (PyTorch comparisons, ``nox -s oracle``) and a hypothesis profile without
   deadlines (a busy machine is slow, not wrong), derandomized so every run draws the same examples.
 - ``--verification-report PATH`` chooses the report file (default ``reports/verification.md`` in
@@ -29,6 +31,7 @@ from hypothesis import HealthCheck, settings
 
 from nplearn.data import DATASETS, DataError, data_dir, load_mnist
 from verification import report
+from verification.datafakes import make_dataset, spec_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REPORT = REPO_ROOT / "reports" / "verification.md"
@@ -79,6 +82,15 @@ def check_record(request: pytest.FixtureRequest) -> Callable[..., None]:
         report.record_check(request.node.user_properties, observed, tolerance, what)
 
     return record
+
+
+@pytest.fixture
+def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, bytes]]:
+    """A small data set "tiny" in DATASETS; its files in tmp_path/mirror, served later."""
+    mirror = tmp_path / "mirror"
+    payloads = make_dataset(mirror)
+    monkeypatch.setitem(DATASETS, "tiny", spec_for("tiny", payloads))
+    return mirror, payloads
 
 
 @pytest.fixture(scope="session")

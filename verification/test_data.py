@@ -33,7 +33,6 @@ from verification.datafakes import (
     rng_images,
     serve,
     serve_folder,
-    spec_for,
     write,
 )
 
@@ -384,15 +383,6 @@ def test_real_fashion_mnist(real_data: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------- downloader
-
-
-@pytest.fixture
-def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, bytes]]:
-    """A small data set "tiny" in DATASETS; its files in tmp_path/mirror, served later."""
-    mirror = tmp_path / "mirror"
-    payloads = make_dataset(mirror)
-    monkeypatch.setitem(DATASETS, "tiny", spec_for("tiny", payloads))
-    return mirror, payloads
 
 
 def test_download_then_load(

@@ -49,7 +49,6 @@ from verification.datafakes import (
     raises_data_error,
     serve,
     serve_folder,
-    spec_for,
 )
 
 RNG = np.random.default_rng(0)
@@ -351,15 +350,6 @@ def test_an_interrupted_download_leaves_no_temporary_file(
     with serve_folder(mirror) as url, pytest.raises(KeyboardInterrupt):
         data.download("tiny", tmp_path / "data", mirrors=[url], progress=False)
     assert leftovers(tmp_path / "data") == []
-
-
-@pytest.fixture
-def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, bytes]]:
-    """A small data set "tiny" in DATASETS; its files in tmp_path/mirror, served later."""
-    mirror = tmp_path / "mirror"
-    payloads = make_dataset(mirror)
-    monkeypatch.setitem(DATASETS, "tiny", spec_for("tiny", payloads))
-    return mirror, payloads
 
 
 def test_stale_temporary_files_are_removed_only_by_a_download(
