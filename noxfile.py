@@ -72,3 +72,13 @@ def lint(session: nox.Session) -> None:
     """ruff on the whole tree, mypy on the library."""
     _run(session, "-m", "ruff", "check", "nplearn", "verification", "benchmarks")
     _run(session, "-m", "mypy", "nplearn")
+
+
+@nox.session(venv_backend="none", requires=["env"])
+def mutants(session: nox.Session) -> None:
+    """Mutation testing of the core math with pinned mutmut; writes reports/mutation.md.
+
+    Not part of CI: about half an hour on 2 cores. ``-- --resume`` keeps earlier verdicts.
+    """
+    _run(session, "-m", "pip", "install", "-q", "-c", "constraints.txt", "mutmut==3.8.1")
+    _run(session, "-m", "verification.mutation_run", *session.posargs)
