@@ -116,7 +116,8 @@ def load_mnist(
     Args:
         root: The data folder (see :func:`data_dir`).
         name: A key of :data:`DATASETS`: ``"mnist"`` or ``"fashion-mnist"``.
-        download: Fetch missing files from the data set's mirrors first.
+        download: Fetch missing files first, from ``$NPLEARN_MIRROR/<name>/`` when that is set,
+            then from the data set's mirrors (see :func:`download`).
         verify: Check each file's decompressed payload against its registered SHA-256.
 
     Shape:
@@ -129,8 +130,8 @@ def load_mnist(
 
     Raises:
         DataError: If ``name`` is unknown; if files are missing and ``download`` is False or the
-            download failed (the message lists the files, the folder to put them in, the mirrors
-            and ``NPLEARN_DATA_DIR``); if a file is malformed (see :func:`read_idx`), fails its
+            download failed (the message lists the files still missing, the folder to put them
+            in, the mirrors, ``NPLEARN_MIRROR`` and ``NPLEARN_DATA_DIR``); if a file is malformed (see :func:`read_idx`), fails its
             checksum, or images and labels do not match (count, 28x28, labels 0..9).
     """
     spec = _spec(name)
