@@ -75,7 +75,7 @@ def atomic_write(
         for _ in range(100):
             tmp_name = _temp_name(target)
             try:
-                tmp = open(tmp_name, "x" + mode[1:], **open_kwargs)  # noqa: SIM115
+                tmp = open(tmp_name, "x" + mode[1:], **open_kwargs)
                 break
             except FileExistsError:  # another file has this random name: draw again
                 tmp_name = None

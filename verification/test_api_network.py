@@ -194,5 +194,5 @@ def test_network_rejects_layer_class() -> None:
     """A layer class instead of an instance, or a non-layer, raises TypeError at construction."""
     with pytest.raises(TypeError, match=re.escape("layer 1 is the class ReLU") + ".*ReLU()"):
         Network([Linear(3, 4, rng=0), ReLU, Linear(4, 2, rng=1)])
-    with pytest.raises(TypeError, match="layer 0 is <object object .*no backward method"):
+    with pytest.raises(TypeError, match=r"layer 0 is <object object .*no backward method"):
         Network([object()])
