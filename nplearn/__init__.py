@@ -1,4 +1,4 @@
-"""nplearn: the seed's "NumPy-Learn" library, made correct and fast.
+"""nplearn: the post's "NumPy-Learn" library, made correct and fast.
 
 A small PyTorch-like multilayer perceptron library in pure NumPy/SciPy::
 
@@ -11,9 +11,9 @@ A small PyTorch-like multilayer perceptron library in pure NumPy/SciPy::
 
 Modules, one idea each: ``functional`` (math), ``layers``, ``losses``,
 ``network``, ``optim``; around them ``training`` (fit/evaluate), ``data``
-(MNIST IDX/CSV loading), ``gradcheck`` (numerical gradient checks) and
-``provenance`` (run metadata for reports). The heavier ``training``,
-``gradcheck`` and ``data`` names are imported on first use.
+(MNIST IDX/CSV loading) and ``checks`` (numerical gradient checks, whose
+:func:`gradcheck` is exported here). The ``training`` and ``data`` names are
+imported on first use, so that ``import nplearn`` stays light.
 """
 
 from __future__ import annotations
@@ -21,16 +21,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from nplearn.functional import (
-    Tensor,
-    log_softmax,
-    relu,
-    sigmoid,
-    sigmoid_prime,
-    softmax,
-    to_one_hot,
-)
-from nplearn.layers import Layer, Linear, ReLU, Sigmoid
+from nplearn.checks import GradcheckError, gradcheck
+from nplearn.functional import Tensor, log_softmax, relu, sigmoid, softmax, to_one_hot
+from nplearn.layers import Activation, Layer, Linear, ReLU, Sigmoid
 from nplearn.losses import MSE, CrossEntropyLoss, Loss
 from nplearn.network import Network
 from nplearn.optim import SGD, Adam, Optimizer
@@ -43,16 +36,18 @@ _LAZY = {
     "predict": "nplearn.training",
     "train_step": "nplearn.training",
     "History": "nplearn.training",
-    "gradcheck": "nplearn.gradcheck",
     "load_mnist": "nplearn.data",
     "DataError": "nplearn.data",
+    "show_config": "nplearn.doctor",
 }
 
 __all__ = [
     "MSE",
     "SGD",
+    "Activation",
     "Adam",
     "CrossEntropyLoss",
+    "GradcheckError",
     "Layer",
     "Linear",
     "Loss",
@@ -61,10 +56,10 @@ __all__ = [
     "ReLU",
     "Sigmoid",
     "Tensor",
+    "gradcheck",
     "log_softmax",
     "relu",
     "sigmoid",
-    "sigmoid_prime",
     "softmax",
     "to_one_hot",
     *_LAZY,

@@ -1,20 +1,20 @@
-"""Flat storage: every parameter of a network in one contiguous array, every gradient in another.
+"""Flat storage: a network's parameter groups, one pair of contiguous arrays per dtype.
 
 Contract
 --------
-:class:`FlatParameters` takes a sequence of layers whose parameters share one floating dtype,
-copies their ``params`` into one 1-D array and their ``grads`` into another, and makes each
-layer's dict entries *views* of those arrays (same shapes, same keys; values unchanged). The
-layers keep working exactly as before: they read ``params[key]`` and write ``grads[key]`` in
-place. What changes is that an optimizer can update every parameter with one NumPy call over
-the flat pair (``w -= lr * g`` is elementwise, so the result is the same), instead of one
-Python-level update per tensor. On the seed's 784-128-10 network at batch 16 that per-tensor
-overhead was about a tenth of a training step.
+:class:`FlatParameters` takes a sequence of layers and, for each dtype among their parameters,
+copies those parameters into one 1-D array and their gradients into another: a *parameter
+group*. Each layer's ``params``/``grads`` entries become *views* of those arrays (same shapes,
+same keys; values unchanged). The layers keep working exactly as before: they read
+``params[key]`` and write ``grads[key]`` in place. What changes is that an optimizer updates
+every parameter of a group with one NumPy call over the pair (its rules are elementwise, so the
+result is the same) instead of one Python-level update per tensor, whose overhead matters at
+small batches.
 
-:meth:`FlatParameters.live` returns the pair after making sure each layer still holds the views;
-an entry replaced since (``layer.params["W"] = new``, a layer that *assigns* fresh gradient
-arrays or dicts in its backward, the same layer gathered by another network) is copied into the
-flat arrays and re-pointed, so the pair always holds the live values.
+:meth:`FlatParameters.groups` returns the pairs after making sure each layer still holds the
+views; an entry replaced since (``layer.params["W"] = new``, a layer that *assigns* fresh
+gradient arrays or dicts in its backward, the same layer gathered by another network) is copied
+into the flat arrays and re-pointed, so the groups always hold the live values.
 """
 
 from __future__ import annotations
@@ -26,57 +26,45 @@ import numpy as np
 from nplearn.functional import Tensor
 from nplearn.layers import Layer
 
-__all__ = ["FlatParameters", "shared_float_dtype"]
-
-
-def shared_float_dtype(layers: Iterable[Layer]) -> np.dtype | None:
-    """The float dtype all parameters of ``layers`` share; None if none or several."""
-    dtypes = {np.asarray(p).dtype for layer in layers for p in layer.params.values()}
-    dtype = dtypes.pop() if len(dtypes) == 1 else None
-    return dtype if dtype is not None and dtype.kind == "f" else None
+__all__ = ["FlatParameters"]
 
 
 class FlatParameters:
-    """The parameters and gradients of ``layers`` as two contiguous 1-D arrays.
+    """The parameters and gradients of ``layers``, gathered into one group per dtype.
 
     Args:
         layers: the layers, in order; those without parameters are skipped.
 
     Raises:
-        ValueError: the layers have no parameters, their parameters do not share one floating
-            dtype, or a gradient's shape differs from its parameter's (both shapes named).
+        ValueError: a gradient's shape differs from its parameter's (both shapes named).
 
     Shape:
-        - ``params``, ``grads``: ``(total,)`` where ``total`` is the number of parameter entries.
-
-    Attributes:
-        params: every parameter, layer by layer, key by key, each flattened in C order.
-        grads: the gradients, in the same layout.
+        - each group: ``(params, grads)``, each ``(total,)`` where ``total`` is the number of
+          parameter entries of that dtype, layer by layer, key by key, each in C order.
     """
 
     def __init__(self, layers: Iterable[Layer]) -> None:
-        layers = list(layers)
-        dtype = shared_float_dtype(layers)
-        if dtype is None:
-            raise ValueError("FlatParameters: the layers have no parameters of one float dtype")
         entries = [(layer, key) for layer in layers for key in layer.params]
-        total = sum(np.size(layer.params[key]) for layer, key in entries)
-        self.params: Tensor = np.empty(total, dtype)
-        self.grads: Tensor = np.zeros(total, dtype)
+        dtypes = list(dict.fromkeys(np.asarray(layer.params[key]).dtype for layer, key in entries))
+        self._groups: list[tuple[Tensor, Tensor]] = []
         self._slots: list[tuple[Layer, str, Tensor, Tensor]] = []
-        start = 0
-        for layer, key in entries:
-            shape = np.shape(layer.params[key])
-            if np.shape(layer.grads[key]) != shape:
-                raise ValueError(
-                    f"FlatParameters: {layer!r} has {key} of shape {shape} but its gradient "
-                    f"has shape {np.shape(layer.grads[key])}"
-                )
-            stop = start + int(np.prod(shape, dtype=np.int64))
-            view = self.params[start:stop].reshape(shape)
-            grad_view = self.grads[start:stop].reshape(shape)
-            self._slots.append((layer, key, view, grad_view))
-            start = stop
+        for dtype in dtypes:
+            members = [(l, k) for l, k in entries if np.asarray(l.params[k]).dtype == dtype]
+            total = sum(np.size(layer.params[key]) for layer, key in members)
+            params, grads = np.empty(total, dtype), np.zeros(total, dtype)
+            self._groups.append((params, grads))
+            start = 0
+            for layer, key in members:
+                shape = np.shape(layer.params[key])
+                if np.shape(layer.grads[key]) != shape:
+                    raise ValueError(
+                        f"FlatParameters: {layer!r} has {key} of shape {shape} but its gradient "
+                        f"has shape {np.shape(layer.grads[key])}"
+                    )
+                stop = start + int(np.prod(shape, dtype=np.int64))
+                view, grad_view = (a[start:stop].reshape(shape) for a in (params, grads))
+                self._slots.append((layer, key, view, grad_view))
+                start = stop
         self._repoint()
 
     def _repoint(self) -> None:
@@ -89,20 +77,21 @@ class FlatParameters:
                 grad_view[...] = layer.grads[key]
                 layer.grads[key] = grad_view
 
-    def live(self) -> tuple[Tensor, Tensor]:
-        """``(params, grads)``, holding the layers' current values.
+    def groups(self) -> list[tuple[Tensor, Tensor]]:
+        """The ``(params, grads)`` pairs, one per dtype, holding the layers' current values.
 
         Returns:
-            The two flat arrays (the same objects on every call).
+            The flat arrays (the same objects on every call); empty without parameters.
         """
         for layer, key, view, grad_view in self._slots:
             if layer.params[key] is not view or layer.grads[key] is not grad_view:
                 self._repoint()
                 break
-        return self.params, self.grads
+        return self._groups
 
     def __len__(self) -> int:
-        return int(self.params.shape[0])
+        return sum(int(params.shape[0]) for params, _ in self._groups)
 
     def __repr__(self) -> str:
-        return f"FlatParameters({len(self)} values, dtype={self.params.dtype.name})"
+        dtypes = ", ".join(params.dtype.name for params, _ in self._groups)
+        return f"FlatParameters({len(self)} values, dtypes: {dtypes or 'none'})"

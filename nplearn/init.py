@@ -1,11 +1,11 @@
-"""Weight initialisation of ``Linear`` layers: the seed's ``randn`` and three sound schemes.
+"""Weight initialisation of ``Linear`` layers: the post's ``randn`` and three sound schemes.
 
 Contract
 --------
 :func:`initial_weights` returns float64 ``(W, b)`` of shapes ``(fan_in, fan_out)`` and
 ``(fan_out,)``; the layer casts them to its dtype. Randomness comes from the ``rng`` given (a
 ``numpy.random.Generator`` or an int seed), except for ``"randn"`` without ``rng``, which draws
-from NumPy's global state exactly as the seed did (``np.random.randn`` for W, then for b).
+from NumPy's global state exactly as the post did (``np.random.randn`` for W, then for b).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def initial_weights(
         fan_in: input features; fan_out: output features.
         init: ``"pytorch"`` (``U(+-1/sqrt(fan_in))`` for W and b), ``"he"``
             (``N(0, 2/fan_in)``, b = 0), ``"xavier"`` (``U(+-sqrt(6/(fan_in+fan_out)))``,
-            b = 0) or ``"randn"`` (the seed's ``N(0, 1)`` for both).
+            b = 0) or ``"randn"`` (the post's ``N(0, 1)`` for both).
         rng: generator or seed; None: a fresh generator (global state for ``"randn"``).
 
     Shape:
@@ -41,7 +41,7 @@ def initial_weights(
         ``(W, b)`` as float64 arrays.
     """
     if init == "randn" and rng is None:
-        # The seed, verbatim: NumPy's global state, W first, then b.
+        # The post, verbatim: NumPy's global state, W first, then b.
         return np.random.randn(fan_in, fan_out), np.random.randn(fan_out)  # noqa: NPY002
     gen = np.random.default_rng(rng)
     if init == "randn":

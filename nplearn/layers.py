@@ -12,7 +12,7 @@ into the same arrays on every backward (no accumulation; the optimizer reads
 them). ``backward(grad, input_grad=False)`` skips ``dL/dx`` (and returns
 ``None``), which the first layer of a network does not need.
 
-Shapes follow the seed: inputs are ``(batch, features)``, ``W`` is
+Shapes follow the post: inputs are ``(batch, features)``, ``W`` is
 ``(in_features, out_features)``, ``b`` is ``(out_features,)`` and
 ``Linear(x) = x @ W + b``. Wrong shapes raise ``ValueError`` naming both shapes.
 """
@@ -22,22 +22,25 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import DTypeLike
 
-from nplearn.functional import Tensor, relu, sigmoid
+from nplearn.functional import Tensor, relu, sigmoid, summing_vector
 from nplearn.init import INITS, initial_weights
 
 __all__ = ["INITS", "Activation", "Layer", "Linear", "ReLU", "Sigmoid"]
 
 
 class Layer:
-    """Base class: ``forward``/``backward``/``__call__`` and the two dicts.
+    """Base class: ``forward``/``backward``/``__call__``, the two dicts and the mode.
 
     Subclasses implement ``forward(x)`` and ``backward(grad, *, input_grad)``.
-    ``params`` and ``grads`` are empty for parameter-free layers.
+    ``params`` and ``grads`` are empty for parameter-free layers. ``training``
+    is True after ``train()`` (the default) and False after ``eval()``, for
+    layers that act differently at evaluation, as dropout does.
     """
 
     def __init__(self) -> None:
         self.params: dict[str, Tensor] = {}
         self.grads: dict[str, Tensor] = {}
+        self.training = True
 
     def forward(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -46,6 +49,15 @@ class Layer:
         self, grad: Tensor, *, input_grad: bool = True
     ) -> Tensor | None:
         raise NotImplementedError
+
+    def train(self, mode: bool = True) -> Layer:
+        """Set ``training`` to ``mode`` and return the layer (as ``torch.nn.Module.train``)."""
+        self.training = mode
+        return self
+
+    def eval(self) -> Layer:
+        """Set evaluation mode, ``train(False)``, and return the layer."""
+        return self.train(False)
 
     def __call__(self, x: Tensor) -> Tensor:
         """Perform the forward pass."""
@@ -75,9 +87,9 @@ class Linear(Layer):
             ``torch.nn.Linear``): ``W, b ~ U(-1/sqrt(in), 1/sqrt(in))``;
             ``"he"``: ``W ~ N(0, 2/in)``, ``b = 0`` (for ReLU);
             ``"xavier"``: ``W ~ U(+-sqrt(6/(in+out)))``, ``b = 0`` (for Sigmoid);
-            ``"randn"``: the seed's ``W, b ~ N(0, 1)``, drawn from NumPy's global
+            ``"randn"``: the post's ``W, b ~ N(0, 1)``, drawn from NumPy's global
             state with ``np.random.randn`` when ``rng`` is None, exactly as the
-            seed does, so ``np.random.seed`` reproduces it.
+            post does, so ``np.random.seed`` reproduces it.
         dtype: floating dtype of ``W``, ``b``, their gradients and the output.
         rng: a ``numpy.random.Generator`` or an int seed; None draws a fresh
             generator (or the global state for ``"randn"``).
@@ -116,36 +128,20 @@ class Linear(Layer):
         self.params = {"W": W.astype(self.dtype), "b": b.astype(self.dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.input: Tensor | None = None
-        self._ones = np.ones(0, self.dtype)  # the batch-summing vector of backward
 
-    # The seed reads and assigns ``layer.W`` / ``layer.b``; both go to ``params`` (in place).
-    @property
-    def W(self) -> Tensor:
-        """The weight, ``params["W"]``, shape ``(in_features, out_features)``."""
-        return self.params["W"]
-
-    @W.setter
-    def W(self, value: Tensor) -> None:
-        self._assign("W", value)
-
-    @property
-    def b(self) -> Tensor:
-        """The bias, ``params["b"]``, shape ``(out_features,)``."""
-        return self.params["b"]
-
-    @b.setter
-    def b(self, value: Tensor) -> None:
-        self._assign("b", value)
-
-    @property
-    def dydw(self) -> Tensor:
-        """The seed's name for ``grads["W"]`` (read-only alias)."""
-        return self.grads["W"]
-
-    @property
-    def dydb(self) -> Tensor:
-        """The seed's name for ``grads["b"]`` (read-only alias)."""
-        return self.grads["b"]
+    # The post reads and assigns ``layer.W`` / ``layer.b`` and reads ``dydw`` / ``dydb``.
+    W = property(
+        lambda self: self.params["W"],
+        lambda self, value: self._assign("W", value),
+        doc="The weight, ``params['W']``, shape ``(in_features, out_features)``; assigning copies.",
+    )
+    b = property(
+        lambda self: self.params["b"],
+        lambda self, value: self._assign("b", value),
+        doc="The bias, ``params['b']``, shape ``(out_features,)``; assigning copies.",
+    )
+    dydw = property(lambda self: self.grads["W"], doc="The post's name for ``grads['W']``.")
+    dydb = property(lambda self: self.grads["b"], doc="The post's name for ``grads['b']``.")
 
     def _assign(self, name: str, value: Tensor) -> None:
         """Copy new values into a parameter, in place: shape, dtype and array are kept
@@ -159,17 +155,10 @@ class Linear(Layer):
         old[...] = value
 
     def forward(self, x: Tensor) -> Tensor:
-        """Compute ``x @ W + b`` and keep ``x`` for backward.
-
-        Args:
-            x: input batch.
+        """Return ``x @ W + b`` in the layer's dtype and keep ``x`` for backward.
 
         Shape:
-            - x: ``(batch, in_features)``
-            - output: ``(batch, out_features)``
-
-        Returns:
-            The affine map of ``x``, in the layer's dtype.
+            - x: ``(batch, in_features)``; output: ``(batch, out_features)``
         """
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.in_features:
@@ -190,15 +179,11 @@ class Linear(Layer):
         in ``grads`` and returns :math:`dL/dx = grad \cdot W^T`.
 
         Args:
-            grad: gradient of the loss w.r.t. the last output.
+            grad: ``dL/dy`` of the last output, shape ``(batch, out_features)``.
             input_grad: compute and return ``dL/dx`` (False returns None).
 
-        Shape:
-            - grad: ``(batch, out_features)``, the shape of the last output.
-            - output: ``(batch, in_features)``
-
         Returns:
-            ``dL/dx``, or None when ``input_grad`` is False.
+            ``dL/dx`` of shape ``(batch, in_features)``, or None when ``input_grad`` is False.
         """
         x, grad = self.input, np.asarray(grad)
         if x is None or grad.shape != (x.shape[0], self.out_features):
@@ -206,10 +191,7 @@ class Linear(Layer):
         batch = x.shape[0]
         # dL/dW = x^T grad (np.matmul skips BLAS for a one-row batch; np.dot does not).
         (np.dot if batch == 1 else np.matmul)(x.T, grad, out=self.grads["W"])
-        # dL/db = sum of grad over the batch, computed as ones^T grad (BLAS, 3x a np.sum).
-        if self._ones.shape[0] != batch:
-            self._ones = np.ones(batch, self.dtype)
-        np.matmul(self._ones, grad, out=self.grads["b"])
+        np.matmul(summing_vector(batch, self.dtype), grad, out=self.grads["b"])  # sum over batch
         if not input_grad:
             return None
         return grad @ self.params["W"].T
@@ -268,13 +250,12 @@ class ReLU(Activation):
     r"""Rectified linear unit, :math:`f(x) = \max(x, 0)`.
 
     Its derivative is 1 where ``x > 0`` and 0 elsewhere (``y > 0`` iff
-    ``x > 0``), so backward is ``grad * (x > 0)``. (The seed's
+    ``x > 0``), so backward is ``grad * (x > 0)``. (The post's
     ``np.maximum(grad, 0)`` clips the *gradient* instead, which is wrong.) At
     ``x == 0`` the subgradient 0 is used, as in PyTorch.
 
     Shape:
-        - input: ``(batch, features)`` (any shape works)
-        - output: same as input.
+        - input: ``(*)``; output: same as input.
     """
 
     function = staticmethod(relu)
@@ -286,17 +267,14 @@ class ReLU(Activation):
 
 
 class Sigmoid(Activation):
-    r"""Sigmoid activation, :math:`\sigma(x) = 1 / (1 + e^{-x})`.
-
-    The forward pass is :func:`nplearn.functional.sigmoid`.
+    r"""Sigmoid, :math:`\sigma(x) = 1 / (1 + e^{-x})` (:func:`nplearn.functional.sigmoid`).
 
     Its derivative is :math:`\sigma(x)(1 - \sigma(x))`; backward reuses the
     cached output ``y = sigma(x)`` and returns ``grad * y * (1 - y)``, which is
-    the seed's ``sigmoid_prime(input) * grad`` without recomputing the sigmoid.
+    the post's ``sigmoid_prime(input) * grad`` without recomputing the sigmoid.
 
     Shape:
-        - input: ``(batch, features)`` (any shape works)
-        - output: same as input.
+        - input: ``(*)``; output: same as input.
     """
 
     function = staticmethod(sigmoid)

@@ -17,11 +17,11 @@ interrupted save leaves the previous file intact. ``load`` and
 before any parameter is written, and after any failure the network is
 unchanged.
 
-When all parameters share one float dtype, ``Network`` keeps them in flat storage
-(:class:`nplearn.flat.FlatParameters`): the layers' ``params``/``grads`` entries
-become views of two contiguous arrays, which ``flat_parameters()`` returns so
-that an optimizer updates everything in one NumPy call. Values are unchanged;
-take references to parameters after building the network.
+``Network`` keeps its parameters in flat storage (:class:`nplearn.flat.FlatParameters`):
+the layers' ``params``/``grads`` entries become views of one pair of contiguous arrays
+per dtype, which ``parameter_groups()`` returns so that an optimizer updates each
+group in one NumPy call. Values are unchanged; take references to parameters after
+building the network. ``train()`` and ``eval()`` set every layer's mode.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from nplearn.atomic import atomic_write
-from nplearn.flat import FlatParameters, shared_float_dtype
+from nplearn.flat import FlatParameters
 from nplearn.functional import Tensor
 from nplearn.layers import Layer
 
@@ -65,7 +65,7 @@ class Network:
                 )
         self._flat: FlatParameters | None = None
         self._flat_layers: list[Layer] | None = None
-        self.flat_parameters()  # gather the parameters into flat storage now
+        self.parameter_groups()  # gather the parameters into flat storage now
 
     def forward(self, x: Tensor) -> Tensor:
         """Run the forward pass through every layer.
@@ -127,22 +127,30 @@ class Network:
             for key, param in layer.params.items():
                 yield f"{i}.{key}", param, grads[key]
 
-    def flat_parameters(self) -> tuple[Tensor, Tensor] | None:
-        """All parameters and all gradients as two flat arrays, or None.
+    def parameter_groups(self) -> list[tuple[Tensor, Tensor]]:
+        """All parameters and all gradients as flat arrays, one ``(params, grads)`` per dtype.
 
         The arrays hold the live values (entries replaced in a layer's dicts are
-        copied in first); None when the parameters do not share one float dtype.
-        Layers added since the last call are gathered into new storage.
+        copied in first). Layers added since the last call are gathered into new storage.
 
         Shape:
-            - output: ``(params, grads)``, each ``(total,)``, laid out as
-              :meth:`named_parameters` yields them, each tensor in C order.
+            - output: pairs of ``(total,)`` arrays, laid out as :meth:`named_parameters`
+              yields the parameters of that dtype, each tensor in C order.
         """
-        if self._flat_layers != self.layers:
+        if self._flat is None or self._flat_layers != self.layers:
             self._flat_layers = list(self.layers)
-            shared = shared_float_dtype(self.layers) is not None
-            self._flat = FlatParameters(self.layers) if shared else None
-        return None if self._flat is None else self._flat.live()
+            self._flat = FlatParameters(self.layers)
+        return self._flat.groups()
+
+    def train(self, mode: bool = True) -> Network:
+        """Set every layer's training mode (``Layer.train``) and return the network."""
+        for layer in self.layers:
+            layer.train(mode)
+        return self
+
+    def eval(self) -> Network:
+        """Set every layer to evaluation mode, ``train(False)``, and return the network."""
+        return self.train(False)
 
     def __getstate__(self) -> dict[str, Any]:
         """Copy and pickle without the flat storage: a copied view is no longer a view."""
@@ -151,7 +159,7 @@ class Network:
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Restore, then gather the (copied) parameters into new flat storage."""
         self.__dict__.update(state)
-        self.flat_parameters()
+        self.parameter_groups()
 
     def parameters(self) -> Iterator[Tensor]:
         """Yield every parameter array."""

@@ -1,16 +1,16 @@
-"""Optimizers: ``SGD`` (with the seed's L2 rule, weight decay, momentum) and ``Adam``.
+"""Optimizers: ``SGD`` (with the post's L2 rule, weight decay, momentum) and ``Adam``.
 
 Contract
 --------
 ``optimizer.step(net)`` updates every parameter of ``net`` in place from the
 gradients left by ``net.backward``. Parameters keep their arrays, shapes and
 dtypes (float32 stays float32); gradients are not modified. Every rule here is
-elementwise, so when the network keeps its parameters in flat storage
-(``net.flat_parameters()``) one update runs over all of them at once, with its
-state under the key ``"*"``; otherwise each ``(name, param, grad)`` of
-``net.named_parameters()`` is updated with state keyed by its name.
+elementwise, so it runs once per parameter group of ``net.parameter_groups()``:
+a ``(params, grads)`` pair of flat arrays holding every parameter of one dtype
+(:mod:`nplearn.flat`). State (momentum, Adam's moments) is kept per group array,
+as PyTorch keeps it per parameter.
 
-- ``SGD(lr, l2)`` applies the seed's published rule,
+- ``SGD(lr, l2)`` applies the post's published rule,
   ``w <- w - lr * grad - 2 * l2 * w`` (biases included);
 - ``SGD(lr, weight_decay=wd)`` is the usual coupled decay, ``grad + wd * w``;
 - ``SGD(lr, momentum=mu)`` is PyTorch's heavy ball, ``v <- mu v + grad``,
@@ -30,14 +30,11 @@ from nplearn.functional import Tensor
 __all__ = ["SGD", "Adam", "Optimizer"]
 
 
-class _HasParameters(Protocol):
-    def named_parameters(self) -> Any: ...
+class _HasParameterGroups(Protocol):
+    def parameter_groups(self) -> list[tuple[Tensor, Tensor]]: ...
 
 
-#: The state key of an update over a network's flat storage.
-FLAT = "*"
-
-#: The seed's L2 rule scales the weights by (1 - 2*l2)/lr in place (see ``SGD``) only when
+#: The post's L2 rule scales the weights by (1 - 2*l2)/lr in place (see ``SGD``) only when
 #: weights up to this magnitude cannot overflow by it.
 SAFE_WEIGHT = 1e30
 
@@ -51,34 +48,33 @@ def _scratch(state: dict[str, Any], param: Tensor) -> Tensor:
 
 
 class Optimizer:
-    """Base class: per-parameter ``state`` and ``step(net)``."""
+    """Base class: ``state`` per parameter group and ``step(net)``.
+
+    ``state`` maps ``id(params)`` of each group to a dict holding ``"params"`` (the
+    group's array, which also keeps the id from being reused) and the rule's own entries.
+    """
 
     def __init__(self, lr: float) -> None:
         if not lr > 0:
             raise ValueError(f"learning rate must be positive, got {lr}")
         self.lr = lr
-        self.state: dict[str, dict[str, Any]] = {}
+        self.state: dict[int, dict[str, Any]] = {}
 
-    def step(self, net: _HasParameters) -> None:
-        """Update every parameter of ``net`` in place."""
-        flat = getattr(net, "flat_parameters", None)
-        pair = flat() if flat is not None else None
-        if pair is not None:
-            self._update(self.state.setdefault(FLAT, {}), *pair)
-            return
-        for name, param, grad in net.named_parameters():
-            self._update(self.state.setdefault(name, {}), param, grad)
+    def step(self, net: _HasParameterGroups) -> None:
+        """Update every parameter of ``net`` in place, one call per parameter group."""
+        for param, grad in net.parameter_groups():
+            self._update(self.state.setdefault(id(param), {"params": param}), param, grad)
 
     def _update(self, state: dict[str, Any], param: Tensor, grad: Tensor) -> None:
         raise NotImplementedError  # pragma: no cover
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent (the seed's, plus decay and momentum).
+    """Stochastic gradient descent (the post's, plus decay and momentum).
 
     Args:
         lr: learning rate ``eta``.
-        l2: the seed's L2 parameter ``alpha``: ``w <- w - eta*grad - 2*alpha*w``.
+        l2: the post's L2 parameter ``alpha``: ``w <- w - eta*grad - 2*alpha*w``.
         momentum: heavy-ball momentum ``mu`` (0 disables it).
         weight_decay: coupled decay: ``grad + weight_decay * w`` is used.
 
@@ -114,42 +110,21 @@ class SGD(Optimizer):
                 velocity *= self.momentum
                 velocity += grad
             grad = velocity
-        rate, shrink = self._rates(state, param.dtype)
-        if shrink is not None:
-            # The seed's w <- (1 - 2*alpha) w - eta*d, computed in place as
+        shrink = (1 - 2 * self.l2) / self.lr if self.l2 else 0.0
+        if self.l2 and abs(shrink) * SAFE_WEIGHT <= float(np.finfo(param.dtype).max):
+            # The post's w <- (1 - 2*alpha) w - eta*d, computed in place as
             # eta * ((1 - 2*alpha)/eta * w - d): three passes over w, as the form below, but
-            # without its scratch array, whose 0.4 MB on the 784-128-10 network pushed the
-            # step's working set out of the L2 cache (with it the seed's CE step took 3-7% longer).
+            # without its scratch array, whose size of the whole network pushes a small batch's
+            # working set out of the L2 cache.
             param *= shrink
             param -= grad
-            param *= rate
+            param *= self.lr
             return
         if self.l2:  # the scaled form could overflow: w - 2*alpha*w, then as plain SGD
             param *= 1 - 2 * self.l2
         scratch = _scratch(state, param)
-        np.multiply(grad, rate, out=scratch)
+        np.multiply(grad, self.lr, out=scratch)
         param -= scratch  # w - eta*d
-
-    def _rates(self, state: dict[str, Any], dtype: np.dtype) -> tuple[Any, Any]:
-        """``(eta, (1 - 2*alpha)/eta or None)`` as scalars of ``dtype``, cached per value of ``lr``.
-
-        Scalars of the parameter's dtype (the same values: float32 arrays round them to
-        float32 anyway) let NumPy multiply without wrapping a Python float on every step. The
-        second is None without ``l2``, and when weights below ``SAFE_WEIGHT`` in magnitude could
-        overflow once scaled by it (float16, or eta below 3e-9 in float32).
-        """
-        cached = state.get("rates")
-        if cached is None or cached[0] != self.lr:
-            shrink = (1 - 2 * self.l2) / self.lr if self.l2 else None
-            if shrink is not None and abs(shrink) * SAFE_WEIGHT > float(np.finfo(dtype).max):
-                shrink = None
-            scalar = dtype.type
-            cached = state["rates"] = (
-                self.lr,
-                scalar(self.lr),
-                None if shrink is None else scalar(shrink),
-            )
-        return cached[1], cached[2]
 
     def __repr__(self) -> str:
         return (
@@ -195,7 +170,7 @@ class Adam(Optimizer):
     def _update(self, state: dict[str, Any], param: Tensor, grad: Tensor) -> None:
         if self.weight_decay:
             grad = grad + self.weight_decay * param
-        if not state:
+        if "t" not in state:
             state.update(t=0, m=np.zeros_like(param), v=np.zeros_like(param))
         beta1, beta2 = self.betas
         state["t"] += 1

@@ -33,7 +33,7 @@ ORDER = ("passed", "failed", "error", "skipped", "xfailed", "xpassed", "not run"
 COLUMNS = ("check", "what it checks", "tolerance", "worst observed", "result")
 METRICS = (
     "Errors are relative unless the tolerance says otherwise: `max |actual - expected| / "
-    "max |expected|` over the compared tensor (`nplearn.gradcheck.relative_error`). The gradient "
+    "max |expected|` over the compared tensor (`nplearn.checks.relative_error`). The gradient "
     "checks compare analytic gradients with float64 central differences (eps 1e-6), fail an "
     "element outside `atol + rtol * |numeric|` as `torch.autograd.gradcheck` does, and floor the "
     "scale of their relative error at atol (a tensor whose gradients are all below atol reports "

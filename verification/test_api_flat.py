@@ -1,12 +1,12 @@
-"""API tests of ``nplearn.flat`` and a network's flat parameter storage.
+"""API tests of ``nplearn.flat`` and a network's parameter groups.
 
-Contract pinned here: ``Network(layers)`` moves the parameters of layers sharing one float dtype
-into one contiguous array (gradients into another) without changing a value; the layers' dict
-entries become views of it, in ``named_parameters`` order. An optimizer updates the flat pair in
-one call, with exactly (bitwise) the result of updating each tensor on its own. The pair always
-holds the live values: an entry replaced in a layer's dict (parameter or gradient), a layer
-appended to the network, ``layer.W = array`` (copied in place) are all picked up. Parameters of
-mixed dtypes fall back to per-tensor updates. Bad layouts raise ValueError naming the shapes.
+Contract pinned here: ``Network(layers)`` moves the parameters of each dtype into one contiguous
+array (gradients into another) without changing a value; the layers' dict entries become views
+of it, in ``named_parameters`` order. An optimizer updates each group in one call, with exactly
+(bitwise) the result of updating each tensor on its own. The groups always hold the live values:
+an entry replaced in a layer's dict (parameter or gradient), a layer appended to the network,
+``layer.W = array`` (copied in place) are all picked up. Parameters of mixed dtypes form one group
+per dtype. Bad layouts raise ValueError naming the shapes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import pickle
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -33,13 +33,19 @@ def make_net(dtype: type = np.float64) -> Network:
 
 
 class PerTensor:
-    """A network seen only through ``named_parameters``: optimizers update tensor by tensor."""
+    """A network whose every tensor is its own group: optimizers update tensor by tensor."""
 
     def __init__(self, net: Network) -> None:
         self.net = net
 
-    def named_parameters(self) -> Iterator[tuple[str, Tensor, Tensor]]:
-        return self.net.named_parameters()
+    def parameter_groups(self) -> list[tuple[Tensor, Tensor]]:
+        return [(param, grad) for _, param, grad in self.net.named_parameters()]
+
+
+def only_group(net: Network) -> tuple[Tensor, Tensor]:
+    """The single parameter group of a network of one dtype."""
+    (group,) = net.parameter_groups()
+    return group
 
 
 def backward(net: Network, dtype: type = np.float64) -> None:
@@ -53,9 +59,7 @@ def test_network_gathers_parameters_without_changing_them() -> None:
     layers = [Linear(4, 3, rng=0), ReLU(), Linear(3, 2, rng=1)]
     before = [p.copy() for layer in layers for p in layer.params.values()]
     net = Network(layers)
-    flat = net.flat_parameters()
-    assert flat is not None
-    params, grads = flat
+    params, grads = only_group(net)
     assert params.shape == grads.shape == (4 * 3 + 3 + 3 * 2 + 2,) and params.dtype == np.float32
     assert params.flags.c_contiguous and grads.flags.c_contiguous
     start = 0
@@ -85,8 +89,8 @@ def test_flat_update_equals_per_tensor_update(make: Callable[[], object], dtype:
             backward(net, dtype)
         flat_opt.step(flat_net)  # type: ignore[attr-defined]
         tensor_opt.step(PerTensor(tensor_net))  # type: ignore[attr-defined]
-    assert list(flat_opt.state) == ["*"]  # type: ignore[attr-defined]
-    assert list(tensor_opt.state) == ["0.W", "0.b", "2.W", "2.b"]  # type: ignore[attr-defined]
+    assert [s["params"] for s in flat_opt.state.values()] == [only_group(flat_net)[0]]
+    assert len(tensor_opt.state) == 4  # type: ignore[attr-defined]
     for (name, a, _), (_, b, _) in zip(
         flat_net.named_parameters(), tensor_net.named_parameters(), strict=True
     ):
@@ -105,8 +109,7 @@ def test_replaced_parameter_entry_is_copied_in() -> None:
         SGD(0.1).step(each)
     np.testing.assert_array_equal(net[0].W, reference[0].W)
     assert not np.array_equal(net[0].W, new)  # trained
-    flat = net.flat_parameters()
-    assert flat is not None and net[0].W.base is flat[0]
+    assert net[0].W.base is only_group(net)[0]
 
 
 class FreshGradLinear(Linear):
@@ -142,9 +145,9 @@ def test_appended_layer_is_gathered_and_trained() -> None:
     out = net(X)
     net.backward(np.ones_like(out))
     SGD(0.1).step(net)
-    flat = net.flat_parameters()
-    assert flat is not None and flat[0].shape == (4 * 3 + 3 + 3 * 2 + 2 + 2 * 2 + 2,)
-    assert net[4].W.base is flat[0]
+    params, _ = only_group(net)
+    assert params.shape == (4 * 3 + 3 + 3 * 2 + 2 + 2 * 2 + 2,)
+    assert net[4].W.base is params
     np.testing.assert_allclose(net[4].W, before - 0.1 * net[4].grads["W"], rtol=1e-12)
 
 
@@ -160,30 +163,38 @@ def test_weight_assignment_copies_in_place() -> None:
     assert weight[0, 0] == 0.0
 
 
-def test_mixed_dtypes_update_tensor_by_tensor() -> None:
-    """float32 and float64 layers: no flat storage; each tensor is updated on its own."""
+def test_mixed_dtypes_form_one_group_per_dtype() -> None:
+    """float32 and float64 layers: one group per dtype, in order; both are updated."""
     net = Network([Linear(4, 3, rng=0), ReLU(), Linear(3, 2, dtype=np.float64, rng=1)])
-    assert net.flat_parameters() is None
+    groups = net.parameter_groups()
+    assert [(p.dtype, p.shape, g.shape) for p, g in groups] == [
+        (np.float32, (15,), (15,)),
+        (np.float64, (8,), (8,)),
+    ]
+    assert net[0].W.base is groups[0][0] and net[2].b.base is groups[1][0]
     out = net(X)
     net.backward(np.ones_like(out))
     before = {name: (param.copy(), grad.copy()) for name, param, grad in net.named_parameters()}
     optimizer = SGD(0.5)
     optimizer.step(net)
-    assert sorted(optimizer.state) == ["0.W", "0.b", "2.W", "2.b"]
+    assert len(optimizer.state) == 2
     for name, param, _ in net.named_parameters():
         old, grad = before[name]
         np.testing.assert_allclose(param, old - param.dtype.type(0.5) * grad, rtol=1e-6)
 
 
-def test_flat_parameters_bad_layouts() -> None:
-    """No parameters, or a gradient of another shape: ValueError (naming both shapes)."""
-    with pytest.raises(ValueError, match="no parameters"):
-        FlatParameters([ReLU()])
+def test_flat_parameters_layouts() -> None:
+    """No parameters: no group; a gradient of another shape: ValueError naming both shapes."""
+    assert FlatParameters([ReLU()]).groups() == [] and len(FlatParameters([ReLU()])) == 0
+    assert Network([ReLU()]).parameter_groups() == []
+    assert repr(FlatParameters([ReLU()])) == "FlatParameters(0 values, dtypes: none)"
+    mixed = FlatParameters([Linear(4, 3, rng=0), Linear(3, 2, dtype=np.float64, rng=1)])
+    assert len(mixed) == 23 and repr(mixed) == "FlatParameters(23 values, dtypes: float32, float64)"
     layer = Linear(4, 3, rng=0)
     layer.grads["W"] = np.zeros((3, 4), np.float32)
-    with pytest.raises(ValueError, match=re.escape("(4, 3)") + ".*" + re.escape("(3, 4)")):
+    pattern = "Linear.*W of shape " + re.escape("(4, 3)") + ".*" + re.escape("(3, 4)")
+    with pytest.raises(ValueError, match=pattern):
         FlatParameters([layer])
-    assert Network([ReLU()]).flat_parameters() is None
 
 
 @pytest.mark.parametrize(
@@ -197,8 +208,7 @@ def test_copied_network_trains_its_own_parameters(clone: Callable[[Network], Net
     twin = clone(net)
     backward(twin)
     SGD(0.1).step(twin)
-    flat = twin.flat_parameters()
-    assert flat is not None and twin[0].W.base is flat[0]
+    assert twin[0].W.base is only_group(twin)[0]
     for name, param, grad in twin.named_parameters():
         layer_index = int(name.split(".")[0])
         old = net[layer_index].params[name.split(".")[1]]

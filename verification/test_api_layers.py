@@ -16,7 +16,7 @@ import re
 import numpy as np
 import pytest
 
-from nplearn import Linear, ReLU, Sigmoid, sigmoid, sigmoid_prime
+from nplearn import Linear, ReLU, Sigmoid, sigmoid
 
 X = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
 W = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
@@ -45,7 +45,6 @@ def test_public_names_import() -> None:
         Tensor,
         log_softmax,
         sigmoid,
-        sigmoid_prime,
         softmax,
         to_one_hot,
     )
@@ -197,7 +196,6 @@ def test_sigmoid_forward_and_backward_hand_values() -> None:
     np.testing.assert_allclose(layer.forward(x), [[0.5, 0.75]], rtol=1e-12)
     np.testing.assert_allclose(layer.backward(np.array([[2.0, 4.0]])), [[0.5, 0.75]], rtol=1e-12)
     np.testing.assert_allclose(sigmoid(x), [[0.5, 0.75]], rtol=1e-12)
-    np.testing.assert_allclose(sigmoid_prime(x), [[0.25, 0.1875]], rtol=1e-12)
 
 
 @pytest.mark.parametrize("kind", ["relu", "sigmoid"])

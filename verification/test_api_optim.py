@@ -137,9 +137,10 @@ def test_sgd_seed_l2_rule_needs_no_scratch() -> None:
     for optimizer in (seed_rule, plain):
         net = net_with_grads(np.float32)
         optimizer.step(net)
-    assert "scratch" not in seed_rule.state["*"]
-    params, _ = net.flat_parameters()  # type: ignore[misc]
-    assert plain.state["*"]["scratch"].shape == params.shape
+    ((params, _),) = net.parameter_groups()
+    assert [list(state) for state in seed_rule.state.values()] == [["params"]]
+    (plain_state,) = plain.state.values()
+    assert plain_state["scratch"].shape == params.shape
 
 
 def adam_update(lr: float, b1: float, b2: float, eps: float, wd: float = 0.0) -> Update:

@@ -1,7 +1,7 @@
 """Numerical gradient checks: every layer, loss and network against float64 central differences.
 
 Shapes and values are drawn by hypothesis; each test records the worst relative error it saw
-(``nplearn.gradcheck.relative_error``) under torch's tolerances (atol 1e-5, rtol 1e-3).
+(``nplearn.checks.relative_error``) under torch's tolerances (atol 1e-5, rtol 1e-3).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from nplearn import MSE, CrossEntropyLoss, Linear, Network, ReLU, Sigmoid, to_one_hot
-from nplearn.gradcheck import GradcheckError, GradcheckResult, gradcheck
+from nplearn.checks import GradcheckError, GradcheckResult, gradcheck
 from nplearn.layers import INITS
 
 TOLERANCE = "atol 1e-5, rtol 1e-3"
@@ -178,3 +178,15 @@ def test_error_message_names_everything(rng) -> None:
     message = str(info.value)
     assert "Linear(3, 2, dtype=float64)" in message and "params['b']" in message
     assert "at index (" in message and "analytic" in message and "numeric" in message
+
+
+def test_gradcheck_is_the_function_every_time(rng) -> None:
+    """``nplearn.gradcheck`` and ``from nplearn import gradcheck`` give the function, which can
+    be called again and again (no submodule of that name replaces it on first use)."""
+    import nplearn
+    from nplearn import gradcheck as imported
+
+    layer, x = Linear(3, 2, dtype=F64, rng=rng), rng.standard_normal((4, 3))
+    results = [nplearn.gradcheck(layer, x), imported(layer, x), nplearn.gradcheck(layer, x)]
+    assert imported is nplearn.gradcheck is gradcheck
+    assert results[0].tensors == results[1].tensors == results[2].tensors

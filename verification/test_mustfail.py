@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 
 from nplearn import MSE, CrossEntropyLoss, Linear, Network, ReLU, Sigmoid, softmax, to_one_hot
-from nplearn.functional import sigmoid_prime
-from nplearn.gradcheck import GradcheckError, gradcheck
-from verification.post_impl import PostReLU
+from nplearn.checks import GradcheckError, gradcheck
+from verification.post_impl import PostReLU, sigmoid_prime
 
 F64 = np.float64
 
