@@ -4,10 +4,10 @@ Contract
 --------
 :func:`provenance` returns a flat ``dict[str, str]`` and never raises: whatever cannot be found is
 ``"unknown"`` (or ``"not installed"``). Its keys, in order: ``date`` (UTC, ISO 8601), ``commit``
-(short hash, ``-dirty`` if tracked files changed, ``unknown`` outside a git checkout), ``python``,
-``numpy``, ``scipy``, ``scikit-learn``, ``pandas``, ``torch`` (only if installed; never imported),
-``BLAS`` and ``OpenMP`` (every thread pool threadpoolctl sees in this process), ``CPU``, ``cores``,
-``platform``, then ``seeds`` if given and any ``extra`` items.
+(short hash, ``-dirty`` if tracked files changed, ``unknown`` outside a git checkout), then the
+library's own facts, :func:`nplearn.doctor.versions` (Python, nplearn and its dependencies, the
+suite's packages ``scikit-learn``, ``pandas``, ``torch``, the BLAS library, kernel and threads,
+``OPENBLAS_CORETYPE``, CPU, cores, platform), then ``seeds`` if given and any ``extra`` items.
 :func:`provenance_markdown` renders such a dict as the ``| item | value |`` table that every report
 in ``reports/`` starts with.
 """
@@ -15,17 +15,14 @@ in ``reports/`` starts with.
 from __future__ import annotations
 
 import os
-import platform
 import subprocess
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
-import numpy  # noqa: F401 - loads numpy's BLAS so that threadpoolctl can report it
+from nplearn.doctor import versions
 
-PACKAGES = ("numpy", "scipy", "scikit-learn", "pandas")
-NOT_INSTALLED = "not installed"
+SUITE_PACKAGES = ("scikit-learn", "pandas", "torch")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -45,16 +42,8 @@ def provenance(
     info = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "commit": git_commit(),
-        "python": platform.python_version(),
     }
-    info.update({package: _version(package) for package in PACKAGES})
-    torch = _version("torch")
-    if torch != NOT_INSTALLED:
-        info["torch"] = torch
-    info.update(_thread_pools())
-    info["CPU"] = _cpu_model()
-    info["cores"] = str(os.cpu_count() or "unknown")
-    info["platform"] = platform.platform()
+    info.update(versions(SUITE_PACKAGES))
     if seeds is not None:
         info["seeds"] = _format_seeds(seeds)
     info.update({str(key): str(value) for key, value in (extra or {}).items()})
@@ -114,47 +103,6 @@ def _git(root: Path, *args: str) -> str:
     except (OSError, subprocess.SubprocessError):
         return ""
     return done.stdout.strip()
-
-
-def _version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return NOT_INSTALLED
-
-
-def _thread_pools() -> dict[str, str]:
-    """BLAS and OpenMP pools as '<library> <version> (<architecture>, <n> threads, <file>)'."""
-    try:
-        from threadpoolctl import threadpool_info
-
-        pools = threadpool_info()
-    except Exception as exc:
-        return {"BLAS": f"unknown ({type(exc).__name__}: {exc})", "OpenMP": "unknown"}
-    found: dict[str, list[str]] = {"BLAS": [], "OpenMP": []}
-    for pool in pools:
-        key = "BLAS" if pool.get("user_api") == "blas" else "OpenMP"
-        details = [
-            pool.get("architecture"),
-            f"{pool.get('num_threads')} threads",
-            Path(pool.get("filepath") or "?").name,
-        ]
-        found[key].append(
-            f"{pool.get('internal_api')} {pool.get('version')} "
-            f"({', '.join(str(d) for d in details if d)})"
-        )
-    return {key: "; ".join(entries) or "none loaded" for key, entries in found.items()}
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _format_seeds(seeds: int | Sequence[int] | Mapping[str, int]) -> str:
