@@ -1,19 +1,20 @@
-"""``python -m benchmarks.mnist [--quick]``: run the MNIST reproduction and write its report.
+"""``python -m benchmarks.mnist``: run the MNIST reproduction and write its report.
 
 Contract
 --------
-Runs, in order: the unit tests of the ablation's conclusion
-(``test_ablation.py``, no training); every training job of ``schedule.plan`` on worker processes
-(1 BLAS thread each); then, alone in this process with ``--threads`` BLAS
-threads and as many torch threads, the time-to-accuracy runs of the seed's CE
-recipe and the best recipe (per seed, nplearn and, when installed, PyTorch in
-lockstep: ``tta.interleaved``);
-then writes ``reports/mnist.md`` (title, provenance header with the data
-files' SHA-256, body from ``report.render``), and the figures, CSV and JSON
-under ``reports/mnist/``. ``--quick`` (CI): one seed, every run capped at 2
-epochs, title marked QUICK MODE. ``--epochs-scale``/``--seeds`` shrink the
-full plan for development; such a report is marked REDUCED RUN. Exit status 0
-unless a unit test failed or a run raised.
+Runs, in order: the unit tests of the ablation's conclusion (``test_ablation.py``, no training);
+every training run of ``plan.plan`` through joblib (``execute``: ``--jobs`` loky processes, or a
+Dask cluster with ``--dask``; 1 BLAS thread per run; each run saved as it finishes, ``--resume``
+keeps the saved ones); then, alone in this process with ``--threads`` BLAS threads and as many
+torch threads, the time-to-accuracy runs of the post's CE recipe and the best recipe (per seed,
+nplearn and, when installed, PyTorch in lockstep: ``tta.interleaved``); then writes
+``<out>/mnist.md`` (title, provenance header with the data files' SHA-256, body from
+``report.render``) and the figures, CSV and JSON under ``<out>/mnist/``.
+
+``--quick`` (CI smoke test): one seed, every run capped at 2 epochs, written under
+``reports/quick/`` unless ``--out`` says otherwise, and judged by nothing. ``--epochs-scale`` or
+fewer than 3 seeds make a REDUCED RUN, not judged either. Exit status 0 unless a unit test
+failed, the data is missing or a run failed (its name is printed).
 """
 
 from __future__ import annotations
@@ -23,103 +24,105 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
-from benchmarks.mnist import (
-    ablation,
-    outputs,
-    report,
-    reportdata,
-    schedule,
-    summary,
-    torch_tta,
-    tta,
+from benchmarks.mnist import ablation, plots, report, results, torch_tta, tta
+from benchmarks.mnist.configs import RunConfig, scaled
+from benchmarks.mnist.datasets import Prepared, digests, prepare
+from benchmarks.mnist.execute import (
+    RunFailed,
+    blas_kernel,
+    execute,
+    load_checkpoint,
+    save_checkpoint,
 )
-from benchmarks.mnist.configs import scaled
-from benchmarks.mnist.datasets import digests, prepare
+from benchmarks.mnist.plan import Plan, plan
 from benchmarks.threads import default_threads
+from nplearn.data import DataError
 from verification.markdown import write_report
+from verification.provenance import provenance
 
-FULL_SEEDS = (0, 1, 2)
-#: Epoch cap of the seed CE recipe's time-to-accuracy runs (its full run has 200).
-TTA_SEED_CE_EPOCHS = 25
-TITLE = "MNIST: the seed's MSE vs cross-entropy, reproduced, explained and beaten"
+FULL_SEEDS = 3
+#: Epoch cap of the post CE recipe's time-to-accuracy runs (its full run has 200).
+TTA_POST_CE_EPOCHS = 25
+TITLE = "MNIST: the post's MSE vs cross-entropy, reproduced, explained and beaten"
 
 
 def _options(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.mnist", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="CI mode: 1 seed, 2 epochs per run")
-    parser.add_argument("--seeds", type=int, default=None, help="number of seeds (0, 1, ...)")
-    parser.add_argument(
-        "--epochs-scale",
-        type=float,
-        default=1.0,
-        help="multiply every epoch count (development runs)",
-    )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=min(2, os.cpu_count() or 1),
-        help="training processes, 1 BLAS thread each",
-    )
-    parser.add_argument(
+    add = parser.add_argument
+    add("--quick", action="store_true", help="smoke test: 1 seed, 2 epochs per run, no verdicts")
+    add("--seeds", type=int, default=None, help=f"number of seeds 0..N-1 (default {FULL_SEEDS})")
+    add("--epochs-scale", type=float, default=1.0, help="multiply every epoch count")
+    add("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: cores)")
+    add("--dask", metavar="ADDRESS", help="run on a Dask cluster: scheduler address, or 'local'")
+    add("--resume", action="store_true", help="keep the runs already saved under --out")
+    add(
         "--threads",
         type=int,
         default=default_threads(),
-        help="BLAS and torch threads of the time-to-accuracy runs "
-        "(default: $NPLEARN_BENCH_THREADS or 1, as benchmarks.timing)",
+        help="BLAS and torch threads of the time-to-accuracy runs ($NPLEARN_BENCH_THREADS or 1)",
     )
-    parser.add_argument("--out", type=Path, default=Path("reports"), help="report folder")
-    return parser.parse_args(argv)
+    add("--out", type=Path, help="report folder (default: reports/, or reports/quick/ if --quick)")
+    opts = parser.parse_args(argv)
+    if (opts.seeds is not None and opts.seeds < 1) or opts.jobs < 1:
+        parser.error("--seeds and --jobs must be at least 1")
+    opts.out = opts.out or Path("reports/quick" if opts.quick else "reports")
+    return opts
 
 
 def _mode(opts: argparse.Namespace, seeds: Sequence[int]) -> str:
     if opts.quick:
         return "QUICK MODE"
-    if opts.epochs_scale != 1.0 or len(seeds) < len(FULL_SEEDS):
-        return "REDUCED RUN"
-    return "full"
+    return "REDUCED RUN" if opts.epochs_scale != 1.0 or len(seeds) < FULL_SEEDS else "full"
 
 
-def _time_to_accuracy(plan: schedule.Plan, threads: int) -> tuple[list, list[tta.Curve]]:
-    """nplearn and PyTorch curves for the seed CE and best recipes, every seed.
+def _time_to_accuracy(
+    plan: Plan, data: Prepared, threads: int, folder: Path, resume: bool
+) -> tuple[list[RunConfig], list[tta.Curve], str]:
+    """nplearn and PyTorch curves for the post CE and best recipes, every seed, in this process.
 
-    The two frameworks' trainings of a (seed, config) run interleaved, a
-    quarter epoch each in ABBA order (``tta.interleaved``), so drift of the
-    machine's speed affects both alike; without torch, nplearn runs alone.
-
-    Args:
-        plan: the plan (its headline configs, seeds and first data set).
-        threads: BLAS and torch threads.
+    The two frameworks' trainings of a (seed, config) run interleaved, a quarter epoch each in
+    ABBA order (``tta.interleaved``), so drift of the machine's speed affects both alike; without
+    torch, nplearn runs alone. Each (config, seed) pair is saved when done (and kept by
+    ``resume`` if it was timed with the same config, threads and frameworks).
 
     Returns:
-        ``(configs, curves)``: the two configs as run, and every curve.
+        ``(configs, curves, kernel)``: the two configs as run, every curve, and the BLAS kernel.
     """
-    configs = [scaled(plan.headline[0], cap=TTA_SEED_CE_EPOCHS), plan.headline[2]]
-    data = prepare(plan.datasets[0])
+    configs = [scaled(plan.headline[0], cap=TTA_POST_CE_EPOCHS), plan.headline[2]]
     curves = []
     with_torch = torch_tta.available()
     if with_torch:
         import torch
 
         torch.set_num_threads(threads)
+    pairs = [(seed, cfg) for seed in plan.seeds for cfg in configs]
     with threadpool_limits(limits=threads, user_api="blas"):
-        for seed in plan.seeds:
-            for cfg in configs:
+        kernel = blas_kernel()
+        for seed, cfg in tqdm(pairs, desc="time to accuracy (main process)", unit="run"):
+            path = folder / "tta" / cfg.key / f"seed{seed}.json"
+            key = {"config": asdict(cfg), "threads": threads, "torch": with_torch}
+            saved = load_checkpoint(path, key) if resume else None
+            if saved is None:
                 x, _ = tta.training_set(cfg, data)
                 order = tta.batch_order(cfg, len(x), seed, cfg.epochs)
                 trainer, initial = tta.nplearn_trainer(cfg, data, seed, order)
                 runs = {"nplearn": trainer}
                 if with_torch:
                     runs["torch"] = torch_tta.torch_trainer(cfg, data, order, initial)
-                results = tta.interleaved(list(runs.values()))
-                for framework, points in zip(runs, results, strict=True):
-                    curves.append(tta.Curve(framework, cfg.key, seed, points))
-                print(f"time to accuracy: {cfg.key} seed {seed} done", flush=True)
-    return configs, curves
+                saved = dict(zip(runs, tta.interleaved(list(runs.values())), strict=True))
+                save_checkpoint(path, key, saved)
+            curves += [
+                tta.Curve(name, cfg.key, seed, list(map(tuple, points)))
+                for name, points in saved.items()
+            ]
+    return configs, curves, kernel
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,83 +133,78 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"benchmarks.mnist: {tests.name} failed; nothing was run", file=sys.stderr)
         return 1
     start = time.perf_counter()
-    seeds = tuple(range(opts.seeds)) if opts.seeds else FULL_SEEDS[: 1 if opts.quick else None]
-    threads = opts.threads
+    seeds = tuple(range(opts.seeds or (1 if opts.quick else FULL_SEEDS)))
     mode = _mode(opts, seeds)
-    plan = schedule.plan(quick=opts.quick, seeds=seeds, epochs_scale=opts.epochs_scale)
-    print(
-        f"benchmarks.mnist: {mode}, {len(plan.jobs)} training runs on {opts.workers} "
-        f"worker(s), seeds {list(seeds)}",
-        flush=True,
-    )
-    results = schedule.execute(plan.jobs, opts.workers)
+    todo = plan(quick=opts.quick, seeds=seeds, epochs_scale=opts.epochs_scale)
+    folder = opts.out / "mnist"
+    try:
+        # A missing data set stops the run before any training or timing.
+        prepared = {name: prepare(name) for name in todo.datasets}
+        runs, backend = execute(
+            todo.jobs, folder / "runs", n_jobs=opts.jobs, dask=opts.dask, resume=opts.resume
+        )
+    except (DataError, RunFailed) as exc:
+        print(f"benchmarks.mnist: {exc}", file=sys.stderr)
+        return 1
     train_seconds = time.perf_counter() - start
-    tta_configs, curves = _time_to_accuracy(plan, threads)
+    tta_configs, curves, tta_kernel = _time_to_accuracy(
+        todo, prepared[todo.datasets[0]], opts.threads, folder / "runs", opts.resume
+    )
     tta_seconds = time.perf_counter() - start - train_seconds
 
-    histories, finals = summary.histories(results), summary.finals(results)
-    table = summary.aggregate(finals)
+    histories, finals = results.histories(runs), results.finals(runs)
     by_key: dict[str, list] = {}
-    for r in results:
+    for r in runs:
         by_key.setdefault(r.config, []).append(r)
-    rows = ablation.summarise(plan.variants, by_key)
-    conclusion = ablation.conclusion(rows)
-    points = summary.tta_points(curves)
-    tta_table = summary.tta_summary(curves, tta.THRESHOLDS)
-
-    folder = opts.out / "mnist"
-    figures = outputs.write_figures(folder, plan, results, histories, rows, points, tta_table)
-    total = time.perf_counter() - start
+    rows = ablation.summarise(todo.variants, by_key)
+    points = results.tta_points(curves)
+    tta_table = results.tta_summary(curves, tta.THRESHOLDS)
+    figures = plots.write_figures(folder, todo, runs, histories, rows, points, tta_table)
+    cpu = provenance()["CPU"]
+    kernels = ", ".join(sorted(set(finals["blas"])))
+    torch_threads = f"{opts.threads} torch thread(s)" if torch_tta.available() else "no PyTorch"
     settings = {
-        "mode": mode
-        + (" (1 seed, every run capped at 2 epochs: NOT the full benchmark)" if opts.quick else ""),
+        "mode": mode + (" (every run capped at 2 epochs: a smoke test)" if opts.quick else ""),
         "seeds": ", ".join(map(str, seeds)),
-        "training runs": f"{len(plan.jobs)} on {opts.workers} worker process(es), 1 BLAS "
-        f"thread each, {train_seconds:.0f} s",
-        "time-to-accuracy runs": f"alone, {threads} BLAS thread(s) and {threads} torch "
-        f"thread(s), {'with' if torch_tta.available() else 'WITHOUT'} PyTorch, "
-        f"{tta_seconds:.0f} s",
-        "total wall time": f"{total:.0f} s",
+        "training runs": f"{len(todo.jobs)} on {backend}, 1 BLAS thread each ({kernels}), "
+        f"{train_seconds:.0f} s" + (" (resumed)" if opts.resume else ""),
+        "time-to-accuracy runs": f"alone in the main process, {opts.threads} BLAS thread(s) "
+        f"({tta_kernel}) and {torch_threads}, {tta_seconds:.0f} s",
+        "total wall time": f"{time.perf_counter() - start:.0f} s",
         "command": "python -m benchmarks.mnist "
         + " ".join(argv if argv is not None else sys.argv[1:]),
     }
-    data_files = outputs.write_data(
-        folder,
-        histories,
-        finals,
-        points,
-        tta_table,
-        rows,
-        {
-            "mode": mode,
-            "seeds": list(seeds),
-            "settings": settings,
-            "ablation_conclusion": conclusion,
-            "configs": {c.key: vars(c) for c in plan.headline},
-        },
-    )
-    inputs = reportdata.Inputs(
-        plan,
-        finals,
-        table,
-        rows,
-        conclusion,
-        tta_table,
-        tta_configs,
-        summary.peer_agreement(points),
-        settings,
-        figures,
-        data_files,
+    conclusion = ablation.conclusion(rows)
+    summary = {
+        "mode": mode,
+        "seeds": list(seeds),
+        "settings": settings,
+        "ablation_conclusion": conclusion,
+        "configs": {c.key: asdict(c) for c in todo.headline},
+        "ablation": [asdict(r) for r in rows],
+        "time_to_accuracy": tta_table.to_dict(orient="records"),
+    }
+    frames = {"histories": histories, "finals": finals, "tta": points}
+    inputs = report.Inputs(
+        plan=todo,
+        finals=finals,
+        ablation_rows=rows,
+        ablation_text=conclusion,
+        tta=tta_table,
+        tta_configs=tta_configs,
+        tta_agreement=results.peer_agreement(points),
+        settings=settings,
+        judged=mode == "full",
+        depends=f"CPU {cpu}, BLAS {kernels}, 1 BLAS thread per run",
+        tta_depends=f"CPU {cpu}, BLAS {tta_kernel}, {opts.threads} BLAS thread(s), "
+        + torch_threads,
+        figures=figures,
+        data_files=results.write_data(folder, frames, summary),
     )
     title = TITLE if mode == "full" else f"{TITLE} — {mode}"
-    write_report(
-        opts.out / "mnist.md",
-        title,
-        report.render(inputs),
-        seeds=list(seeds),
-        extra={"mode": mode, **digests(plan.datasets)},
-    )
-    print(f"wrote {opts.out / 'mnist.md'} in {total:.0f} s ({mode})", flush=True)
+    extra = {"mode": mode, **digests(todo.datasets)}
+    write_report(opts.out / "mnist.md", title, report.render(inputs), seeds=seeds, extra=extra)
+    print(f"wrote {opts.out / 'mnist.md'} in {time.perf_counter() - start:.0f} s ({mode})")
     return 0
 
 

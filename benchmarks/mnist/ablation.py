@@ -1,18 +1,18 @@
-"""Why the seed's MSE run fails: change one factor at a time, then combinations.
+"""Why the post's MSE run fails: change one factor at a time, then combinations.
 
 Contract
 --------
-:func:`variants` derives, from the seed-faithful MSE config, one config per
+:func:`variants` derives, from the post-faithful MSE config, one config per
 set of changed factors (:data:`COMBINATIONS`): the baseline, each factor
 alone, and combinations that show which factors are needed together (each
 triple, and that triple minus each of its factors). The factors are those of
 the issue:
 
-- ``relu``: the correct ReLU backward instead of the seed's ``np.maximum(grad, 0)``;
-- ``init``: He initialisation instead of the seed's ``randn``;
+- ``relu``: the correct ReLU backward instead of the post's ``np.maximum(grad, 0)``;
+- ``init``: He initialisation instead of the post's ``randn``;
 - ``lr``: the cross-entropy run's learning rate (5e-2) instead of 1e-4;
 - ``sum``: the gradient summed over the batch (``p - t`` per sample, the scale
-  of the cross-entropy run's ``p - y``) instead of the seed's ``/ batch``.
+  of the cross-entropy run's ``p - y``) instead of the post's ``/ batch``.
 
 :func:`summarise` turns results into plain table rows (mean and std over
 seeds) and :func:`conclusion` writes the one-sentence conclusion from those
@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from benchmarks.mnist.configs import SEED_CE, RunConfig
+from benchmarks.mnist.configs import POST_CE, RunConfig
 from benchmarks.mnist.runs import RunResult
 
 __all__ = ["FACTORS", "WORKING", "Row", "Variant", "conclusion", "summarise", "variants"]
@@ -39,7 +39,7 @@ WORKING = 0.90
 FACTORS: dict[str, tuple[str, dict[str, object]]] = {
     "relu": ("correct ReLU backward", {"activation": "relu"}),
     "init": ("He init", {"init": "he"}),
-    "lr": (f"the CE run's learning rate {SEED_CE.lr:g}", {"lr": SEED_CE.lr}),
+    "lr": (f"the CE run's learning rate {POST_CE.lr:g}", {"lr": POST_CE.lr}),
     "sum": ("the gradient summed over the batch (the CE run's scale)", {"loss": "mse-sum"}),
 }
 
@@ -68,7 +68,7 @@ class Variant:
     """One ablation run configuration.
 
     Attributes:
-        changes: the factors changed from the seed's MSE run (empty: baseline).
+        changes: the factors changed from the post's MSE run (empty: baseline).
         config: the resulting run configuration.
     """
 
@@ -77,9 +77,9 @@ class Variant:
 
     @property
     def label(self) -> str:
-        """``"seed MSE"`` or ``"+ a + b"`` with the factors' descriptions."""
+        """``"post MSE"`` or ``"+ a + b"`` with the factors' descriptions."""
         if not self.changes:
-            return "seed MSE (baseline)"
+            return "post MSE (baseline)"
         return _names(self.changes)
 
     @property
@@ -92,7 +92,7 @@ def variants(base: RunConfig, epochs: int) -> list[Variant]:
     """The ablation's configurations, each trained for ``epochs`` epochs.
 
     Args:
-        base: the seed-faithful MSE configuration.
+        base: the post-faithful MSE configuration.
         epochs: epochs of every ablation run.
 
     Returns:
@@ -113,7 +113,7 @@ class Row:
     """One line of the ablation table (means over seeds).
 
     Attributes:
-        changes: the factors changed from the seed's MSE run.
+        changes: the factors changed from the post's MSE run.
         label: their description; short: their keys (``"+relu +init"``).
         accuracy, accuracy_std: test accuracy (test images / 255), mean and std.
         loss: final per-sample training loss (NaN if a run diverged).
@@ -166,7 +166,7 @@ def conclusion(rows: Sequence[Row]) -> str:
     """The one-sentence conclusion, computed from the table rows.
 
     Returns:
-        A sentence naming the factor(s) that turn the seed's MSE network into a
+        A sentence naming the factor(s) that turn the post's MSE network into a
         working classifier (test accuracy >= :data:`WORKING`), with numbers.
     """
     by_changes = {r.changes: r for r in rows}
@@ -176,7 +176,7 @@ def conclusion(rows: Sequence[Row]) -> str:
     best_single = max(singles, key=lambda r: r.accuracy)
     if best_single.accuracy >= WORKING:
         return (
-            f"One factor alone turns the seed's MSE network into a working classifier: "
+            f"One factor alone turns the post's MSE network into a working classifier: "
             f"{best_single.label} lifts its test accuracy {start}to {_pct(best_single.accuracy)}."
         )
     working = [r for r in rows if r.accuracy >= WORKING]
@@ -198,7 +198,7 @@ def conclusion(rows: Sequence[Row]) -> str:
     at_most = _pct(max(r.accuracy for r in without)) if complete else ""
     opening = (
         f"No single factor is enough (the best alone, {best_single.label}, reaches "
-        f"{_pct(best_single.accuracy)}); the seed's MSE network"
+        f"{_pct(best_single.accuracy)}); the post's MSE network"
     )
     if len(fixes) == 1:
         tail = f", and leaving out any one of them gives at most {at_most}" if at_most else ""
@@ -213,12 +213,12 @@ def conclusion(rows: Sequence[Row]) -> str:
         for r in fixes
     )
     needs = f"{_names(shared)} together with either {either}" if shared else f"either {either}"
-    seed = f" ({_pct(base.accuracy)} test accuracy)" if base else ""
+    post = f" ({_pct(base.accuracy)} test accuracy)" if base else ""
     tail = f"; leaving out any one factor of these gives at most {at_most}" if at_most else ""
     union = tuple(c for c in FACTORS if any(c in r.changes for r in fixes))
     if union in by_changes and by_changes[union].accuracy < WORKING:
         tail += f", and all of them at once give {_pct(by_changes[union].accuracy)}"
-    return f"{opening}{seed} becomes a working classifier only with {needs}{tail}."
+    return f"{opening}{post} becomes a working classifier only with {needs}{tail}."
 
 
 def _names(changes: tuple[str, ...]) -> str:

@@ -5,15 +5,15 @@ Contract
 A :class:`RunConfig` is plain, frozen data naming everything a training run
 needs: architecture (always 784-128-10), hidden activation, loss, weight
 initialisation, optimiser and its hyperparameters, learning-rate schedule,
-batch size, epochs, shuffling and which training set (the seed's 48k split or
+batch size, epochs, shuffling and which training set (the post's 48k split or
 all 60k images). :func:`build` turns a config and a seeded
 ``numpy.random.Generator`` into ``(network, loss, optimizer)``; :func:`lr_at`
 gives the learning rate of an epoch. Nothing here trains or touches data.
 
 The named configurations:
 
-- :data:`SEED_CE`, :data:`SEED_MSE`: the seed's two scripts, hyperparameter
-  for hyperparameter (see ``seedfaithful`` for the seed's ReLU bug and its
+- :data:`POST_CE`, :data:`POST_MSE`: the post's two scripts, hyperparameter
+  for hyperparameter (see ``postfaithful`` for the post's ReLU bug and its
   evaluation quirks).
 - :data:`BEST`: nplearn's best 784-128-10 recipe (ReLU, He init, shuffling,
   SGD with momentum, cosine learning-rate decay, trained on all 60k images).
@@ -26,14 +26,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from verification.post_impl import PostReLU
 from nplearn import MSE, SGD, Adam, CrossEntropyLoss, Linear, Network, ReLU, Sigmoid
 from nplearn.functional import Tensor
 from nplearn.layers import Layer
 from nplearn.losses import Loss
 from nplearn.optim import Optimizer
+from verification.post_impl import PostReLU
 
-__all__ = ["BEST", "SEED_CE", "SEED_MSE", "RunConfig", "SummedMSE", "build", "lr_at", "scaled"]
+__all__ = ["BEST", "POST_CE", "POST_MSE", "RunConfig", "SummedMSE", "build", "lr_at", "scaled"]
 
 HIDDEN = 128
 INPUTS, CLASSES = 784, 10
@@ -44,26 +44,26 @@ class RunConfig:
     """One training recipe for the 784-128-10 network.
 
     Attributes:
-        key: short identifier used in file names and tables (``"seed-ce"``).
+        key: short identifier used in file names and tables (``"post-ce"``).
         label: human-readable name for tables and plots.
-        activation: ``"sigmoid"``, ``"relu"`` or ``"seed-relu"`` (the seed's
+        activation: ``"sigmoid"``, ``"relu"`` or ``"post-relu"`` (the post's
             wrong ReLU backward, for reproduction only).
-        loss: ``"ce-sum"`` (the seed's ``p - y`` gradient), ``"ce-mean"``
-            (PyTorch's), ``"mse"`` (the seed's, gradient ``/batch``) or
+        loss: ``"ce-sum"`` (the post's ``p - y`` gradient), ``"ce-mean"``
+            (PyTorch's), ``"mse"`` (the post's, gradient ``/batch``) or
             ``"mse-sum"`` (the same gradient not divided by the batch).
-        init: ``Linear`` init: ``"randn"`` (the seed's), ``"he"``, ``"pytorch"``.
+        init: ``Linear`` init: ``"randn"`` (the post's), ``"he"``, ``"pytorch"``.
         optimizer: ``"sgd"`` or ``"adam"``.
         lr: (initial) learning rate.
         epochs: number of epochs.
-        l2: the seed's L2 rule ``w <- w - lr*g - 2*l2*w``.
+        l2: the post's L2 rule ``w <- w - lr*g - 2*l2*w``.
         momentum: SGD heavy-ball momentum.
         weight_decay: coupled weight decay (SGD/Adam).
         schedule: ``"constant"`` or ``"cosine"`` (per-epoch cosine decay to 0).
         shuffle: reshuffle the training set every epoch (seeded generator).
-        full_train: train on all 60k training images instead of the seed's
+        full_train: train on all 60k training images instead of the post's
             48k split (no validation set then).
         batch_size: samples per step.
-        claim: what the seed's post claims for this recipe (headline table).
+        claim: what the post's post claims for this recipe (headline table).
     """
 
     key: str
@@ -84,9 +84,9 @@ class RunConfig:
     claim: str = ""
 
 
-SEED_CE = RunConfig(
-    key="seed-ce",
-    label="seed CE (Sigmoid, randn, SGD 5e-2, L2 1e-4)",
+POST_CE = RunConfig(
+    key="post-ce",
+    label="post CE (Sigmoid, randn, SGD 5e-2, L2 1e-4)",
     activation="sigmoid",
     loss="ce-sum",
     init="randn",
@@ -97,10 +97,10 @@ SEED_CE = RunConfig(
     claim='"Average Test Accuracy: 0.95"',
 )
 
-SEED_MSE = RunConfig(
-    key="seed-mse",
-    label="seed MSE (ReLU as the seed's, randn, SGD 1e-4)",
-    activation="seed-relu",
+POST_MSE = RunConfig(
+    key="post-mse",
+    label="post MSE (ReLU as the post's, randn, SGD 1e-4)",
+    activation="post-relu",
     loss="mse",
     init="randn",
     optimizer="sgd",
@@ -128,12 +128,14 @@ BEST = RunConfig(
 
 
 class SummedMSE(MSE):
-    r"""The seed's MSE with its gradient summed over the batch, not averaged.
+    r"""The post's MSE with its gradient summed over the batch, not averaged.
 
     :math:`L = \frac12\|p - t\|^2` (no ``1/batch``), gradient :math:`p - t`:
-    the same per-sample scale as the seed's cross-entropy gradient ``p - y``.
+    the same per-sample scale as the post's cross-entropy gradient ``p - y``.
     Used only by the ablation ("gradient scale" factor).
     """
+
+    reduction = "sum"  # its value is summed over the batch, as CrossEntropyLoss(reduction="sum")
 
     def _value_and_grad(self, pred: Tensor, true: Tensor) -> tuple[float, Tensor]:
         value, grad = super()._value_and_grad(pred, true)
@@ -146,7 +148,7 @@ class SummedMSE(MSE):
 
 
 def _activation(name: str) -> Layer:
-    layers: dict[str, type[Layer]] = {"sigmoid": Sigmoid, "relu": ReLU, "seed-relu": PostReLU}
+    layers: dict[str, type[Layer]] = {"sigmoid": Sigmoid, "relu": ReLU, "post-relu": PostReLU}
     if name not in layers:
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(layers)}")
     return layers[name]()
@@ -177,7 +179,7 @@ def build(cfg: RunConfig, rng: np.random.Generator) -> tuple[Network, Loss, Opti
 
     Args:
         cfg: the recipe.
-        rng: initialises both ``Linear`` layers, in the seed's order
+        rng: initialises both ``Linear`` layers, in the post's order
             (``W1``, ``b1``, ``W2``, ``b2``).
 
     Returns:

@@ -4,10 +4,10 @@ Contract
 --------
 :func:`prepare` loads a data set with :func:`nplearn.data.load_mnist` (which
 checks every file against its registered payload SHA-256) and returns a
-:class:`Prepared` holding: the seed's 48k/12k split (float32 / 255, from
-``seedfaithful.seed_split``), all 60k training images (float32 / 255, file
+:class:`Prepared` holding: the post's 48k/12k split (float32 / 255, from
+``postfaithful.post_split``), all 60k training images (float32 / 255, file
 order), the test images both divided by 255 (the correct evaluation) and raw
-uint8 (the seed's quirk), and the labels as int64. Arrays are never modified
+uint8 (the post's quirk), and the labels as int64. Arrays are never modified
 after preparation. :func:`digests` gives the payload SHA-256 of each file for
 the report's provenance header.
 """
@@ -18,11 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.mnist.seedfaithful import seed_split
+from benchmarks.mnist.postfaithful import post_split
 from nplearn.data import DATASETS, load_mnist
 from nplearn.functional import Tensor
 
-__all__ = ["Prepared", "digests", "prepare"]
+__all__ = ["NAMES", "Prepared", "digests", "prepare"]
+
+#: How the report names each data set.
+NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
 
 @dataclass(frozen=True)
@@ -31,11 +34,11 @@ class Prepared:
 
     Attributes:
         name: ``"mnist"`` or ``"fashion-mnist"``.
-        x_train, y_train: the seed's 80 % training split, float32 in [0, 1].
-        x_val, y_val: the seed's 20 % validation split.
+        x_train, y_train: the post's 80 % training split, float32 in [0, 1].
+        x_val, y_val: the post's 20 % validation split.
         x_full, y_full: all training images, in file order, float32 in [0, 1].
         x_test, y_test: test images, float32 in [0, 1] (correct evaluation).
-        x_test_raw: the same test images as uint8 0..255 (the seed's evaluation).
+        x_test_raw: the same test images as uint8 0..255 (the post's evaluation).
 
     Shape:
         ``(n, 784)`` images, ``(n,)`` int64 labels; MNIST: n = 48000, 12000,
@@ -64,7 +67,7 @@ def prepare(name: str = "mnist") -> Prepared:
         The :class:`Prepared` views.
     """
     x, y, x_test, y_test = load_mnist(name=name)
-    x_train, x_val, y_train, y_val = seed_split(x, y)
+    x_train, x_val, y_train, y_val = post_split(x, y)
     return Prepared(
         name=name,
         x_train=x_train,

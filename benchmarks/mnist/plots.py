@@ -3,13 +3,13 @@
 Contract
 --------
 Each function takes plain data (pandas frames, arrays, ablation rows), draws
-one figure and writes it as a PNG atomically (``nplearn.atomic.atomic_write``)
-to the given path; none computes a result. Curves over seeds are drawn as the
-mean with a +-1 std band.
+one figure and writes it with ``benchmarks.png.save_png`` (atomic PNG); none
+computes a result. Curves over seeds are drawn as the mean with a +-1 std band.
+:func:`write_figures` draws them all for one report.
 
 - :func:`accuracy_curves`, :func:`loss_curves`: one panel per (data set,
   configuration), training / validation / test curves per epoch;
-- :func:`confusion_matrices`: annotated count matrices, like the seed's;
+- :func:`confusion_matrices`: annotated count matrices, like the post's;
 - :func:`ablation_chart`: final accuracy per variant and accuracy per epoch;
 - :func:`tta_chart`: test accuracy against training seconds, nplearn vs
   PyTorch, and the seconds to each threshold.
@@ -17,30 +17,28 @@ mean with a +-1 std band.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-
-import matplotlib
-
-matplotlib.use("Agg")
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from benchmarks.mnist.ablation import WORKING, Row
-from nplearn.atomic import atomic_write
+from benchmarks.mnist.datasets import NAMES
+from benchmarks.mnist.plan import Plan
+from benchmarks.mnist.runs import RunResult
+from benchmarks.mnist.tta import THRESHOLDS
+from benchmarks.png import save_png
 
-__all__ = ["ablation_chart", "accuracy_curves", "confusion_matrices", "loss_curves", "tta_chart"]
-
-Path = str | os.PathLike[str]
-
-
-def _save(fig: plt.Figure, path: Path) -> None:
-    fig.tight_layout()
-    with atomic_write(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
+__all__ = [
+    "ablation_chart",
+    "accuracy_curves",
+    "confusion_matrices",
+    "loss_curves",
+    "tta_chart",
+    "write_figures",
+]
 
 
 def _band(ax: plt.Axes, frame: pd.DataFrame, column: str, label: str, **style: object) -> None:
@@ -89,7 +87,7 @@ def accuracy_curves(
         ax.set(title=title, xlabel="epoch", ylabel="accuracy")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def loss_curves(
@@ -111,7 +109,7 @@ def loss_curves(
         ax.set_yscale("log")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def confusion_matrices(matrices: Mapping[str, np.ndarray], path: Path) -> None:
@@ -141,7 +139,7 @@ def confusion_matrices(matrices: Mapping[str, np.ndarray], path: Path) -> None:
         ax.set(title=title, xlabel="predicted", ylabel="true", xticks=range(10), yticks=range(10))
     for ax in list(axes.flat)[len(matrices) :]:
         ax.set_visible(False)
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def ablation_chart(rows: Sequence[Row], curves: pd.DataFrame, path: Path) -> None:
@@ -162,7 +160,7 @@ def ablation_chart(rows: Sequence[Row], curves: pd.DataFrame, path: Path) -> Non
     bars.set(
         xlim=(0, 1),
         xlabel="test accuracy (mean +- std over seeds)",
-        title="seed's MSE run with factors changed",
+        title="post's MSE run with factors changed",
     )
     bars.legend(fontsize=8, loc="lower right")
     cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -178,7 +176,7 @@ def ablation_chart(rows: Sequence[Row], curves: pd.DataFrame, path: Path) -> Non
     )
     lines.grid(alpha=0.3)
     lines.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def tta_chart(
@@ -240,4 +238,43 @@ def tta_chart(
     )
     bars.grid(alpha=0.3, axis="y")
     bars.legend(fontsize=8)
-    _save(fig, path)
+    save_png(fig, path)
+
+
+def write_figures(
+    folder: Path,
+    plan: Plan,
+    results: Sequence[RunResult],
+    histories: pd.DataFrame,
+    ablation_rows: Sequence[Row],
+    tta_points: pd.DataFrame,
+    tta_summary: pd.DataFrame,
+) -> dict[str, str]:
+    """Draw every figure of the report into ``folder``.
+
+    Returns:
+        Figure name -> file name relative to the report (``mnist/<name>.png``).
+    """
+    panels = [
+        (d, c.key, f"{NAMES.get(d, d)}: {c.key} ({c.epochs} epochs)")
+        for d in plan.datasets
+        for c in plan.headline
+    ]
+    accuracy_curves(histories, panels, folder / "accuracy.png")
+    loss_curves(histories, panels, folder / "loss.png")
+    first = {(r.dataset, r.config): r for r in results if r.seed == plan.seeds[0]}
+    matrices = {}
+    for cfg in (plan.headline[1], plan.headline[0]):
+        run = first[plan.datasets[0], cfg.key]
+        matrices[f"{cfg.key}: as the post computed it (test not /255)"] = run.post_confusion
+        matrices[f"{cfg.key}: correct evaluation (test /255)"] = run.confusion
+    confusion_matrices(matrices, folder / "confusion.png")
+    labels = {v.config.key: v.short for v in plan.variants}
+    curves = histories[histories["config"].isin(labels.keys())]
+    ablation_chart(
+        ablation_rows, curves.assign(short=curves["config"].map(labels)), folder / "ablation.png"
+    )
+    seconds = tta_summary[tta_summary["framework"] != "ratio"]
+    tta_chart(tta_points, seconds, THRESHOLDS, folder / "tta.png")
+    figures = ["accuracy", "loss", "confusion", "ablation", "tta"]
+    return {name: f"{folder.name}/{name}.png" for name in figures}

@@ -60,7 +60,7 @@ def test_two_working_sets_are_both_named_not_only_the_best() -> None:
     assert "the gradient summed over the batch" in text and "(94.1 %)" in text
     assert text.index("96.2 %") < text.index("94.1 %")
     assert "at most 65.6 %" in text and "all of them at once give 9.8 %" in text
-    assert "(10.0 % test accuracy)" in text  # the seed's run
+    assert "(10.0 % test accuracy)" in text  # the post's run
 
 
 def test_disjoint_working_sets_and_single_factor_and_none() -> None:

@@ -2,15 +2,15 @@
 
 Contract
 --------
-:func:`torch_trainer` builds (and :func:`torch_tta` runs) the training of
+:func:`torch_trainer` builds the training of
 ``torch.nn.Sequential(Linear, activation, Linear)`` in float32 on CPU from
 nplearn's initial parameters (``W`` transposed into torch's ``(out, in)``
 layout), with the equivalent loss (cross-entropy with the same reduction) and
-optimiser (``torch.optim.SGD``/``Adam``; the seed's L2 rule
+optimiser (``torch.optim.SGD``/``Adam``; the post's L2 rule
 ``w <- w - lr*g - 2*l2*w`` is torch's ``weight_decay = 2*l2/lr`` at a
 constant learning rate), the same per-epoch learning rates and batch order,
-as a ``tta.Trainer`` timed exactly like nplearn's (alone, or in lockstep with
-it through ``tta.interleaved``). The caller pins the thread counts
+as a ``tta.Trainer`` timed exactly like nplearn's (in lockstep with it
+through ``tta.interleaved``). The caller pins the thread counts
 (:func:`available` tells whether torch is installed).
 """
 
@@ -24,9 +24,9 @@ import numpy as np
 
 from benchmarks.mnist.configs import RunConfig, lr_at
 from benchmarks.mnist.datasets import Prepared
-from benchmarks.mnist.tta import Curve, Trainer, training_set
+from benchmarks.mnist.tta import Trainer, training_set
 
-__all__ = ["available", "torch_trainer", "torch_tta"]
+__all__ = ["available", "torch_trainer"]
 
 
 def available() -> bool:
@@ -53,7 +53,7 @@ def _optimizer(cfg: RunConfig, params: Any) -> Any:
     import torch
 
     if cfg.l2 and (cfg.weight_decay or cfg.schedule != "constant"):
-        raise ValueError("the seed's L2 rule has a torch equivalent only alone, at a constant lr")
+        raise ValueError("the post's L2 rule has a torch equivalent only alone, at a constant lr")
     decay = 2 * cfg.l2 / cfg.lr if cfg.l2 else cfg.weight_decay
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=decay)
@@ -110,25 +110,3 @@ def torch_trainer(
             group["lr"] = lr_at(cfg, epoch)
 
     return Trainer(torch_order, step, accuracy, set_lr)
-
-
-def torch_tta(
-    cfg: RunConfig,
-    data: Prepared,
-    seed: int,
-    order: Sequence[Sequence[slice | np.ndarray]],
-    initial: dict[str, np.ndarray],
-) -> Curve:
-    """Time-to-accuracy curve of PyTorch for ``cfg``, trained alone.
-
-    Args:
-        cfg, data, order, initial: as for :func:`torch_trainer`.
-        seed: recorded in the curve.
-
-    Returns:
-        The curve.
-    """
-    trainer = torch_trainer(cfg, data, order, initial)
-    while trainer.advance():
-        pass
-    return Curve("torch", cfg.key, seed, trainer.points)

@@ -11,8 +11,7 @@ from the first step; evaluation, and anything run between two
 :meth:`Trainer.advance` calls, is not. It finishes after the first point at or
 above ``stop_at`` or when the batches run out. :func:`interleaved` runs several
 trainers in lockstep, one evaluation interval each in ABBA order, so slow drift
-of the machine's speed affects them alike; :func:`timed_training` runs one
-alone. :func:`nplearn_trainer` (:func:`nplearn_tta` runs it) plugs nplearn in;
+of the machine's speed affects them alike. :func:`nplearn_trainer` plugs nplearn in;
 ``torch_tta.torch_trainer`` plugs PyTorch in with the same initial weights,
 batch order, schedule and evaluation points, so the two curves differ only by
 the frameworks' speed (and float rounding). :func:`time_to` reads the first
@@ -41,9 +40,7 @@ __all__ = [
     "batch_order",
     "interleaved",
     "nplearn_trainer",
-    "nplearn_tta",
     "time_to",
-    "timed_training",
     "training_set",
 ]
 
@@ -171,28 +168,6 @@ def interleaved(trainers: Sequence[Trainer]) -> list[list[tuple[int, float, floa
     return [t.points for t in trainers]
 
 
-def timed_training(
-    order: Sequence[Sequence[Any]],
-    step: Callable[[Any], object],
-    accuracy: Callable[[], float],
-    set_lr: Callable[[int], None],
-    *,
-    stop_at: float = max(THRESHOLDS),
-) -> list[tuple[int, float, float, float]]:
-    """Train over ``order`` alone, timing only the steps; evaluate at fixed points.
-
-    Args:
-        order, step, accuracy, set_lr, stop_at: as for :class:`Trainer`.
-
-    Returns:
-        ``(step, epoch, train_seconds, test_accuracy)`` points.
-    """
-    trainer = Trainer(order, step, accuracy, set_lr, stop_at=stop_at)
-    while trainer.advance():
-        pass
-    return trainer.points
-
-
 def nplearn_trainer(
     cfg: RunConfig, data: Prepared, seed: int, order: Sequence[Sequence[slice | np.ndarray]]
 ) -> tuple[Trainer, dict[str, np.ndarray]]:
@@ -223,23 +198,6 @@ def nplearn_trainer(
         optimizer.lr = lr_at(cfg, epoch)
 
     return Trainer(order, step, accuracy, set_lr), initial
-
-
-def nplearn_tta(
-    cfg: RunConfig, data: Prepared, seed: int, order: Sequence[Sequence[slice | np.ndarray]]
-) -> tuple[Curve, dict[str, np.ndarray]]:
-    """Time-to-accuracy curve of nplearn for ``cfg`` and ``seed``, trained alone.
-
-    Args:
-        cfg, data, seed, order: as for :func:`nplearn_trainer`.
-
-    Returns:
-        ``(curve, initial_state)``, as :func:`nplearn_trainer`.
-    """
-    trainer, initial = nplearn_trainer(cfg, data, seed, order)
-    while trainer.advance():
-        pass
-    return Curve("nplearn", cfg.key, seed, trainer.points), initial
 
 
 def time_to(curve: Curve, threshold: float) -> float | None:

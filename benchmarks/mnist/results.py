@@ -1,10 +1,10 @@
-"""Turn run results into plain tables: histories, final metrics, time-to-accuracy.
+"""Turn run results into plain tables (histories, final metrics, time to accuracy) and save them.
 
 Contract
 --------
-Pure functions from results (``runs.RunResult``, ``tta.Curve``) to pandas
-frames; nothing here trains, plots or writes. Every aggregate is a mean and a
-population standard deviation (``ddof=0``) over seeds.
+Functions from results (``runs.RunResult``, ``tta.Curve``) to pandas frames;
+nothing here trains or plots. Every aggregate is a mean and a population
+standard deviation (``ddof=0``) over however many seeds ran.
 
 - :func:`histories` and :func:`finals`: long per-epoch and per-run frames
   (also written as CSV beside the plots);
@@ -13,18 +13,23 @@ population standard deviation (``ddof=0``) over seeds.
   config, threshold and framework, the mean/std seconds over the seeds that
   reached the threshold, how many did, and the per-seed ratio nplearn/torch;
   :func:`peer_agreement`: how far apart the two frameworks' accuracies are at
-  the same evaluation points (they run the same computation).
+  the same evaluation points (they run the same computation);
+- :func:`write_data`: the frames as CSV and a JSON summary, written atomically.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from benchmarks.mnist.runs import RunResult
 from benchmarks.mnist.tta import Curve, time_to
+from nplearn.atomic import atomic_write_text
 
 __all__ = [
     "aggregate",
@@ -34,12 +39,13 @@ __all__ = [
     "pm",
     "tta_points",
     "tta_summary",
+    "write_data",
 ]
 
 FINAL_COLUMNS = (
     "test_accuracy",
-    "seed_accuracy",
-    "seed_error",
+    "post_accuracy",
+    "post_error",
     "active_units",
     "train_time",
     "wall_time",
@@ -60,6 +66,7 @@ def finals(results: Iterable[RunResult]) -> pd.DataFrame:
         [
             {"dataset": r.dataset, "config": r.config, "seed": r.seed, "epochs": r.epochs}
             | {column: getattr(r, column) for column in FINAL_COLUMNS}
+            | {"blas": r.blas}
             for r in results
         ]
     )
@@ -155,3 +162,33 @@ def peer_agreement(points: pd.DataFrame) -> float:
     if common.empty:
         return float("nan")
     return float((mine.loc[common] - peer.loc[common]).abs().max())
+
+
+def _clean(value: object) -> object:
+    """JSON-safe: NaN/inf -> None, tuples -> lists, numpy scalars -> Python."""
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_data(folder: Path, frames: Mapping[str, pd.DataFrame], summary: Mapping) -> list[str]:
+    """Write each frame as ``<name>.csv`` and ``summary`` as ``summary.json``, atomically.
+
+    Args:
+        folder: the report's data folder.
+        frames: file stem -> frame (``histories``, ``finals``, ``tta``).
+        summary: JSON items (mode, seeds, configs, ablation rows, aggregates ...).
+
+    Returns:
+        The file names written.
+    """
+    for name, frame in frames.items():
+        atomic_write_text(folder / f"{name}.csv", frame.to_csv(index=False))
+    atomic_write_text(folder / "summary.json", json.dumps(_clean(summary), indent=1) + "\n")
+    return [f"{name}.csv" for name in frames] + ["summary.json"]

@@ -1,17 +1,17 @@
-"""The seed's own bugs and evaluation quirks, reproduced on purpose (and only here).
+"""The post's own bugs and evaluation quirks, reproduced on purpose (and only here).
 
 Contract
 --------
-Everything in this module exists to report the seed's numbers *as the seed
+Everything in this module exists to report the post's numbers *as the post
 computed them*; nplearn itself is correct and is used everywhere else.
 
 - The post's wrong ReLU backward is :class:`verification.post_impl.PostReLU`.
-- :func:`seed_split` is the seed's ``train_test_split(train/255, labels,
+- :func:`post_split` is the post's ``train_test_split(train/255, labels,
   test_size=0.2, random_state=42)``.
-- :func:`seed_evaluation` evaluates like the seed's test loops: test images
+- :func:`post_evaluation` evaluates like the post's test loops: test images
   NOT divided by 255, batches of 100 in order with the last partial batch
   dropped, accuracy = mean of per-batch ``accuracy_score``, and the "test
-  error" = sum over batches of ``loss / (n_test / batch)``, with the seed's
+  error" = sum over batches of ``loss / (n_test / batch)``, with the post's
   loss values (MSE: ``0.5*sum((p-t)^2)/batch``; cross-entropy:
   ``-mean(y * log p)``, i.e. divided by batch*classes).
 """
@@ -30,20 +30,20 @@ from nplearn.losses import Loss
 from nplearn.training import batches
 
 __all__ = [
-    "SEED_BATCH",
-    "SeedEvaluation",
-    "seed_evaluation",
-    "seed_loss_value",
-    "seed_split",
+    "POST_BATCH",
+    "PostEvaluation",
+    "post_evaluation",
+    "post_loss_value",
+    "post_split",
 ]
 
-SEED_BATCH = 100
-SPLIT_SEED = 42  # the seed's ``random_state=42``
+POST_BATCH = 100
+SPLIT_SEED = 42  # the post's ``random_state=42``
 VAL_FRACTION = 0.2
 
 
-def seed_split(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """The seed's 80/20 train/validation split of the 60k training images.
+def post_split(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The post's 80/20 train/validation split of the 60k training images.
 
     Args:
         x: uint8 training images.
@@ -55,20 +55,20 @@ def seed_split(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
           ``(48000,)``, ``(12000,)``
 
     Returns:
-        ``(x_train, x_val, y_train, y_val)`` exactly as the seed's call orders them.
+        ``(x_train, x_val, y_train, y_val)`` exactly as the post's call orders them.
     """
     return train_test_split(
         x.astype(np.float32) / 255, y, test_size=VAL_FRACTION, random_state=SPLIT_SEED
     )
 
 
-def seed_loss_value(loss: Loss, pred: Tensor, target: Tensor) -> float:
-    """The value the seed's loss class returns for one batch.
+def post_loss_value(loss: Loss, pred: Tensor, target: Tensor) -> float:
+    """The value the post's loss class returns for one batch.
 
-    nplearn's ``MSE`` is the seed's. The seed's cross-entropy value was
+    nplearn's ``MSE`` is the post's. The post's cross-entropy value was
     ``-np.mean(y * log p)``, i.e. nplearn's summed value / (batch * classes)
     (computed here with the stable log-softmax, so it is finite where the
-    seed's ``log(softmax)`` could give ``nan``).
+    post's ``log(softmax)`` could give ``nan``).
 
     Shape:
         - pred, target: ``(batch, classes)``
@@ -81,14 +81,14 @@ def seed_loss_value(loss: Loss, pred: Tensor, target: Tensor) -> float:
 
 
 @dataclass(frozen=True)
-class SeedEvaluation:
-    """The seed's test metrics.
+class PostEvaluation:
+    """The post's test metrics.
 
     Attributes:
         accuracy: mean of per-batch accuracies on the undivided test images.
-        error: sum over batches of loss / (n / batch) (the seed's "Test Error").
+        error: sum over batches of loss / (n / batch) (the post's "Test Error").
         predictions: argmax of ``net(test)`` on all undivided images, shape ``(n,)``
-            (the input of the seed's confusion matrix).
+            (the input of the post's confusion matrix).
     """
 
     accuracy: float
@@ -96,30 +96,30 @@ class SeedEvaluation:
     predictions: Tensor
 
 
-def seed_evaluation(
-    net: Network, loss: Loss, x_test: Tensor, y_test: Tensor, *, batch_size: int = SEED_BATCH
-) -> SeedEvaluation:
-    """Evaluate ``net`` on the test set exactly as the seed's scripts do.
+def post_evaluation(
+    net: Network, loss: Loss, x_test: Tensor, y_test: Tensor, *, batch_size: int = POST_BATCH
+) -> PostEvaluation:
+    """Evaluate ``net`` on the test set exactly as the post's scripts do.
 
     Args:
         net: the trained network.
-        loss: the loss it was trained with (for the seed's "test error").
-        x_test: uint8 test images; NOT divided by 255 (the seed's quirk).
+        loss: the loss it was trained with (for the post's "test error").
+        x_test: uint8 test images; NOT divided by 255 (the post's quirk).
         y_test: integer labels.
-        batch_size: the seed's 100.
+        batch_size: the post's 100.
 
     Shape:
         - x_test: ``(n, 784)``, y_test: ``(n,)``
 
     Returns:
-        The :class:`SeedEvaluation`.
+        The :class:`PostEvaluation`.
     """
-    x = x_test.astype(np.float32)  # 0..255, as the seed's pandas array
+    x = x_test.astype(np.float32)  # 0..255, as the post's pandas array
     target = to_one_hot(y_test, 10)
     accuracies, error = [], 0.0
     for idx in batches(len(x), batch_size, drop_last=True):
         pred = net(x[idx])
-        error += seed_loss_value(loss, pred, target[idx]) / (len(x) / batch_size)
+        error += post_loss_value(loss, pred, target[idx]) / (len(x) / batch_size)
         accuracies.append(accuracy_score(y_test[idx], pred.argmax(axis=1)))
     predictions = np.concatenate([net(x[idx]).argmax(axis=1) for idx in batches(len(x), 1000)])
-    return SeedEvaluation(float(np.mean(accuracies)), error, predictions)
+    return PostEvaluation(float(np.mean(accuracies)), error, predictions)

@@ -1,0 +1,188 @@
+"""Run the training jobs through joblib, on local processes or a Dask cluster, keeping every result.
+
+Contract
+--------
+:func:`execute` runs a plan's jobs with ``joblib.Parallel``: loky worker processes by default
+(``n_jobs`` of them), or the workers of a Dask distributed cluster through joblib's ``dask``
+backend (``dask="local"`` starts a ``LocalCluster`` of ``n_jobs`` one-thread workers; any other
+value is a scheduler address). Every run uses one BLAS thread (threadpoolctl), so results do not
+depend on the backend, the number of workers or the order runs finish in: a run's outcome is a
+function of its job alone. Longest runs start first.
+
+Each finished run is saved at once, atomically, as ``<folder>/<data set>/<config>/seed<n>.json``
+(:meth:`RunResult.to_dict`); ``resume=True`` loads the runs already saved with the same config
+instead of training them again. A run that raises, or a worker that dies, stops the execution with
+:class:`RunFailed` naming the run (for a dead worker: the runs it may have been running), after
+every run that finished has been saved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed, parallel_config
+from threadpoolctl import threadpool_info, threadpool_limits
+from tqdm.auto import tqdm
+
+from benchmarks.mnist.datasets import Prepared, prepare
+from benchmarks.mnist.plan import Job
+from benchmarks.mnist.runs import RunResult, run
+from nplearn.atomic import atomic_write_text
+
+__all__ = ["RunFailed", "blas_kernel", "execute", "load_checkpoint", "run_file", "save_checkpoint"]
+
+_DATA: dict[str, Prepared] = {}  # per worker process: each data set is loaded once
+
+
+class RunFailed(RuntimeError):
+    """A training run raised or its worker died; the message names the run."""
+
+
+def blas_kernel() -> str:
+    """The BLAS kernels of this process and who chose them, e.g. ``"openblas SkylakeX (...)"``.
+
+    ``OPENBLAS_CORETYPE`` forces OpenBLAS's kernel; otherwise OpenBLAS picks one for the CPU.
+    """
+    blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    kernels = ", ".join(sorted({f"{p['internal_api']} {p.get('architecture')}" for p in blas}))
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    chosen = f"forced by OPENBLAS_CORETYPE={forced}" if forced else "OPENBLAS_CORETYPE not set"
+    return f"{kernels or 'unknown'} ({chosen})"
+
+
+def _task(job: Job, datasets: Sequence[str]) -> RunResult:
+    """Run one job with one BLAS thread; any error names the job.
+
+    A worker loads every data set of the plan on its first job, so its memory stays flat from
+    then on (loky restarts a worker whose memory grows, taking it for a leak).
+    """
+    try:
+        for name in datasets:
+            if name not in _DATA:
+                _DATA[name] = prepare(name)
+        with threadpool_limits(limits=1, user_api="blas"), contextlib.ExitStack() as quiet:
+            if job.config.key.startswith("abl-"):
+                # Some ablation variants diverge on purpose; their NaNs are reported, not warned.
+                quiet.enter_context(np.errstate(all="ignore"))
+                quiet.enter_context(warnings.catch_warnings())
+                warnings.simplefilter("ignore", RuntimeWarning)
+            result = run(job.config, _DATA[job.dataset], job.seed)
+            result.blas = blas_kernel()
+        return result
+    except Exception as exc:
+        raise RunFailed(f"run {job.name} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def run_file(folder: Path, job: Job) -> Path:
+    """Where the result of ``job`` is saved."""
+    return folder / job.dataset / job.config.key / f"seed{job.seed}.json"
+
+
+def save_checkpoint(path: Path, key: Mapping[str, Any], payload: Any) -> None:
+    """Write ``{"key": key, "payload": payload}`` as JSON to ``path`` atomically."""
+    atomic_write_text(path, json.dumps({"key": key, "payload": payload}) + "\n")
+
+
+def load_checkpoint(path: Path, key: Mapping[str, Any]) -> Any:
+    """The payload saved at ``path`` under the same ``key``, else None (missing, other key)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return document.get("payload") if document.get("key") == json.loads(json.dumps(key)) else None
+
+
+@contextlib.contextmanager
+def _backend(n_jobs: int, dask: str | None) -> Iterator[str]:
+    """Select joblib's backend; yields a description for the report."""
+    if dask is None:
+        with parallel_config(backend="loky", n_jobs=n_jobs):
+            yield f"joblib loky, {n_jobs} process(es)"
+        return
+    from dask.distributed import Client, LocalCluster
+
+    with contextlib.ExitStack() as stack:
+        if dask == "local":
+            cluster = stack.enter_context(
+                LocalCluster(n_workers=n_jobs, threads_per_worker=1, dashboard_address=None)
+            )
+            client = stack.enter_context(Client(cluster))
+        else:
+            client = stack.enter_context(Client(dask))
+        workers = client.nthreads()
+        size = f"{len(workers)} workers, {sum(workers.values())} threads"
+        with parallel_config(backend="dask", n_jobs=-1 if dask != "local" else n_jobs):
+            yield f"joblib dask, {dask} cluster ({size})"
+
+
+def execute(
+    jobs: Sequence[Job],
+    folder: Path,
+    *,
+    n_jobs: int = 1,
+    dask: str | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> tuple[list[RunResult], str]:
+    """Run ``jobs``; returns their results in job order and a description of the backend.
+
+    Args:
+        jobs: the jobs.
+        folder: where each finished run is saved (and, with ``resume``, read back).
+        n_jobs: worker processes (loky) or LocalCluster workers; with a Dask address, every
+            thread of the cluster is used.
+        dask: ``None`` (loky), ``"local"`` or a Dask scheduler address (``tcp://host:8786``).
+        resume: reuse runs already saved in ``folder`` with the same config.
+        progress: show a tqdm bar over the runs.
+
+    Raises:
+        RunFailed: a run raised or a worker died; finished runs are saved.
+    """
+    index = {(j.dataset, j.config.key, j.seed): i for i, j in enumerate(jobs)}
+    datasets = sorted({j.dataset for j in jobs})
+    done: dict[int, RunResult] = {}
+    if resume:
+        saved = {
+            i: load_checkpoint(run_file(folder, j), asdict(j.config)) for i, j in enumerate(jobs)
+        }
+        done = {i: RunResult.from_dict(r) for i, r in saved.items() if r is not None}
+    todo = sorted((i for i in range(len(jobs)) if i not in done), key=lambda i: -jobs[i].cost)
+    dispatched: list[int] = []
+
+    def tasks() -> Iterator[object]:
+        for i in todo:
+            dispatched.append(i)
+            yield delayed(_task)(jobs[i], datasets)
+
+    bar = tqdm(total=len(jobs), initial=len(done), unit="run", disable=not progress)
+    with bar, _backend(n_jobs, dask) as described:
+        bar.set_description(f"training runs ({described})")
+        parallel = Parallel(return_as="generator_unordered", pre_dispatch="n_jobs", batch_size=1)
+        try:
+            for result in parallel(tasks()):
+                i = index[result.dataset, result.config, result.seed]
+                save_checkpoint(run_file(folder, jobs[i]), asdict(jobs[i].config), result.to_dict())
+                done[i] = result
+                bar.set_postfix_str(f"{jobs[i].name}: {result.test_accuracy:.4f}", refresh=False)
+                bar.update()
+        except RunFailed as exc:
+            raise RunFailed(f"{exc}; {_kept(done, folder)}") from exc
+        except Exception as exc:
+            running = ", ".join(jobs[i].name for i in dispatched if i not in done) or "none"
+            raise RunFailed(
+                f"a worker failed ({type(exc).__name__}: {exc}) while running one of: {running}; "
+                + _kept(done, folder)
+            ) from exc
+    return [done[i] for i in range(len(jobs))], described
+
+
+def _kept(done: dict[int, RunResult], folder: Path) -> str:
+    return f"the {len(done)} finished run(s) are kept in {folder}; rerun with --resume to go on"
