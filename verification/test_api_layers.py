@@ -1,11 +1,12 @@
-"""API tests of ``nplearn.layers`` (Linear, ReLU, Sigmoid) and the public import line.
+"""API tests of ``nplearn.layers`` (Linear and the activations) and the public import line.
 
-Contract pinned here (issue 2): ``Linear`` keeps ``W`` of shape (in, out) and ``b`` of shape (out,)
+Contract pinned here: ``Linear`` keeps ``W`` of shape (in, out) and ``b`` of shape (out,)
 in ``params``; ``forward(x) = x @ W + b``; ``backward(grad)`` returns ``grad @ W.T`` and writes
 ``x.T @ grad`` and ``grad.sum(0)`` into ``grads`` (aliased ``dydw``/``dydb``); ``layer.W = arr``
 replaces the weight; init choices have the documented shapes, dtypes and spreads; float32 stays
-float32 whatever the input dtype; ``ReLU.backward`` is ``grad * (x > 0)``. Every bad input raises
-the documented error with a message giving both shapes. Expected values are written out by hand.
+float32 whatever the input dtype; ``ReLU.backward`` is ``grad * (x > 0)``. Every layer of
+``verification.registry`` has ``train()``/``eval()`` and raises the documented error, with a
+message giving both shapes, for every bad input. Expected values are written out by hand.
 Gradient checks, the torch oracle and stability tests live in other files.
 """
 
@@ -16,7 +17,8 @@ import re
 import numpy as np
 import pytest
 
-from nplearn import Linear, ReLU, Sigmoid, sigmoid
+from nplearn import Linear, Network, ReLU, Sigmoid, sigmoid
+from verification.registry import ACTIVATIONS, LAYERS, LayerEntry
 
 X = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
 W = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
@@ -32,7 +34,7 @@ def hand_linear(dtype: type = np.float64) -> Linear:
 
 
 def test_public_names_import() -> None:
-    """The issue's import line works and Tensor is numpy's ndarray, as in the seed."""
+    """The documented import line works and Tensor is numpy's ndarray, as in the post."""
     from nplearn import (  # noqa: F401
         MSE,
         SGD,
@@ -71,7 +73,7 @@ def test_linear_backward_hand_values() -> None:
     np.testing.assert_array_equal(layer.grads["b"], [1.0, 2.0])
 
 
-def test_linear_grads_in_place_and_seed_aliases() -> None:
+def test_linear_grads_in_place_and_post_aliases() -> None:
     """Gradients are rewritten in the same arrays each backward; dydw/dydb alias grads."""
     layer = hand_linear()
     gw, gb = layer.grads["W"], layer.grads["b"]
@@ -92,9 +94,9 @@ def test_linear_backward_without_input_grad_returns_none() -> None:
 
 
 def test_weight_assignment_replaces_and_keeps_dtype() -> None:
-    """Seed-style ``layer.W = layer.W - ...`` replaces the weight and keeps float32."""
+    """Post-style ``layer.W = layer.W - ...`` replaces the weight and keeps float32."""
     layer = Linear(3, 2, rng=0)
-    new = layer.W.astype(np.float64) - 0.5  # float64 arithmetic, as the seed's SGD may produce
+    new = layer.W.astype(np.float64) - 0.5  # float64 arithmetic, as the post's SGD may produce
     layer.W = new
     assert layer.W.dtype == np.float32 and layer.params["W"] is layer.W
     np.testing.assert_allclose(layer.W, new, rtol=1e-6)
@@ -139,11 +141,11 @@ def test_init_statistics_784x128() -> None:
     assert abs(Linear(fan_in, fan_out, init="randn", rng=0).W.std() - 1) < 0.1
 
 
-def test_randn_init_reproduces_seed_global_state() -> None:
-    """init="randn" with rng=None draws W then b from np.random.randn, like the seed."""
+def test_randn_init_reproduces_post_global_state() -> None:
+    """init="randn" with rng=None draws W then b from np.random.randn, like the post."""
     saved = np.random.get_state()  # noqa: NPY002 - restored below
     try:
-        np.random.seed(0)  # noqa: NPY002 - reproducing the seed's global-state init on purpose
+        np.random.seed(0)  # noqa: NPY002 - reproducing the post's global-state init on purpose
         expected_w, expected_b = np.random.randn(7, 3), np.random.randn(3)  # noqa: NPY002
         np.random.seed(0)  # noqa: NPY002
         layer64 = Linear(7, 3, init="randn", dtype=np.float64)
@@ -179,14 +181,14 @@ def test_float32_kept_through_forward_and_backward(in_dtype: type) -> None:
 
 
 def test_relu_forward_and_backward_hand_values() -> None:
-    """ReLU is max(x, 0) and its backward is grad * (x > 0), not the seed's max(grad, 0)."""
+    """ReLU is max(x, 0) and its backward is grad * (x > 0), not the post's max(grad, 0)."""
     x = np.array([[-1.0, 2.0, 0.0], [3.0, -4.0, 5.0]])
     grad = np.array([[5.0, -6.0, 7.0], [-8.0, 9.0, -10.0]])
     relu = ReLU()
     np.testing.assert_array_equal(relu.forward(x), [[0.0, 2.0, 0.0], [3.0, 0.0, 5.0]])
     expected = np.array([[0.0, -6.0, 0.0], [-8.0, 0.0, -10.0]])
     np.testing.assert_array_equal(relu.backward(grad), expected)
-    assert not np.array_equal(np.maximum(grad, 0), expected)  # the seed's rule fails here
+    assert not np.array_equal(np.maximum(grad, 0), expected)  # the post's rule fails here
 
 
 def test_sigmoid_forward_and_backward_hand_values() -> None:
@@ -198,12 +200,12 @@ def test_sigmoid_forward_and_backward_hand_values() -> None:
     np.testing.assert_allclose(sigmoid(x), [[0.5, 0.75]], rtol=1e-12)
 
 
-@pytest.mark.parametrize("kind", ["relu", "sigmoid"])
+@pytest.mark.parametrize("entry", ACTIVATIONS, ids=lambda e: e.id)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_activation_backward_leaves_its_inputs_alone(kind: str, dtype: type) -> None:
+def test_activation_backward_leaves_its_inputs_alone(entry: LayerEntry, dtype: type) -> None:
     """Backward returns a new array: the cached output and the upstream gradient are unchanged
     (it scales its derivative in place, never them), twice in a row."""
-    layer = ReLU() if kind == "relu" else Sigmoid()
+    layer = entry.layer()
     y = layer.forward(np.array([[-1.0, 0.5, 2.0], [3.0, -0.25, 0.0]], dtype=dtype))
     grad = np.array([[1.0, -2.0, 3.0], [-4.0, 5.0, -6.0]], dtype=dtype)
     y_before, grad_before = y.copy(), grad.copy()
@@ -215,8 +217,21 @@ def test_activation_backward_leaves_its_inputs_alone(kind: str, dtype: type) -> 
     np.testing.assert_array_equal(first, second)
     np.testing.assert_array_equal(y, y_before)
     np.testing.assert_array_equal(grad, grad_before)
-    slope = (y > 0) if kind == "relu" else y * (1 - y)
-    np.testing.assert_allclose(first, grad * slope, rtol=1e-6)
+    np.testing.assert_allclose(first, grad * entry.layer.derivative(y_before), rtol=1e-6)
+
+
+@pytest.mark.parametrize("entry", LAYERS, ids=lambda e: e.id)
+def test_train_and_eval_set_the_mode(entry: LayerEntry) -> None:
+    """Layers start in training mode; eval()/train() switch it and return the layer; a Network
+    switches all of its layers."""
+    layer = entry.build(3)
+    assert layer.training is True
+    assert layer.eval() is layer and layer.training is False
+    assert layer.train() is layer and layer.training is True
+    assert layer.train(False) is layer and layer.training is False
+    net = Network([entry.build(3), Sigmoid()])
+    assert net.eval() is net and [each.training for each in net] == [False, False]
+    assert net.train() is net and [each.training for each in net] == [True, True]
 
 
 # ------------------------------------------------------------------------------- bad inputs
@@ -229,26 +244,25 @@ def test_linear_rejects_wrong_input_shape(shape: tuple[int, ...]) -> None:
         Linear(3, 2, rng=0).forward(np.zeros(shape))
 
 
-LAYERS = {"Linear": lambda: Linear(3, 2, rng=0), "ReLU": ReLU, "Sigmoid": Sigmoid}
-
-
-@pytest.mark.parametrize("kind", LAYERS)
+@pytest.mark.parametrize("entry", LAYERS, ids=lambda e: e.id)
 @pytest.mark.parametrize("grad_shape", [(5, 2), (2, 7), (2,)])
-def test_backward_rejects_mismatched_grad(kind: str, grad_shape: tuple[int, ...]) -> None:
-    """An upstream grad whose shape (e.g. batch) differs from the output's names both shapes."""
-    layer = LAYERS[kind]()
-    out = layer.forward(np.ones((2, 3)) if kind == "Linear" else np.ones((2, 2)))
-    pattern = re.escape(f"{grad_shape}") + ".*" + re.escape(f"{out.shape}")
+def test_backward_rejects_mismatched_grad(entry: LayerEntry, grad_shape: tuple[int, ...]) -> None:
+    """An upstream grad whose shape (e.g. batch) differs from the output's names the layer and
+    both shapes."""
+    layer = entry.build(3)
+    out = layer.forward(np.ones((2, 3)))
+    assert grad_shape != out.shape
+    pattern = f"{entry.id}.*" + re.escape(f"{grad_shape}") + ".*" + re.escape(f"{out.shape}")
     with pytest.raises(ValueError, match=pattern):
         layer.backward(np.ones(grad_shape))
 
 
-@pytest.mark.parametrize("kind", LAYERS)
-def test_backward_before_forward(kind: str) -> None:
-    """backward before any forward raises RuntimeError saying so."""
-    layer = LAYERS[kind]()
-    with pytest.raises(RuntimeError, match=re.escape("backward() called before forward()")):
-        layer.backward(np.ones((2, 2)))
+@pytest.mark.parametrize("entry", LAYERS, ids=lambda e: e.id)
+def test_backward_before_forward(entry: LayerEntry) -> None:
+    """backward before any forward raises RuntimeError naming the layer."""
+    pattern = f"{entry.id}.*" + re.escape("backward() called before forward()")
+    with pytest.raises(RuntimeError, match=pattern):
+        entry.build(3).backward(np.ones((2, 2)))
 
 
 def test_linear_rejects_bad_init_dtype_and_sizes() -> None:

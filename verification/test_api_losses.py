@@ -1,11 +1,11 @@
 """API tests of ``nplearn.losses`` (MSE, CrossEntropyLoss) and ``nplearn.to_one_hot``.
 
-Contract pinned here (issue 2): ``loss(pred, true)`` returns a Python float and sets ``loss.grad``
-(shape and dtype of ``pred``). ``MSE`` is the seed's ``0.5*sum((p-t)**2)/batch`` with gradient
+Contract pinned here: ``loss(pred, true)`` returns a Python float and sets ``loss.grad``
+(shape and dtype of ``pred``). ``MSE`` is the post's ``0.5*sum((p-t)**2)/batch`` with gradient
 ``(p-t)/batch``. ``CrossEntropyLoss`` takes logits and one-hot rows or integer labels (same value
 and gradient either way); ``reduction="sum"`` (default) gives ``-sum(y*log softmax)`` and
-``softmax - y``, ``"mean"`` divides both by the batch. ``to_one_hot`` encodes labels like the
-seed's. Expected values come from hand formulas; bad inputs raise ValueError giving both shapes.
+``softmax - y``, ``"mean"`` divides both by the batch. ``to_one_hot`` encodes labels like
+the post's. Expected values come from hand formulas; bad inputs raise ValueError giving both shapes.
 """
 
 from __future__ import annotations
@@ -119,8 +119,8 @@ def test_cross_entropy_ignores_memory_layout(layout: str, targets: str) -> None:
     np.testing.assert_allclose(loss.grad, ref.grad, rtol=1e-12, atol=1e-15)
 
 
-def test_loss_seed_halves_and_backward() -> None:
-    """loss_fn/grad_fn (the seed's API) and backward() agree with __call__."""
+def test_loss_post_halves_and_backward() -> None:
+    """loss_fn/grad_fn (the post's API) and backward() agree with __call__."""
     loss = CrossEntropyLoss()
     with pytest.raises(RuntimeError, match="before the loss"):
         loss.backward()
@@ -131,7 +131,7 @@ def test_loss_seed_halves_and_backward() -> None:
 
 
 def test_to_one_hot_hand_values() -> None:
-    """to_one_hot puts one 1 per row at the label; num_classes defaults to max + 1 (seed's)."""
+    """to_one_hot puts one 1 per row at the label; num_classes defaults to max + 1 (the post's)."""
     expected = [[0, 0, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0]]
     out = to_one_hot(np.array([2, 0, 1]), 4)
     assert out.dtype == np.float32

@@ -1,8 +1,8 @@
-"""API tests of ``nplearn.optim``: SGD (the seed's L2 rule, momentum, weight decay) and Adam.
+"""API tests of ``nplearn.optim``: SGD (the post's L2 rule, momentum, weight decay) and Adam.
 
-Contract pinned here (issue 2): ``step(net)`` updates every parameter in place (same array, same
-dtype) from the gradients in ``layer.grads``, which it leaves untouched. ``SGD(lr, l2)`` is the
-seed's ``w <- w - lr*g - 2*l2*w`` (biases included); ``momentum`` is PyTorch's heavy ball
+Contract pinned here: ``step(net)`` updates every parameter in place (same array, same
+dtype) from the gradients in ``layer.grads``, which it leaves untouched. ``SGD(lr, l2)`` is
+the post's ``w <- w - lr*g - 2*l2*w`` (biases included); ``momentum`` is PyTorch's heavy ball
 ``v <- mu*v + g, w <- w - lr*v``; ``weight_decay`` adds ``wd*w`` to the gradient; ``Adam`` is
 Kingma & Ba with bias correction. Each is compared over several steps with its formula written
 out here; bad hyper-parameters raise ValueError naming the value.
@@ -53,8 +53,8 @@ DTYPES = pytest.mark.parametrize("dtype", [np.float32, np.float64])
 
 
 @DTYPES
-def test_sgd_plain_and_seed_l2_rule(dtype: type) -> None:
-    """SGD(lr) is w - lr*g; SGD(lr, l2) is the seed's w - lr*g - 2*l2*w, on W and b."""
+def test_sgd_plain_and_post_l2_rule(dtype: type) -> None:
+    """SGD(lr) is w - lr*g; SGD(lr, l2) is the post's w - lr*g - 2*l2*w, on W and b."""
     lr, l2 = 0.05, 1e-2
     run_and_compare(SGD(lr), lambda w, g, s, t: w - lr * g, dtype, steps=3)
     run_and_compare(SGD(lr, l2), lambda w, g, s, t: w - lr * g - 2 * l2 * w, dtype, steps=3)
@@ -94,7 +94,7 @@ def test_sgd_momentum_with_weight_decay(dtype: type) -> None:
 
 
 @DTYPES
-def test_sgd_seed_l2_rule_with_momentum_and_weight_decay(dtype: type) -> None:
+def test_sgd_post_l2_rule_with_momentum_and_weight_decay(dtype: type) -> None:
     """All three: d = g + wd*w, v = mu*v + d, w <- w - lr*v - 2*l2*w."""
     lr, mu, wd, l2 = 0.1, 0.5, 0.01, 1e-2
 
@@ -111,8 +111,8 @@ def test_sgd_seed_l2_rule_with_momentum_and_weight_decay(dtype: type) -> None:
     [(np.float16, 1e3, 1e-2), (np.float32, 1e30, 2e-9), (np.float32, 1e30, 3e-9)],
     ids=["float16", "float32-tiny-lr", "float32-edge"],
 )
-def test_sgd_seed_l2_rule_large_weights_stay_finite(dtype: type, weight: float, lr: float) -> None:
-    """The seed's rule runs in place as lr*((1 - 2*l2)/lr*w - g) only where weights up to
+def test_sgd_post_l2_rule_large_weights_stay_finite(dtype: type, weight: float, lr: float) -> None:
+    """The post's rule runs in place as lr*((1 - 2*l2)/lr*w - g) only where weights up to
     1e30 cannot overflow once scaled (float16 weights of 1000 at lr 1e-2 would scale to 98000,
     float32 weights of 1e30 at lr 2e-9 to 5e38): the result stays finite and equals the rule."""
     l2 = 1e-2
@@ -129,16 +129,15 @@ def test_sgd_seed_l2_rule_large_weights_stay_finite(dtype: type, weight: float, 
         np.testing.assert_allclose(param, expected[name], rtol=rtol)
 
 
-def test_sgd_seed_l2_rule_needs_no_scratch() -> None:
-    """The seed's rule updates the weights in place: no scratch array the size of the network
-    (on the 784-128-10 network its 0.4 MB made the seed's CE step 3-7% slower); plain SGD
-    keeps one."""
-    seed_rule, plain = SGD(0.05, l2=1e-4), SGD(0.05)
-    for optimizer in (seed_rule, plain):
+def test_sgd_post_l2_rule_needs_no_scratch() -> None:
+    """The post's rule updates the weights in place, with no scratch array the size of the
+    network (which pushes a small batch's working set out of the cache); plain SGD keeps one."""
+    post_rule, plain = SGD(0.05, l2=1e-4), SGD(0.05)
+    for optimizer in (post_rule, plain):
         net = net_with_grads(np.float32)
         optimizer.step(net)
     ((params, _),) = net.parameter_groups()
-    assert [list(state) for state in seed_rule.state.values()] == [["params"]]
+    assert [list(state) for state in post_rule.state.values()] == [["params"]]
     (plain_state,) = plain.state.values()
     assert plain_state["scratch"].shape == params.shape
 
@@ -164,14 +163,14 @@ def test_adam_two_steps(dtype: type) -> None:
     run_and_compare(optimizer, adam_update(0.05, 0.8, 0.99, 1e-6, wd=0.1), dtype, steps=2)
 
 
-def test_momentum_state_survives_seed_style_assignment() -> None:
-    """After ``layer.W = new_array`` (the seed's SGD style) momentum still uses its velocity."""
+def test_momentum_state_survives_post_style_assignment() -> None:
+    """After ``layer.W = new_array`` (the post's SGD style) momentum still uses its velocity."""
     net = net_with_grads(np.float64)
     layer = net[0]
     layer.grads["W"][...] = 1.0
     optimizer = SGD(0.1, momentum=0.9)
     optimizer.step(net)  # v = 1
-    layer.W = layer.W.copy()  # a new array, as `l.W = l.W - ...` in the seed
+    layer.W = layer.W.copy()  # a new array, as `l.W = l.W - ...` in the post
     before = layer.W.copy()
     optimizer.step(net)  # v = 0.9 * 1 + 1
     np.testing.assert_allclose(layer.W, before - 0.1 * 1.9, rtol=1e-12)

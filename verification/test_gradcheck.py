@@ -1,109 +1,70 @@
-"""Numerical gradient checks: every layer, loss and network against float64 central differences.
+"""Numerical gradient checks: every registered layer and loss, and networks, against float64
+central differences.
 
-Shapes and values are drawn by hypothesis; each test records the worst relative error it saw
-(``nplearn.checks.relative_error``) under torch's tolerances (atol 1e-5, rtol 1e-3).
+The layers and losses come from ``verification.registry``; shapes and values are drawn by
+hypothesis, inputs kept clear of each layer's kinks. Each test records the worst relative error
+it saw (``nplearn.checks.relative_error``) under torch's tolerances (atol 1e-5, rtol 1e-3).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
-from nplearn import MSE, CrossEntropyLoss, Linear, Network, ReLU, Sigmoid, to_one_hot
-from nplearn.checks import GradcheckError, GradcheckResult, gradcheck
+from nplearn import MSE, Linear, Network, ReLU, gradcheck
+from nplearn.checks import GradcheckError, GradcheckResult
 from nplearn.layers import INITS
+from verification.registry import ACTIVATIONS, KINK, LAYERS, LOSSES, LayerEntry, LossEntry, values
 
 TOLERANCE = "atol 1e-5, rtol 1e-3"
-KINK = 1e-3  # ReLU inputs are kept at least this far from 0, where it is not differentiable
 F64 = np.float64
 dims = st.integers(1, 6)
 seeds = st.integers(0, 2**32 - 1)
+KINKS = {entry.layer: entry.kinks for entry in LAYERS}
 
 
-def values(shape: tuple[int, ...], bound: float = 3.0) -> st.SearchStrategy[np.ndarray]:
-    """float64 arrays of ``shape`` with entries in ``[-bound, bound]``."""
-    return hnp.arrays(F64, shape, elements=st.floats(-bound, bound, allow_subnormal=False))
-
-
-@st.composite
-def away_from_zero(draw: st.DrawFn, shape: tuple[int, ...]) -> np.ndarray:
-    """float64 arrays whose entries satisfy ``KINK <= |x| <= 3``."""
-    magnitude = draw(hnp.arrays(F64, shape, elements=st.floats(KINK, 3.0)))
-    sign = draw(hnp.arrays(np.bool_, shape))
-    return np.where(sign, magnitude, -magnitude)
-
-
-def check(record: Callable[..., None], module: object, x: np.ndarray, **kw: object) -> None:
-    """Run gradcheck and record its worst relative error."""
-    result: GradcheckResult = gradcheck(module, x, **kw)  # type: ignore[arg-type]
-    record(result.max_rel_error, TOLERANCE)
-
-
+@pytest.mark.parametrize("entry", LAYERS, ids=lambda e: e.id)
 @settings(max_examples=40)
-@given(data=st.data(), batch=dims, n_in=dims, n_out=dims, seed=seeds)
-def test_linear(check_record, data, batch, n_in, n_out, seed) -> None:
-    """Linear: dL/dx, dL/dW and dL/db match central differences."""
-    x = data.draw(values((batch, n_in)))
-    layer = Linear(n_in, n_out, dtype=F64, rng=seed)
-    result = gradcheck(layer, x, rng=seed)
-    assert set(result.tensors) == {"input", "params['W']", "params['b']"}
+@given(data=st.data(), batch=dims, features=dims, seed=seeds)
+def test_layer(check_record, entry: LayerEntry, data, batch, features, seed) -> None:
+    """Every registered layer: dL/dx and every dL/dparam match central differences."""
+    layer = entry.build(features, F64, seed)
+    x = data.draw(entry.inputs((batch, features)))
+    result: GradcheckResult = gradcheck(layer, x, rng=seed)
+    assert set(result.tensors) == {"input"} | {f"params[{key!r}]" for key in layer.params}
     assert all(t.checked == t.size for t in result.tensors.values())
     check_record(result.max_rel_error, TOLERANCE)
 
 
-@settings(max_examples=40)
-@given(data=st.data(), batch=dims, features=dims)
-def test_relu(check_record, data, batch, features) -> None:
-    """ReLU: dL/dx matches central differences (inputs at least 1e-3 from the kink)."""
-    check(check_record, ReLU(), data.draw(away_from_zero((batch, features))))
-
-
-@settings(max_examples=40)
-@given(data=st.data(), batch=dims, features=dims)
-def test_sigmoid(check_record, data, batch, features) -> None:
-    """Sigmoid: dL/dx matches central differences for inputs in [-10, 10]."""
-    check(check_record, Sigmoid(), data.draw(values((batch, features), 10.0)))
-
-
-@settings(max_examples=40)
-@given(data=st.data(), batch=dims, features=dims)
-def test_mse(check_record, data, batch, features) -> None:
-    """MSE: loss.grad matches central differences of the loss value."""
-    pred = data.draw(values((batch, features)))
-    target = data.draw(values((batch, features)))
-    check(check_record, MSE(), pred, target=target)
-
-
-@pytest.mark.parametrize("reduction", ["sum", "mean"])
-@pytest.mark.parametrize("targets", ["one-hot", "index"])
+@pytest.mark.parametrize("entry", LOSSES, ids=lambda e: e.id)
 @settings(max_examples=30)
 @given(data=st.data(), batch=dims, classes=st.integers(2, 8))
-def test_cross_entropy(check_record, reduction, targets, data, batch, classes) -> None:
-    """CrossEntropyLoss: loss.grad matches central differences of the loss value."""
-    logits = data.draw(values((batch, classes), 20.0))
-    labels = data.draw(hnp.arrays(np.int64, batch, elements=st.integers(0, classes - 1)))
-    target = labels if targets == "index" else to_one_hot(labels, classes, dtype=F64)
-    check(check_record, CrossEntropyLoss(reduction), logits, target=target)
+def test_loss(check_record, entry: LossEntry, data, batch, classes) -> None:
+    """Every registered loss: loss.grad matches central differences of the loss value."""
+    pred, target = data.draw(entry.inputs(batch, classes))
+    result = gradcheck(entry.make(), pred, target=target)
+    assert set(result.tensors) == {"input"}
+    check_record(result.max_rel_error, TOLERANCE)
 
 
 def clear_of_kink(net: Network, x: np.ndarray) -> bool:
-    """True if every ReLU of ``net`` sees inputs at least KINK away from 0 at ``x``."""
+    """True if every layer of ``net`` sees inputs at least KINK away from its kinks at ``x``."""
     for layer in net.layers:
-        if isinstance(layer, ReLU) and np.min(np.abs(x), initial=np.inf) < KINK:
-            return False
+        for kink in KINKS.get(type(layer), ()):
+            if np.min(np.abs(x - kink), initial=np.inf) < KINK:
+                return False
         x = layer.forward(x)
     return True
 
 
 @st.composite
 def stacks(draw: st.DrawFn) -> tuple[Network, np.ndarray]:
-    """A float64 network of 2 to 5 Linear layers with ReLU/Sigmoid between, and its input."""
+    """A float64 network of 2 to 5 Linear layers with registered activations between, and its
+    input."""
     widths = draw(st.lists(dims, min_size=3, max_size=6))
     seed = draw(seeds)
     layers = []
@@ -111,14 +72,14 @@ def stacks(draw: st.DrawFn) -> tuple[Network, np.ndarray]:
         init = draw(st.sampled_from(INITS))
         layers.append(Linear(n_in, n_out, init=init, dtype=F64, rng=seed + i))
         if i < len(widths) - 2:
-            layers.append(draw(st.sampled_from([ReLU, Sigmoid]))())
-    return Network(layers), draw(values((draw(st.integers(1, 4)), widths[0])))
+            layers.append(draw(st.sampled_from(ACTIVATIONS)).layer())
+    return Network(layers), draw(values((draw(st.integers(1, 4)), widths[0]), 3.0))
 
 
 @settings(max_examples=30)
 @given(stack=stacks())
 def test_deep_stacks(check_record, stack) -> None:
-    """Networks of 2-5 Linear layers with ReLU/Sigmoid: every parameter and dL/dx checked."""
+    """Networks of 2-5 Linear layers with activations: every parameter and dL/dx checked."""
     net, x = stack
     assume(clear_of_kink(net, x))
     result = gradcheck(net, x)
@@ -126,13 +87,13 @@ def test_deep_stacks(check_record, stack) -> None:
     check_record(result.max_rel_error, TOLERANCE)
 
 
-@pytest.mark.parametrize("activation", [ReLU, Sigmoid])
-def test_mnist_network(check_record, rng, activation) -> None:
+@pytest.mark.parametrize("entry", ACTIVATIONS, ids=lambda e: e.id)
+def test_mnist_network(check_record, rng, entry: LayerEntry) -> None:
     """784-128-10 network, batch 2: all of dL/dx, 2000 sampled elements of each parameter."""
     net = Network(
-        [Linear(784, 128, dtype=F64, rng=rng), activation(), Linear(128, 10, dtype=F64, rng=rng)]
+        [Linear(784, 128, dtype=F64, rng=rng), entry.layer(), Linear(128, 10, dtype=F64, rng=rng)]
     )
-    # Redraw the images until no ReLU input lies within KINK of 0 (a few draws at most).
+    # Redraw the images until no input of a kink lies within KINK of it (a few draws at most).
     x = next(x for x in (rng.random((2, 784)) for _ in range(100)) if clear_of_kink(net, x))
     result = gradcheck(net, x, max_elements=2000, rng=rng)
     assert result.tensors["0.W"].checked == 2000 and result.tensors["0.W"].size == 784 * 128

@@ -1,6 +1,9 @@
-"""Must-fail self-test: the seed's mistakes, planted into copies of our pieces, must be caught.
+"""Must-fail self-test: the post's mistakes and plausible wrong derivatives, planted into copies
+of our pieces, must be caught.
 
-Each planted bug is a subclass of the correct piece. The test asserts that ``gradcheck`` raises
+Each planted bug is a subclass of the correct piece: the post's bugs and hand-made Linear and loss
+bugs below, plus, for every activation of ``verification.registry`` that gives one, the activation
+with its plausible wrong derivative. The test asserts that ``gradcheck`` raises
 ``GradcheckError`` on the bug and passes on the correct piece with the same inputs, so the check
 discriminates (a checker that cannot fail verifies nothing).
 """
@@ -15,26 +18,20 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nplearn import MSE, CrossEntropyLoss, Linear, Network, ReLU, Sigmoid, softmax, to_one_hot
+from nplearn import MSE, CrossEntropyLoss, Linear, Network, ReLU, softmax, to_one_hot
 from nplearn.checks import GradcheckError, gradcheck
-from verification.post_impl import PostReLU, sigmoid_prime
+from verification.post_impl import PostReLU
+from verification.registry import ACTIVATIONS, LayerEntry
 
 F64 = np.float64
 
 
-class SeedCrossEntropy(CrossEntropyLoss):
-    """The seed's cross-entropy: loss averaged over batch*classes, gradient ``p - y`` undivided."""
+class PostCrossEntropy(CrossEntropyLoss):
+    """The post's cross-entropy: loss averaged over batch*classes, gradient ``p - y`` undivided."""
 
     def _value_and_grad(self, logits, true):
         p = softmax(logits, axis=1)
         return float(-np.mean(true * np.log(p))), p - true
-
-
-class SigmoidPrimeOfOutput(Sigmoid):
-    """``sigmoid_prime`` applied to the sigmoid's output instead of its input."""
-
-    def backward(self, grad, *, input_grad=True):
-        return grad * sigmoid_prime(self.output)
 
 
 class TransposedWeightGrad(Linear):
@@ -83,8 +80,8 @@ class UntransposedInputGrad(Linear):
         return grad @ self.params["W"]
 
 
-class SeedMSEFormula(MSE):
-    """The gradient formula printed in the seed, ``(true - pred) / m``: the wrong sign."""
+class PostMSEFormula(MSE):
+    """The gradient formula printed in the post, ``(true - pred) / m``: the wrong sign."""
 
     def _value_and_grad(self, pred, true):
         value, grad = super()._value_and_grad(pred, true)
@@ -125,27 +122,20 @@ def _mnist_net(activation: type) -> Callable[[], Network]:
 
 
 PLANTS = [
-    Plant("seed-relu", "the seed's ReLU backward np.maximum(grad, 0)", PostReLU, ReLU, _x((4, 6))),
+    Plant("post-relu", "the post's ReLU backward np.maximum(grad, 0)", PostReLU, ReLU, _x((4, 6))),
     Plant(
-        "seed-relu-in-784-128-10",
-        "the seed's ReLU backward inside a 784-128-10 network",
+        "post-relu-in-784-128-10",
+        "the post's ReLU backward inside a 784-128-10 network",
         _mnist_net(PostReLU),
         _mnist_net(ReLU),
         lambda rng: (rng.random((2, 784)), None),
     ),
     Plant(
-        "seed-cross-entropy",
+        "post-cross-entropy",
         "CE loss averaged over batch*classes with gradient p - y",
-        SeedCrossEntropy,
+        PostCrossEntropy,
         CrossEntropyLoss,
         _logits_onehot,
-    ),
-    Plant(
-        "sigmoid-prime-of-output",
-        "sigmoid_prime applied to the output instead of the input",
-        SigmoidPrimeOfOutput,
-        Sigmoid,
-        _x((4, 6)),
     ),
     Plant(
         "transposed-dW-square",
@@ -190,13 +180,29 @@ PLANTS = [
         _x((3, 4)),
     ),
     Plant(
-        "seed-mse-formula",
-        "the seed's printed MSE gradient (true - pred)/m",
-        SeedMSEFormula,
+        "post-mse-formula",
+        "the post's printed MSE gradient (true - pred)/m",
+        PostMSEFormula,
         MSE,
         _pred_target,
     ),
 ]
+
+
+def _wrong_derivative(entry: LayerEntry) -> Plant:
+    """The activation of ``entry`` with its registered wrong derivative planted."""
+    derivative = staticmethod(entry.wrong_derivative)  # type: ignore[arg-type]
+    wrong = type(f"Wrong{entry.id}", (entry.layer,), {"derivative": derivative})
+    return Plant(
+        f"{entry.id.lower()}-wrong-derivative",
+        f"{entry.id}: {entry.wrong}",
+        wrong,
+        entry.layer,
+        lambda rng: (rng.uniform(-entry.bound, entry.bound, (4, 6)), None),
+    )
+
+
+PLANTS += [_wrong_derivative(e) for e in ACTIVATIONS if e.wrong_derivative is not None]
 
 
 @pytest.mark.parametrize("plant", PLANTS, ids=[p.id for p in PLANTS])

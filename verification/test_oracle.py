@@ -1,6 +1,7 @@
 """PyTorch oracle: forward and backward of every layer, loss and optimizer against torch, float64.
 
-Both libraries get the same weights and inputs; each comparison records its relative error
+Layers and losses, with their torch equivalents, come from ``verification.registry``. Both
+libraries get the same weights and inputs; each comparison records its relative error
 (``max |nplearn - torch| / max |torch|``), which must not exceed 1e-10. Run alone with
 ``nox -s oracle`` (``pytest -m oracle``); skipped when torch is not installed.
 """
@@ -12,9 +13,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from nplearn import MSE, SGD, Adam, CrossEntropyLoss, Linear, Network, ReLU, Sigmoid, to_one_hot
+from nplearn import SGD, Adam, CrossEntropyLoss, Linear, Network, ReLU
 from nplearn.checks import relative_error
+from verification.registry import ACTIVATIONS, LAYERS, LOSSES, LayerEntry, LossEntry, values
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -55,66 +59,48 @@ def leaf(array: np.ndarray) -> Any:
     return torch.tensor(array, dtype=torch.float64, requires_grad=True)
 
 
-def test_linear(agree, rng) -> None:
-    """Linear: y, dL/dx, dL/dW, dL/db equal torch.nn.functional.linear's."""
-    layer = Linear(7, 5, dtype=F64, rng=rng)
-    x, upstream = rng.standard_normal((6, 7)), rng.standard_normal((6, 5))
-    tx, tw, tb = leaf(x), leaf(layer.W), leaf(layer.b)
-    ty = F.linear(tx, tw.T, tb)
+@pytest.mark.parametrize("entry", LAYERS, ids=lambda e: e.id)
+@settings(max_examples=10)
+@given(data=st.data(), batch=st.integers(1, 8), features=st.integers(1, 9))
+def test_layer(agree, entry: LayerEntry, data, batch, features) -> None:
+    """Every registered layer: y, dL/dx and every dL/dparam equal its torch equivalent's
+    (inputs up to +-40, clear of kinks)."""
+    layer = entry.build(features, F64, seed=batch * 10 + features)
+    x = data.draw(entry.inputs((batch, features), bound=40.0))
+    y = layer.forward(x)
+    upstream = data.draw(values(y.shape, 3.0))
+    tx, tparams = leaf(x), {key: leaf(value) for key, value in layer.params.items()}
+    ty = entry.torch(torch)(tx, **tparams)
     ty.backward(torch.tensor(upstream))
-    agree("y", layer.forward(x), ty)
-    agree("dx", layer.backward(upstream), tx.grad)
-    agree("dW", layer.grads["W"], tw.grad)
-    agree("db", layer.grads["b"], tb.grad)
+    agree("y", y, ty)
+    agree("dx", layer.backward(upstream, input_grad=True), tx.grad)
+    for key, tparam in tparams.items():
+        agree(f"d{key}", layer.grads[key], tparam.grad)
 
 
-@pytest.mark.parametrize(
-    ("ours", "theirs"), [(ReLU, torch.relu), (Sigmoid, torch.sigmoid)], ids=["relu", "sigmoid"]
-)
-def test_activation(agree, rng, ours, theirs) -> None:
-    """ReLU and Sigmoid: forward and dL/dx equal torch's (inputs up to +-40)."""
-    x, upstream = rng.uniform(-40, 40, (8, 9)), rng.standard_normal((8, 9))
-    layer, tx = ours(), leaf(x)
-    ty = theirs(tx)
-    ty.backward(torch.tensor(upstream))
-    agree("y", layer.forward(x), ty)
-    agree("dx", layer.backward(upstream), tx.grad)
-
-
-def test_mse(agree, rng) -> None:
-    """MSE (the seed's 0.5*sum((p-t)^2)/batch): value and gradient equal torch's."""
-    pred, target = rng.standard_normal((6, 10)), rng.standard_normal((6, 10))
-    loss, tp = MSE(), leaf(pred)
-    tvalue = 0.5 * F.mse_loss(tp, torch.tensor(target), reduction="sum") / pred.shape[0]
+@pytest.mark.parametrize("entry", LOSSES, ids=lambda e: e.id)
+@settings(max_examples=10)
+@given(data=st.data(), batch=st.integers(1, 8), classes=st.integers(2, 10))
+def test_loss(agree, entry: LossEntry, data, batch, classes) -> None:
+    """Every registered loss: value and gradient equal its torch equivalent's."""
+    pred, target = data.draw(entry.inputs(batch, classes))
+    loss, tp = entry.make(), leaf(pred)
+    tvalue = entry.torch(torch)(tp, torch.tensor(target))
     tvalue.backward()
     agree("value", loss(pred, target), tvalue)
     agree("grad", loss.grad, tp.grad)
 
 
-@pytest.mark.parametrize("reduction", ["sum", "mean"])
-@pytest.mark.parametrize("targets", ["one-hot", "index"])
-def test_cross_entropy(agree, rng, reduction, targets) -> None:
-    """CrossEntropyLoss: value and gradient equal F.cross_entropy's with the same reduction."""
-    logits, labels = rng.normal(0, 5, (7, 10)), rng.integers(0, 10, 7)
-    target = labels if targets == "index" else to_one_hot(labels, 10, dtype=F64)
-    loss, tl = CrossEntropyLoss(reduction), leaf(logits)
-    tvalue = F.cross_entropy(tl, torch.tensor(target), reduction=reduction)
-    tvalue.backward()
-    agree("value", loss(logits, target), tvalue)
-    agree("grad", loss.grad, tl.grad)
-
-
-@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
-def test_mnist_network(agree, rng, activation) -> None:
+@pytest.mark.parametrize("entry", ACTIVATIONS, ids=lambda e: e.id)
+def test_mnist_network(agree, rng, entry: LayerEntry) -> None:
     """784-128-10 network + CE: logits, dL/dx and every parameter gradient equal torch's."""
-    act = {"relu": (ReLU, torch.relu), "sigmoid": (Sigmoid, torch.sigmoid)}[activation]
     net = Network(
-        [Linear(784, 128, dtype=F64, rng=rng), act[0](), Linear(128, 10, dtype=F64, rng=rng)]
+        [Linear(784, 128, dtype=F64, rng=rng), entry.layer(), Linear(128, 10, dtype=F64, rng=rng)]
     )
     x, labels = rng.random((16, 784)), rng.integers(0, 10, 16)
     params = {name: leaf(p) for name, p, _ in net.named_parameters()}
     tx = leaf(x)
-    hidden = act[1](F.linear(tx, params["0.W"].T, params["0.b"]))
+    hidden = entry.torch(torch)(F.linear(tx, params["0.W"].T, params["0.b"]))
     tlogits = F.linear(hidden, params["2.W"].T, params["2.b"])
     tvalue = F.cross_entropy(tlogits, torch.tensor(labels), reduction="mean")
     tvalue.backward()
@@ -170,8 +156,8 @@ def test_optimizer(agree, rng, name) -> None:
         agree(pname, param, tparam)
 
 
-def test_sgd_seed_l2_rule(agree, rng) -> None:
-    """SGD(lr, l2): w <- w - lr*grad - 2*l2*w, the seed's rule, for 3 steps (formula oracle)."""
+def test_sgd_post_l2_rule(agree, rng) -> None:
+    """SGD(lr, l2): w <- w - lr*grad - 2*l2*w, the post's rule, for 3 steps (formula oracle)."""
     net, _ = _small_net(rng)
     expected = net.state_dict()
     optimizer = SGD(0.1, l2=0.01)

@@ -1,9 +1,9 @@
-"""Overfit-50, the seed's own sanity test: a 784-128-10 network must memorise 50 MNIST images.
+"""Overfit-50, the post's own sanity test: a 784-128-10 network must memorise 50 MNIST images.
 
 The first 50 images of the real MNIST training set, scaled to [0, 1]; fixed seeds and fixed
 hyperparameters; mini-batches of 10 in order; one BLAS thread. Each case must reach 100% training
 accuracy and a per-sample loss below ``LOSS_BOUND`` within its epoch budget, with cross-entropy
-and, as the seed reports it can, with MSE. The epoch it got there is printed and recorded.
+and, as the post reports it can, with MSE. The epoch it got there is printed and recorded.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from nplearn.training import evaluate, fit
 
 N_IMAGES = 50
 BATCH = 10
-LOSS_BOUND = 0.01  # mean cross-entropy per image, or the seed's MSE (0.5*sum sq / batch)
+LOSS_BOUND = 0.01  # mean cross-entropy per image, or the post's MSE (0.5*sum sq / batch)
 SEED = 0
 
 

@@ -1,4 +1,5 @@
-"""Softmax, log-softmax, cross-entropy and sigmoid: properties and stability at extreme inputs.
+"""Softmax, log-softmax, cross-entropy and the activations: properties and stability at extreme
+inputs.
 
 Properties are drawn by hypothesis, in float32 and float64. "No warnings" is proved by turning
 every warning into an error and every floating-point error except underflow into an exception
@@ -28,6 +29,7 @@ from nplearn import (
     to_one_hot,
 )
 from nplearn.checks import relative_error
+from verification.registry import ACTIVATIONS, LayerEntry
 
 DTYPES = [np.float32, np.float64]
 dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
@@ -199,6 +201,22 @@ def test_cross_entropy_targets_and_gradient(check_record, dtype, reduction, data
     worst = float(row_sums.max())
     check_record(worst, "abs classes*2*eps (row sums)")
     assert worst <= 2 * x.shape[1] * eps(dtype)
+
+
+@pytest.mark.parametrize("entry", ACTIVATIONS, ids=lambda e: e.id)
+@dtypes
+@settings(max_examples=60)
+@given(data=st.data())
+def test_activation_never_warns(entry: LayerEntry, dtype, data) -> None:
+    """Every registered activation: forward and backward give finite values of the input's
+    dtype, with no warning, for any finite input (up to +-finfo.max)."""
+    x = data.draw(logits(dtype, np.finfo(dtype).max))
+    layer = entry.layer()
+    with strict():
+        y = layer.forward(x)
+        dx = layer.backward(np.ones_like(x))
+    assert y.dtype == dtype and dx is not None and dx.dtype == dtype
+    assert np.all(np.isfinite(y)) and np.all(np.isfinite(dx))
 
 
 @dtypes
