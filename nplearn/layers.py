@@ -1,23 +1,23 @@
-"""Layers: ``Linear``, ``ReLU`` and ``Sigmoid``, each with forward and backward.
+"""Layers: ``Linear`` and elementwise activations, each with forward and backward.
 
 Contract
 --------
 A layer maps ``forward(x) -> y`` and ``backward(grad_y) -> grad_x`` where
 ``grad_y = dL/dy`` of the last ``forward`` and ``grad_x = dL/dx``. Each layer
-caches only what its backward needs (Linear: its input; ReLU and Sigmoid: their
+caches only what its backward needs (Linear: its input; an activation: its
 output). A layer with parameters keeps them in ``params`` and, after
 ``backward``, their gradients in ``grads``: two dicts with the same keys
-(``"W"``, ``"b"``), arrays of the same shape and dtype. Gradients are written
-into the same arrays on every backward (no accumulation; the optimizer reads
-them). ``backward(grad, input_grad=False)`` skips ``dL/dx`` (and returns
-``None``), which the first layer of a network does not need.
+(``"W"``, ``"b"``), arrays of the same shape and dtype, written in place on
+every backward (no accumulation). ``backward(grad, input_grad=False)`` skips
+``dL/dx`` (and returns ``None``), which the first layer of a network does not need.
 
 Shapes follow the post: inputs are ``(batch, features)``, ``W`` is
 ``(in_features, out_features)``, ``b`` is ``(out_features,)`` and
 ``Linear(x) = x @ W + b``. Wrong shapes raise ``ValueError`` naming both shapes.
 """
-
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -216,9 +216,7 @@ class Activation(Layer):
         super().__init__()
         self.output: Tensor | None = None
 
-    @staticmethod
-    def function(x: Tensor) -> Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
+    function: Callable[[Tensor], Tensor]  # ``f``, set by each subclass
 
     @staticmethod
     def derivative(y: Tensor) -> Tensor:  # pragma: no cover - abstract
@@ -234,8 +232,7 @@ class Activation(Layer):
         """Return ``grad * f'(x)``, with ``f'(x)`` from the last output.
 
         Shape:
-            - grad: the shape of the last output.
-            - output: the same.
+            - grad, output: the shape of the last output.
         """
         y, grad = self.output, np.asarray(grad)
         if y is None or grad.shape != y.shape:
