@@ -235,7 +235,9 @@ class Network:
         try:
             state = _read_npz(path)
         except Exception as exc:  # zipfile, zlib, EOF, format errors: all mean a bad file
-            raise ValueError(f"{name}: not a readable .npz file of parameters ({exc})") from exc
+            # numpy's own message would point at allow_pickle=True, which runs code from the file.
+            reason = "it holds Python objects (refused)" if "allow_pickle" in str(exc) else exc
+            raise ValueError(f"{name}: not a readable .npz file of parameters ({reason})") from exc
         try:
             self.load_state_dict(state)
         except ValueError as exc:
@@ -255,7 +257,6 @@ def _read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
             except ValueError as exc:
                 if "allow_pickle" not in str(exc):
                     raise
-                # numpy suggests allow_pickle=True, which would run code from the file.
                 raise ValueError(f"{key} is an array of Python objects (refused)") from None
     return state
 

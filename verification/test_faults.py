@@ -171,6 +171,16 @@ def test_load_refuses_non_floating_arrays(tmp_path: Path, kind: str) -> None:
     assert not (tmp_path / "unpickled").exists()  # read with allow_pickle=False
 
 
+def test_load_refuses_a_pickled_npy_without_suggesting_allow_pickle(tmp_path: Path) -> None:
+    """A lone .npy of objects: a clear refusal naming the file; nothing unpickled."""
+    path = tmp_path / "objects.npy"
+    np.save(path, bad_values(tmp_path)["object"], allow_pickle=True)
+    with pytest.raises(ValueError, match=re.escape(f"{path}: not a readable .npz")) as info:
+        small_net().load(path)
+    assert "allow_pickle" not in str(info.value) and "Python objects" in str(info.value)
+    assert not (tmp_path / "unpickled").exists()
+
+
 @pytest.mark.parametrize("change", ["missing", "extra", "shape"])
 def test_load_refuses_a_single_mismatch(tmp_path: Path, change: str) -> None:
     """A missing key alone, an extra key alone or one wrong shape each give a clear error."""
