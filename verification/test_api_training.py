@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -236,3 +237,10 @@ def test_fit_rejects_validation_mismatch_before_training() -> None:
         quiet_fit(net, validation_data=(X[:10], Y[:12]))
     for name, param in params_of(net).items():
         np.testing.assert_array_equal(param, before[name])
+
+
+def test_a_healthy_fit_warns_nothing() -> None:
+    """The non-finite guards add no warning to a healthy run."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet_fit(make_net(), validation_data=(X[:20], Y[:20]))

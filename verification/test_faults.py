@@ -1,10 +1,9 @@
-"""Faults lose nothing: model files, training on bad numbers, temporary files, concurrent downloads.
+"""Faults lose nothing: model files and training on bad numbers.
 
-Contract pinned here, with simulated faults (a child process killed mid-save, writes and renames
-that raise, local HTTP servers on 127.0.0.1):
+Contract pinned here, with simulated faults (a child process killed mid-save, writes that raise):
 
 - ``Network.save`` replaces its file atomically: a failed, interrupted or killed save leaves the
-  previous file loadable and intact; only a killed process leaves a temporary file.
+  previous file loadable and intact.
 - ``Network.load`` is all or nothing: a missing or an extra key, a wrong shape, or an array that is
   not floating (complex, bool, integer, datetime, string, pickled objects) raises ValueError naming
   the parameter and the file, never suggests ``allow_pickle``, never unpickles, and leaves the
@@ -14,42 +13,25 @@ that raise, local HTTP servers on 127.0.0.1):
   and batch (``FloatingPointError``, or a warning with ``on_nonfinite="warn"``), and the network
   keeps finite weights: those from before the bad step, or from the start of the epoch when an
   update itself overflowed.
-- ``atomic_write`` (reports, downloads, models) leaves no temporary file whichever step an
-  interrupt hits, the creation of the temporary file included.
-- Downloads into one folder hold a lock: concurrent downloads fetch each file once. A download
-  removes the temporary files of killed runs, only when it has something to fetch. The error of a
-  failed download lists only the files still missing.
+Temporary files and downloads: ``test_faults_files.py``.
 """
 
 from __future__ import annotations
 
-import builtins
-import os
 import re
 import signal
 import subprocess
 import sys
-import threading
-import warnings
 from collections.abc import Callable
-from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pytest
 
-from nplearn import SGD, CrossEntropyLoss, Linear, Network, ReLU, _download, atomic, data
-from nplearn.atomic import atomic_write
-from nplearn.data import DATASETS, DatasetSpec
+from nplearn import SGD, CrossEntropyLoss, Linear, Network, ReLU
 from nplearn.training import evaluate, fit
-from verification.datafakes import (
-    leftovers,
-    make_dataset,
-    raises_data_error,
-    serve,
-    serve_folder,
-)
+from verification.datafakes import leftovers
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(40, 4)).astype(np.float32)
@@ -58,8 +40,8 @@ Y = RNG.integers(0, 3, size=40)
 
 def small_net(seed: int = 0) -> Network:
     """Linear(4, 6) -> ReLU -> Linear(6, 3), float64, seeded."""
-    first = Linear(4, 6, dtype=np.float64, rng=seed)
-    return Network([first, ReLU(), Linear(6, 3, dtype=np.float64, rng=seed + 1)])
+    hidden = Linear(4, 6, dtype=np.float64, rng=seed)
+    return Network([hidden, ReLU(), Linear(6, 3, dtype=np.float64, rng=seed + 1)])
 
 
 def assert_same_params(net: Network, state: dict[str, np.ndarray]) -> None:
@@ -311,173 +293,3 @@ def test_an_overflowing_update_restores_the_start_of_the_epoch(at: int) -> None:
         fit(net, CrossEntropyLoss(), PoisonedSGD(at), X, Y, epochs=2, batch_size=10,
             progress=False)
     assert_same_params(net, reference.state_dict())  # the state after epoch 1 of 4 batches
-
-
-# ------------------------------------------------------------------------- temporary files
-
-
-STAGES = ["open", "write", "fsync", "chmod", "replace"]
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_an_interrupt_at_any_stage_leaves_no_temporary_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str
-) -> None:
-    """KeyboardInterrupt inside the temp file's creation, a write, fsync, chmod or the rename."""
-    target = tmp_path / "report.md"
-    target.write_text("old")
-
-    def interrupt_after(real: Callable[..., Any]) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            real(*args, **kwargs)  # the step happens (a file may be created), then Ctrl-C
-            raise KeyboardInterrupt
-
-        return call
-
-    if stage == "open":  # the moment between the file's creation and its use
-        monkeypatch.setattr(atomic, "open", interrupt_after(builtins.open), raising=False)
-    elif stage in ("fsync", "chmod", "replace"):
-        monkeypatch.setattr(atomic.os, stage, interrupt_after(getattr(os, stage)))
-    with pytest.raises(KeyboardInterrupt), atomic_write(target) as f:
-        f.write("new")
-        if stage == "write":
-            raise KeyboardInterrupt
-    expected = "new" if stage == "replace" else "old"
-    assert target.read_text() == expected and leftovers(tmp_path) == [target]
-
-
-def test_an_interrupted_download_leaves_no_temporary_file(
-    tmp_path: Path, tiny: tuple[Path, dict[str, bytes]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Ctrl-C while a body streams in: the interrupt propagates, no file is left."""
-    mirror, _ = tiny
-
-    def interrupted(url: str, out: Any, **kwargs: Any) -> None:
-        out.write(b"\x1f\x8b partial")
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(_download, "_stream", interrupted)
-    with serve_folder(mirror) as url, pytest.raises(KeyboardInterrupt):
-        data.download("tiny", tmp_path / "data", mirrors=[url], progress=False)
-    assert leftovers(tmp_path / "data") == []
-
-
-def test_stale_temporary_files_are_removed_only_by_a_download(
-    tmp_path: Path, tiny: tuple[Path, dict[str, bytes]]
-) -> None:
-    """A killed run's temp file survives loads that fetch nothing, and goes with the next fetch."""
-    mirror, _ = tiny
-    folder = tmp_path / "data" / "tiny"
-    make_dataset(folder)
-    stale = folder / ".t10k-images-idx3-ubyte.gz.0123abcd.tmp"
-    stale.write_bytes(b"left by a killed download")
-    data.load_mnist(tmp_path / "data", name="tiny", download=True)
-    assert stale.exists()
-    (folder / "t10k-images-idx3-ubyte.gz").unlink()
-    with serve_folder(mirror) as url:
-        assert data.download("tiny", tmp_path / "data", mirrors=[url], progress=False)
-    assert not stale.exists() and len(leftovers(folder)) == 4
-
-
-def test_a_complete_read_only_folder_is_never_written(
-    tmp_path: Path, tiny: tuple[Path, dict[str, bytes]]
-) -> None:
-    """All files present and valid: loading writes nothing (no lock, no cleanup), even read-only."""
-    folder = tmp_path / "data" / "tiny"
-    make_dataset(folder)
-    listing = sorted((p.name, p.stat().st_mtime_ns) for p in folder.iterdir())
-    for path in (folder, folder.parent):
-        path.chmod(0o555)
-    try:
-        data.load_mnist(tmp_path / "data", name="tiny", download=True)
-        assert data.download("tiny", tmp_path / "data", mirrors=["http://127.0.0.1:9/"]) == []
-    finally:
-        for path in (folder.parent, folder):
-            path.chmod(0o755)
-    assert sorted((p.name, p.stat().st_mtime_ns) for p in folder.iterdir()) == listing
-
-
-# ------------------------------------------------------------------------ concurrent downloads
-
-
-class CountingFiles(SimpleHTTPRequestHandler):
-    """Serves a folder slowly, counting GET requests per path."""
-
-    counts: ClassVar[dict[str, int]] = {}
-    lock = threading.Lock()
-
-    def do_GET(self) -> None:
-        with self.lock:
-            self.counts[self.path] = self.counts.get(self.path, 0) + 1
-        threading.Event().wait(0.05)  # long enough for the other downloader to arrive
-        super().do_GET()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.mark.parametrize("locking", [True, False], ids=["fcntl", "no-fcntl"])
-def test_concurrent_downloads_fetch_each_file_once(
-    tmp_path: Path, tiny: tuple[Path, dict[str, bytes]], monkeypatch: pytest.MonkeyPatch,
-    locking: bool,
-) -> None:
-    """Two downloads of one data set at once: with the lock each file is fetched once and both
-    succeed; without fcntl both succeed with complete files (the work is only duplicated)."""
-    mirror, payloads = tiny
-    if not locking:
-        monkeypatch.setattr(_download, "fcntl", None)
-    CountingFiles.counts = {}
-    handler = type("Handler", (CountingFiles,), {"__init__": _serving(mirror)})
-    results: list[Any] = []
-
-    def download() -> None:
-        try:
-            results.append(data.download("tiny", tmp_path / "data", mirrors=[url], progress=False))
-        except BaseException as exc:  # reported by the assertion below
-            results.append(exc)
-
-    with serve(handler) as url:
-        threads = [threading.Thread(target=download) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    assert all(isinstance(result, list) for result in results), results
-    x_train, _, _, _ = data.load_mnist(tmp_path / "data", name="tiny", download=False)
-    assert x_train.tobytes() == payloads["train-images"][16:]
-    assert len(leftovers(tmp_path / "data")) == 4
-    if locking:
-        assert sorted(len(result) for result in results) == [0, 4]
-        assert sorted(CountingFiles.counts.values()) == [1, 1, 1, 1]
-
-
-def _serving(folder: Path) -> Callable[..., None]:
-    def init(self: SimpleHTTPRequestHandler, *args: Any, **kwargs: Any) -> None:
-        SimpleHTTPRequestHandler.__init__(self, *args, directory=str(folder), **kwargs)
-
-    return init
-
-
-def test_the_download_error_lists_only_the_files_still_missing(
-    tmp_path: Path, tiny: tuple[Path, dict[str, bytes]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The mirror has the training files only: the error names the test files alone."""
-    mirror, _ = tiny
-    for file in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
-        (mirror / file).unlink()
-    with serve_folder(mirror) as url:
-        monkeypatch.setitem(DATASETS, "tiny", DatasetSpec("tiny", DATASETS["tiny"].files, (url,)))
-        with raises_data_error(
-            "missing t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz in",
-            url + "t10k-images-idx3-ubyte.gz: HTTP 404",
-        ) as info:
-            data.load_mnist(tmp_path / "data", name="tiny")
-    assert "train-images" not in str(info.value).split("\n")[0]
-    assert len(leftovers(tmp_path / "data")) == 2
-
-
-def test_no_warning_escapes_a_clean_fit() -> None:
-    """The guards add no warning to a healthy run."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        fit(small_net(), CrossEntropyLoss(), SGD(0.1), X, Y, epochs=2, progress=False)
