@@ -26,7 +26,17 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numpy.typing import DTypeLike
 
-from nplearn import MSE, CrossEntropyLoss, Layer, Linear, Loss, ReLU, Sigmoid, sigmoid, to_one_hot
+from nplearn import (
+    MSE,
+    CrossEntropyLoss,
+    Layer,
+    Linear,
+    Loss,
+    ReLU,
+    Sigmoid,
+    sigmoid,
+    to_one_hot,
+)
 from nplearn.functional import Tensor
 
 __all__ = ["ACTIVATIONS", "KINK", "LAYERS", "LOSSES", "LayerEntry", "LossEntry", "values"]
@@ -65,6 +75,10 @@ class LayerEntry:
         torch: ``torch -> f(x, **params)``, the PyTorch equivalent of the forward pass, taking
             the layer's parameters by their ``params`` keys.
         bound: inputs are drawn from ``[-bound, bound]`` for gradient checks.
+        oracle_bound: inputs are drawn from ``[-oracle_bound, oracle_bound]`` for the torch
+            comparison. An activation whose derivative is read off a saturating output narrows
+            it: there the derivative's relative error grows like ``eps / f'(x)``, and one ulp
+            between the two libraries' outputs exceeds the oracle's tolerance.
         kinks: inputs where the derivative is not smooth.
         make: ``(in_features, dtype, seed) -> layer`` for layers with sizes or parameters.
         wrong_derivative: a plausible wrong ``derivative(y)`` of an activation, and ``wrong``
@@ -74,6 +88,7 @@ class LayerEntry:
     layer: type[Layer]
     torch: Callable[[Any], Callable[..., Any]]
     bound: float = 3.0
+    oracle_bound: float = 40.0
     kinks: tuple[float, ...] = ()
     make: Callable[[int, DTypeLike, int], Layer] | None = None
     wrong_derivative: Callable[[Tensor], Tensor] | None = None

@@ -64,9 +64,9 @@ def leaf(array: np.ndarray) -> Any:
 @given(data=st.data(), batch=st.integers(1, 8), features=st.integers(1, 9))
 def test_layer(agree, entry: LayerEntry, data, batch, features) -> None:
     """Every registered layer: y, dL/dx and every dL/dparam equal its torch equivalent's
-    (inputs up to +-40, clear of kinks)."""
+    (inputs up to the entry's oracle bound, +-40 by default, clear of kinks)."""
     layer = entry.build(features, F64, seed=batch * 10 + features)
-    x = data.draw(entry.inputs((batch, features), bound=40.0))
+    x = data.draw(entry.inputs((batch, features), bound=entry.oracle_bound))
     y = layer.forward(x)
     upstream = data.draw(values(y.shape, 3.0))
     tx, tparams = leaf(x), {key: leaf(value) for key, value in layer.params.items()}
