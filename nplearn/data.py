@@ -131,8 +131,9 @@ def load_mnist(
     Raises:
         DataError: If ``name`` is unknown; if files are missing and ``download`` is False or the
             download failed (the message lists the files still missing, the folder to put them
-            in, the mirrors, ``NPLEARN_MIRROR`` and ``NPLEARN_DATA_DIR``); if a file is malformed (see :func:`read_idx`), fails its
-            checksum, or images and labels do not match (count, 28x28, labels 0..9).
+            in, the mirrors, ``NPLEARN_MIRROR`` and ``NPLEARN_DATA_DIR``); if a file is malformed
+            (see :func:`read_idx`), fails its checksum, or images and labels do not match (count,
+            28x28, labels 0..9).
     """
     spec = _spec(name)
     folder = data_dir(root).absolute() / spec.name
@@ -210,10 +211,10 @@ def _download_missing(
     fetched = []
     try:
         with download_lock(folder) as locked:
+            for file, _ in spec.files.values() if locked else ():
+                remove_stale_temps(folder / file)  # no other download can be writing them now
             for file in _missing(spec, folder):  # again: a process we waited for may have fetched
                 dest = folder / file
-                if locked:  # no other download can be writing temporary files now
-                    remove_stale_temps(dest)
                 urls = [base.rstrip("/") + "/" + file for base in mirrors]
                 check = partial(_check_download, sha=_digest(spec, file))
                 try:

@@ -89,18 +89,20 @@ def test_an_interrupted_download_leaves_no_temporary_file(
 def test_stale_temporary_files_are_removed_only_by_a_download(
     tmp_path: Path, tiny: tuple[Path, dict[str, bytes]]
 ) -> None:
-    """A killed run's temp file survives loads that fetch nothing, and goes with the next fetch."""
+    """Killed runs' temp files survive loads that fetch nothing, and go with the next fetch."""
     mirror, _ = tiny
     folder = tmp_path / "data" / "tiny"
     make_dataset(folder)
-    stale = folder / ".t10k-images-idx3-ubyte.gz.0123abcd.tmp"
-    stale.write_bytes(b"left by a killed download")
+    stale = [folder / f".{file}.0123abcd.tmp" for file in ("t10k-images-idx3-ubyte.gz",
+                                                           "train-labels-idx1-ubyte.gz")]
+    for path in stale:
+        path.write_bytes(b"left by a killed download")
     data.load_mnist(tmp_path / "data", name="tiny", download=True)
-    assert stale.exists()
+    assert all(path.exists() for path in stale)
     (folder / "t10k-images-idx3-ubyte.gz").unlink()
     with serve_folder(mirror) as url:
         assert data.download("tiny", tmp_path / "data", mirrors=[url], progress=False)
-    assert not stale.exists() and len(leftovers(folder)) == 4
+    assert not any(path.exists() for path in stale) and len(leftovers(folder)) == 4
 
 
 def test_a_complete_read_only_folder_is_never_written(
