@@ -1,11 +1,11 @@
 """Guards of ``fit`` and ``evaluate`` against bad numbers; see :mod:`nplearn.training`.
 
 Contract: :func:`check_data` raises ``ValueError`` (naming the caller) unless ``x`` and ``y`` have
-one row per sample, ``x`` holds no NaN or inf (the message gives their count and the first index)
-and every target fits the network's output width: integer labels in ``[0, classes)``, or finite
-rows of width ``classes``. :func:`stop` leaves a network with finite weights after a non-finite
-loss, restoring a backup if the current weights are not finite, then raises ``FloatingPointError``
-or warns.
+one row per sample and at least one sample, ``x`` holds no NaN or inf (the message gives their
+count and the first index) and every target fits the network's output width: integer labels in
+``[0, classes)``, or finite rows of width ``classes``. :func:`stop` leaves a network with finite
+weights after a non-finite loss, restoring a backup if the current weights are not finite, then
+raises ``FloatingPointError`` or warns.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ def check_data(who: str, net: Network, x: Tensor, y: Tensor) -> None:
     if len(x) != len(y):
         raise ValueError(f"{who}: x has shape {np.shape(x)} but y has shape {np.shape(y)}")
     x, y = np.asarray(x), np.asarray(y)
+    if not len(x):
+        raise ValueError(f"{who}: x has shape {x.shape}: no samples")
     if x.dtype.kind in "fc":
         bad = ~np.isfinite(x)
         count = int(np.count_nonzero(bad))
@@ -33,8 +35,7 @@ def check_data(who: str, net: Network, x: Tensor, y: Tensor) -> None:
             raise ValueError(
                 f"{who}: x holds {count} NaN or inf value(s); the first at index {first}"
             )
-    if len(x):
-        check_targets(who, y, classes=net.forward(x[:1]).shape[-1])
+    check_targets(who, y, classes=net.forward(x[:1]).shape[-1])
 
 
 def check_targets(who: str, y: Tensor, classes: int) -> None:

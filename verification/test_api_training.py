@@ -210,6 +210,14 @@ def test_fit_rejects_length_mismatch() -> None:
         fit(make_net(), CrossEntropyLoss(), SGD(0.1), X, Y[:50], epochs=1, progress=False)
 
 
+def test_fit_and_evaluate_reject_empty_data() -> None:
+    """No samples: ValueError naming the caller and the shape, not a division by zero."""
+    with pytest.raises(ValueError, match=re.escape("fit: x has shape (0, 6): no samples")):
+        fit(make_net(), CrossEntropyLoss(), SGD(0.1), X[:0], Y[:0], epochs=1, progress=False)
+    with pytest.raises(ValueError, match=re.escape("evaluate: x has shape (0, 6): no samples")):
+        evaluate(make_net(), CrossEntropyLoss(), X[:0], Y[:0])
+
+
 def test_shuffle_without_rng_and_bad_batch_size() -> None:
     """shuffle=True without a Generator, or batch_size < 1, raises ValueError saying so."""
     message = re.escape("shuffle=True needs an explicit numpy.random.Generator rng")
