@@ -23,7 +23,7 @@ from typing import Any
 
 from nplearn.checks import GradcheckError, gradcheck
 from nplearn.functional import Tensor, log_softmax, relu, sigmoid, softmax, to_one_hot
-from nplearn.layers import Activation, Layer, Linear, ReLU, Sigmoid
+from nplearn.layers import Activation, Layer, Linear, ReLU, Sigmoid, Tanh
 from nplearn.losses import MSE, CrossEntropyLoss, Loss
 from nplearn.network import Network
 from nplearn.optim import SGD, Adam, Optimizer
@@ -55,6 +55,7 @@ __all__ = [
     "Optimizer",
     "ReLU",
     "Sigmoid",
+    "Tanh",
     "Tensor",
     "gradcheck",
     "log_softmax",

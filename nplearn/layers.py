@@ -25,7 +25,7 @@ from numpy.typing import DTypeLike
 from nplearn.functional import Tensor, relu, sigmoid, summing_vector
 from nplearn.init import INITS, initial_weights
 
-__all__ = ["INITS", "Activation", "Layer", "Linear", "ReLU", "Sigmoid"]
+__all__ = ["INITS", "Activation", "Layer", "Linear", "ReLU", "Sigmoid", "Tanh"]
 
 
 class Layer:
@@ -282,3 +282,19 @@ class Sigmoid(Activation):
         slope = 1 - y
         slope *= y
         return slope
+
+
+class Tanh(Activation):
+    r"""Hyperbolic tangent, :math:`f(x) = \tanh(x)`, whose derivative is :math:`1 - y^2`.
+
+    Shape:
+        - input: ``(*)``; output: same as input.
+    """
+
+    function = staticmethod(np.tanh)
+
+    @staticmethod
+    def derivative(y: Tensor) -> Tensor:
+        """``tanh'(x) = (1 - y)(1 + y)``, ``y = tanh(x)``: ``y**2`` is not rounded near 1."""
+        slope = 1 - y
+        return np.multiply(slope, 1 + y, out=slope)

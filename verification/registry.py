@@ -34,6 +34,7 @@ from nplearn import (
     Loss,
     ReLU,
     Sigmoid,
+    Tanh,
     sigmoid,
     to_one_hot,
 )
@@ -134,6 +135,14 @@ LAYERS = [
         bound=10.0,
         wrong_derivative=lambda y: sigmoid(y) * (1 - sigmoid(y)),
         wrong="sigma'(.) applied to the output instead of the input",
+    ),
+    LayerEntry(
+        Tanh,
+        lambda torch: torch.tanh,
+        bound=5.0,
+        oracle_bound=6.0,
+        wrong_derivative=lambda y: 1 - np.tanh(y) ** 2,
+        wrong="tanh'(.) applied to the output instead of the input",
     ),
 ]
 #: The parameter-free elementwise layers (``nplearn.Activation`` subclasses).
