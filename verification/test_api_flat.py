@@ -201,8 +201,7 @@ def test_flat_parameters_layouts() -> None:
     "clone", [copy.deepcopy, lambda n: pickle.loads(pickle.dumps(n))], ids=["deepcopy", "pickle"]
 )
 def test_copied_network_trains_its_own_parameters(clone: Callable[[Network], Network]) -> None:
-    """A deep copy (or unpickled copy) gets its own flat storage: training it changes its
-    parameters and leaves the original's alone."""
+    """A deep or unpickled copy trains its own flat storage and leaves the original's alone."""
     net = make_net()
     original = [p.copy() for p in net.parameters()]
     twin = clone(net)

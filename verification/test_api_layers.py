@@ -222,8 +222,9 @@ def test_activation_backward_leaves_its_inputs_alone(entry: LayerEntry, dtype: t
 
 @pytest.mark.parametrize("entry", LAYERS, ids=lambda e: e.id)
 def test_train_and_eval_set_the_mode(entry: LayerEntry) -> None:
-    """Layers start in training mode; eval()/train() switch it and return the layer; a Network
-    switches all of its layers."""
+    """Layers start in training mode; eval()/train() switch it; a Network switches every layer.
+
+    Both return the object they were called on, as in PyTorch."""
     layer = entry.build(3)
     assert layer.training is True
     assert layer.eval() is layer and layer.training is False
@@ -247,8 +248,7 @@ def test_linear_rejects_wrong_input_shape(shape: tuple[int, ...]) -> None:
 @pytest.mark.parametrize("entry", LAYERS, ids=lambda e: e.id)
 @pytest.mark.parametrize("grad_shape", [(5, 2), (2, 7), (2,)])
 def test_backward_rejects_mismatched_grad(entry: LayerEntry, grad_shape: tuple[int, ...]) -> None:
-    """An upstream grad whose shape (e.g. batch) differs from the output's names the layer and
-    both shapes."""
+    """An upstream grad of another shape than the output raises, naming layer and both shapes."""
     layer = entry.build(3)
     out = layer.forward(np.ones((2, 3)))
     assert grad_shape != out.shape

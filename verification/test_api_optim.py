@@ -130,8 +130,9 @@ def test_sgd_post_l2_rule_large_weights_stay_finite(dtype: type, weight: float, 
 
 
 def test_sgd_post_l2_rule_needs_no_scratch() -> None:
-    """The post's rule updates the weights in place, with no scratch array the size of the
-    network (which pushes a small batch's working set out of the cache); plain SGD keeps one."""
+    """The post's rule updates the weights in place with no scratch array; plain SGD keeps one.
+
+    A scratch array the size of the network pushes a small batch's working set out of the cache."""
     post_rule, plain = SGD(0.05, l2=1e-4), SGD(0.05)
     for optimizer in (post_rule, plain):
         net = net_with_grads(np.float32)
@@ -140,6 +141,43 @@ def test_sgd_post_l2_rule_needs_no_scratch() -> None:
     assert [list(state) for state in post_rule.state.values()] == [["params"]]
     (plain_state,) = plain.state.values()
     assert plain_state["scratch"].shape == params.shape
+
+
+@pytest.mark.parametrize("l2", [0.0, 1e-2], ids=["plain", "post-l2"])
+def test_sgd_learning_rate_change_takes_effect(l2: float) -> None:
+    """Assigning ``optimizer.lr`` between steps (a schedule) changes the next step's update."""
+    net = net_with_grads(np.float64)
+    optimizer = SGD(0.1, l2=l2)
+    for lr in (0.1, 0.02, 0.5):
+        optimizer.lr = lr
+        for _, _, grad in net.named_parameters():
+            grad[...] = 1.0
+        before = {name: param.copy() for name, param, _ in net.named_parameters()}
+        optimizer.step(net)
+        for name, param, _ in net.named_parameters():
+            expected = before[name] - lr * 1.0 - 2 * l2 * before[name]
+            np.testing.assert_allclose(param, expected, rtol=1e-12, atol=1e-15, err_msg=name)
+
+
+def test_one_optimizer_keeps_separate_state_per_network() -> None:
+    """One momentum SGD stepping two networks keeps one velocity per parameter group, so each
+    network moves as if it had its own optimizer."""
+    shared, own_a, own_b = SGD(0.1, momentum=0.9), SGD(0.1, momentum=0.9), SGD(0.1, momentum=0.9)
+    nets = [net_with_grads(np.float64) for _ in range(4)]
+    for step in range(3):
+        for i, net in enumerate(nets):
+            for _, _, grad in net.named_parameters():
+                grad[...] = (i % 2 + 1) * (step + 1)
+        shared.step(nets[0])
+        shared.step(nets[1])
+        own_a.step(nets[2])
+        own_b.step(nets[3])
+    assert len(shared.state) == 2
+    for mine, reference in ((nets[0], nets[2]), (nets[1], nets[3])):
+        for (name, a, _), (_, b, _) in zip(
+            mine.named_parameters(), reference.named_parameters(), strict=True
+        ):
+            np.testing.assert_array_equal(a, b, err_msg=name)
 
 
 def adam_update(lr: float, b1: float, b2: float, eps: float, wd: float = 0.0) -> Update:

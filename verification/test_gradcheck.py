@@ -142,8 +142,9 @@ def test_error_message_names_everything(rng) -> None:
 
 
 def test_gradcheck_is_the_function_every_time(rng) -> None:
-    """``nplearn.gradcheck`` and ``from nplearn import gradcheck`` give the function, which can
-    be called again and again (no submodule of that name replaces it on first use)."""
+    """``nplearn.gradcheck`` is the function, through either name and on every call.
+
+    No submodule of that name replaces it on first use, as a lazily imported module would."""
     import nplearn
     from nplearn import gradcheck as imported
 

@@ -63,8 +63,9 @@ def leaf(array: np.ndarray) -> Any:
 @settings(max_examples=10)
 @given(data=st.data(), batch=st.integers(1, 8), features=st.integers(1, 9))
 def test_layer(agree, entry: LayerEntry, data, batch, features) -> None:
-    """Every registered layer: y, dL/dx and every dL/dparam equal its torch equivalent's
-    (inputs up to the entry's oracle bound, +-40 by default, clear of kinks)."""
+    """Every registered layer: y, dL/dx and every dL/dparam equal its torch equivalent's.
+
+    Inputs reach the entry's oracle bound (+-40 by default) and stay clear of its kinks."""
     layer = entry.build(features, F64, seed=batch * 10 + features)
     x = data.draw(entry.inputs((batch, features), bound=entry.oracle_bound))
     y = layer.forward(x)

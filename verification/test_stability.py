@@ -208,8 +208,9 @@ def test_cross_entropy_targets_and_gradient(check_record, dtype, reduction, data
 @settings(max_examples=60)
 @given(data=st.data())
 def test_activation_never_warns(entry: LayerEntry, dtype, data) -> None:
-    """Every registered activation: forward and backward give finite values of the input's
-    dtype, with no warning, for any finite input (up to +-finfo.max)."""
+    """Every activation is finite, silent and keeps the dtype for any input up to +-finfo.max.
+
+    Forward and backward (with a unit upstream gradient) run under warnings-as-errors."""
     x = data.draw(logits(dtype, np.finfo(dtype).max))
     layer = entry.layer()
     with strict():
