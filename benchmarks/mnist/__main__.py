@@ -59,7 +59,12 @@ def _options(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--quick", action="store_true", help="smoke test: 1 seed, 2 epochs per run, no verdicts")
     add("--seeds", type=int, default=None, help=f"number of seeds 0..N-1 (default {FULL_SEEDS})")
     add("--epochs-scale", type=float, default=1.0, help="multiply every epoch count")
-    add("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: cores)")
+    add(
+        "--jobs",
+        type=int,
+        help="runs at a time: local processes (default: one per core) or, with --dask ADDRESS, "
+        "at most this many of the cluster's threads (default: all)",
+    )
     add("--dask", metavar="ADDRESS", help="run on a Dask cluster: scheduler address, or 'local'")
     add("--resume", action="store_true", help="keep the runs already saved under --out")
     add(
@@ -70,8 +75,10 @@ def _options(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     add("--out", type=Path, help="report folder (default: reports/, or reports/quick/ if --quick)")
     opts = parser.parse_args(argv)
-    if (opts.seeds is not None and opts.seeds < 1) or opts.jobs < 1:
+    if min(opts.seeds or 1, opts.jobs or 1) < 1:
         parser.error("--seeds and --jobs must be at least 1")
+    if opts.jobs is None:
+        opts.jobs = -1 if opts.dask not in (None, "local") else os.cpu_count() or 1
     opts.out = opts.out or Path("reports/quick" if opts.quick else "reports")
     return opts
 

@@ -119,7 +119,7 @@ def _backend(n_jobs: int, dask: str | None) -> Iterator[str]:
             client = stack.enter_context(Client(dask))
         workers = client.nthreads()
         size = f"{len(workers)} workers, {sum(workers.values())} threads"
-        with parallel_config(backend="dask", n_jobs=-1 if dask != "local" else n_jobs):
+        with parallel_config(backend="dask", n_jobs=n_jobs):
             yield f"joblib dask, {dask} cluster ({size})"
 
 
@@ -137,8 +137,8 @@ def execute(
     Args:
         jobs: the jobs.
         folder: where each finished run is saved (and, with ``resume``, read back).
-        n_jobs: worker processes (loky) or LocalCluster workers; with a Dask address, every
-            thread of the cluster is used.
+        n_jobs: worker processes (loky), LocalCluster workers, or with a Dask address the most
+            runs at a time (-1: one per thread of the cluster).
         dask: ``None`` (loky), ``"local"`` or a Dask scheduler address (``tcp://host:8786``).
         resume: reuse runs already saved in ``folder`` with the same config.
         progress: show a tqdm bar over the runs.

@@ -7,8 +7,8 @@ one figure and writes it with ``benchmarks.png.save_png`` (atomic PNG); none
 computes a result. Curves over seeds are drawn as the mean with a +-1 std band.
 :func:`write_figures` draws them all for one report.
 
-- :func:`accuracy_curves`, :func:`loss_curves`: one panel per (data set,
-  configuration), training / validation / test curves per epoch;
+- :func:`curves`: accuracy or loss, one panel per (data set, configuration),
+  training / validation / test curves per epoch;
 - :func:`confusion_matrices`: annotated count matrices, like the post's;
 - :func:`ablation_chart`: final accuracy per variant and accuracy per epoch;
 - :func:`tta_chart`: test accuracy against training seconds, nplearn vs
@@ -33,9 +33,8 @@ from benchmarks.png import save_png
 
 __all__ = [
     "ablation_chart",
-    "accuracy_curves",
     "confusion_matrices",
-    "loss_curves",
+    "curves",
     "tta_chart",
     "write_figures",
 ]
@@ -68,47 +67,31 @@ def _panels(
     return fig, out
 
 
-def accuracy_curves(
-    histories: pd.DataFrame, panels: Sequence[tuple[str, str, str]], path: Path
+def curves(
+    histories: pd.DataFrame, panels: Sequence[tuple[str, str, str]], metric: str, path: Path
 ) -> None:
-    """Accuracy per epoch: training (over the epoch's batches), validation, test.
+    """``metric`` per epoch: training (over the epoch's batches), validation, test.
 
     Args:
-        histories: long per-epoch frame with ``dataset, config, seed, epoch,
-            accuracy, val_accuracy, test_accuracy``.
+        histories: long per-epoch frame with ``dataset, config, seed, epoch`` and
+            ``<metric>, val_<metric>, test_<metric>``.
         panels: ``(dataset, config, title)`` per panel.
+        metric: ``"accuracy"``, or ``"loss"`` (per sample, drawn on a log scale).
         path: the PNG to write.
     """
     fig, axes = _panels(histories, panels)
     for ax, frame, title in axes:
-        _band(ax, frame, "accuracy", "training (batches of the epoch)", color="tab:blue")
-        _band(ax, frame, "val_accuracy", "validation (12k split)", color="tab:orange")
-        _band(ax, frame, "test_accuracy", "test (/255)", color="tab:green", marker=".")
-        ax.set(title=title, xlabel="epoch", ylabel="accuracy")
+        _band(ax, frame, metric, "training (batches of the epoch)", color="tab:blue")
+        _band(ax, frame, f"val_{metric}", "validation (12k split)", color="tab:orange")
+        _band(ax, frame, f"test_{metric}", "test (/255)", color="tab:green", marker=".")
+        ax.set(
+            title=title,
+            xlabel="epoch",
+            ylabel=f"{metric} per sample" if metric == "loss" else metric,
+        )
+        ax.set_yscale("log" if metric == "loss" else "linear")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="lower right")
-    save_png(fig, path)
-
-
-def loss_curves(
-    histories: pd.DataFrame, panels: Sequence[tuple[str, str, str]], path: Path
-) -> None:
-    """Per-sample loss per epoch (log scale): training, validation, test.
-
-    Args:
-        histories: long per-epoch frame with ``loss, val_loss, test_loss``.
-        panels: ``(dataset, config, title)`` per panel.
-        path: the PNG to write.
-    """
-    fig, axes = _panels(histories, panels)
-    for ax, frame, title in axes:
-        _band(ax, frame, "loss", "training", color="tab:blue")
-        _band(ax, frame, "val_loss", "validation", color="tab:orange")
-        _band(ax, frame, "test_loss", "test (/255)", color="tab:green", marker=".")
-        ax.set(title=title, xlabel="epoch", ylabel="loss per sample")
-        ax.set_yscale("log")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="lower right" if metric == "accuracy" else "best")
     save_png(fig, path)
 
 
@@ -260,8 +243,8 @@ def write_figures(
         for d in plan.datasets
         for c in plan.headline
     ]
-    accuracy_curves(histories, panels, folder / "accuracy.png")
-    loss_curves(histories, panels, folder / "loss.png")
+    for metric in ("accuracy", "loss"):
+        curves(histories, panels, metric, folder / f"{metric}.png")
     first = {(r.dataset, r.config): r for r in results if r.seed == plan.seeds[0]}
     matrices = {}
     for cfg in (plan.headline[1], plan.headline[0]):
@@ -270,9 +253,9 @@ def write_figures(
         matrices[f"{cfg.key}: correct evaluation (test /255)"] = run.confusion
     confusion_matrices(matrices, folder / "confusion.png")
     labels = {v.config.key: v.short for v in plan.variants}
-    curves = histories[histories["config"].isin(labels.keys())]
+    runs = histories[histories["config"].isin(labels.keys())]
     ablation_chart(
-        ablation_rows, curves.assign(short=curves["config"].map(labels)), folder / "ablation.png"
+        ablation_rows, runs.assign(short=runs["config"].map(labels)), folder / "ablation.png"
     )
     seconds = tta_summary[tta_summary["framework"] != "ratio"]
     tta_chart(tta_points, seconds, THRESHOLDS, folder / "tta.png")

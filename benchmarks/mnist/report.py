@@ -139,8 +139,10 @@ def _verdicts(inputs: Inputs) -> str:
         _tta_verdict(inputs),
     ]
     if not inputs.judged:
-        note = f"_{inputs.settings['mode']}: the run is too short to judge the claims and targets;"
-        return note + " the numbers are shown, no verdict is given._\n\n" + "\n".join(lines) + "\n"
+        note = f"_{inputs.settings['mode']}: too short a run or too few seeds to judge the claims "
+        return (
+            note + "and targets; the numbers are shown, no verdict._\n\n" + "\n".join(lines) + "\n"
+        )
     return "\n".join(lines) + f"\n\nThe accuracy verdicts were measured with {inputs.depends}.\n"
 
 
@@ -202,7 +204,7 @@ def _ablation(inputs: Inputs) -> dict[str, object]:
     return {
         "conclusion": inputs.ablation_text
         if inputs.judged
-        else "not drawn: the runs are too short.",
+        else "none drawn from a quick or reduced run.",
         "ablation_epochs": inputs.plan.variants[0].config.epochs,
         "working": f"{WORKING:.0%}",
         "factors": "\n".join(f"- `{k}`: {text}" for k, (text, _) in FACTORS.items()),
@@ -274,7 +276,7 @@ def _best(inputs: Inputs) -> dict[str, object]:
     full = "all 60k training images (no validation split; its curves show test accuracy)"
     return {
         "best": f"`{cfg.label}`: {cfg.activation} hidden layer, `{cfg.init}` init, "
-        f"{cfg.optimizer.upper()} lr {cfg.lr:g}{momentum}, weight decay {cfg.weight_decay:g}, "
+        f"SGD lr {cfg.lr:g}{momentum}, weight decay {cfg.weight_decay:g}, "
         f"{cfg.schedule} learning-rate schedule over {cfg.epochs} epochs, batch "
         f"{cfg.batch_size}, mean cross-entropy, "
         f"{'reshuffled every epoch' if cfg.shuffle else 'in order'}, trained on "

@@ -80,9 +80,10 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
         ``("epochs", "max")`` and ``("seed", "count")``.
     """
     metrics = {column: ["mean", lambda s: s.std(ddof=0)] for column in FINAL_COLUMNS}
-    table = frame.groupby(["dataset", "config"], sort=False).agg(
-        {**metrics, "epochs": ["max"], "seed": ["count"]}
-    )
+    with np.errstate(invalid="ignore"):  # a diverged run's post-style error may be inf
+        table = frame.groupby(["dataset", "config"], sort=False).agg(
+            {**metrics, "epochs": ["max"], "seed": ["count"]}
+        )
     return table.rename(columns={"<lambda_0>": "std"}, level=1)
 
 

@@ -6,7 +6,7 @@ Contract
 ``torch.nn.Sequential(Linear, activation, Linear)`` in float32 on CPU from
 nplearn's initial parameters (``W`` transposed into torch's ``(out, in)``
 layout), with the equivalent loss (cross-entropy with the same reduction) and
-optimiser (``torch.optim.SGD``/``Adam``; the post's L2 rule
+optimiser (``torch.optim.SGD``; the post's L2 rule
 ``w <- w - lr*g - 2*l2*w`` is torch's ``weight_decay = 2*l2/lr`` at a
 constant learning rate), the same per-epoch learning rates and batch order,
 as a ``tta.Trainer`` timed exactly like nplearn's (in lockstep with it
@@ -55,11 +55,7 @@ def _optimizer(cfg: RunConfig, params: Any) -> Any:
     if cfg.l2 and (cfg.weight_decay or cfg.schedule != "constant"):
         raise ValueError("the post's L2 rule has a torch equivalent only alone, at a constant lr")
     decay = 2 * cfg.l2 / cfg.lr if cfg.l2 else cfg.weight_decay
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=decay)
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=decay)
-    raise ValueError(f"no PyTorch peer for optimizer {cfg.optimizer!r}")
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=decay)
 
 
 def torch_trainer(
