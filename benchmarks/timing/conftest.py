@@ -1,120 +1,136 @@
-"""pytest wiring of the timing modules: options, thread pinning, parametrization and order.
+"""pytest wiring of the timing pass: modes, ABBA order, thread pinning, one line per configuration.
 
 Contract
 --------
-``--timing-mode quick|full`` picks the :mod:`benchmarks.timing.plan` settings (default
-quick); ``--timing-settings FILE`` replaces them by settings saved with ``plan.save_settings``
-(how ``python -m benchmarks.timing`` runs its passes); ``--timing-threads N`` (default 1) pins
-every BLAS/OpenMP pool with ``threadpoolctl`` (and PyTorch with ``torch.set_num_threads``)
-while the timing tests run. Each test function marked ``@pytest.mark.impls(...)`` receives a
-``case`` fixture per planned case of those implementations; the collected items are then
-sorted into the plan's order (so the paired blocks interleave across modules) and given their
-pytest-benchmark time budget by marker; tests outside this folder in the same session are left
-untouched. The ``timed`` fixture benchmarks a callable and stores the case in the benchmark's
-``extra_info``.
+``--timing-mode quick|full`` picks :data:`MODES`; ``--timing-threads N`` pins every BLAS/OpenMP
+pool with threadpoolctl for the session. :func:`cases` is the run's plan: per configuration,
+``pairs`` repeats of one block per implementation, in ABBA order (reversed on odd repeats), so
+every ratio compares blocks timed seconds apart and a burst of load spoils one pair, not a figure.
+The ``step`` fixture builds each implementation once per configuration and first proves it
+computes nplearn's step (:func:`steps.assert_same_step`; not the post's code, whose cross-entropy
+gradient is not its loss's, as published). Instead of a dot per test and
+pytest-benchmark's tables, one line is printed per configuration once its blocks are done.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from benchmarks.timing.plan import (
-    FULL,
-    QUICK,
-    Case,
-    Settings,
-    Timed,
-    load_settings,
-    make_plan,
-)
+from benchmarks.timing.steps import IMPLS, NETS, Config, Step, assert_same_step, make_step
 
-HERE = Path(__file__).resolve().parent
-SETTINGS_KEY = pytest.StashKey[Settings]()
+#: Batch sizes, interleaved blocks per implementation, seconds per block.
+MODES: dict[str, dict[str, Any]] = {
+    "quick": {"batches": (16, 100), "pairs": 3, "block": 0.03},
+    "full": {"batches": (1, 16, 100, 256, 1024), "pairs": 9, "block": 0.08},
+}
+#: The low quantile of a block's step times that stands for the block (as in the A/B).
+QUANTILE = 0.1
+
+
+@dataclass(frozen=True)
+class Case:
+    impl: str
+    config: Config
+    repeat: int
+    last: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.impl}-{self.config.id}-r{self.repeat}"
+
+
+def available(impl: str) -> bool:
+    """Whether a peer's library is installed (nplearn, the floor and the post's code always are)."""
+    module = {"torch": "torch", "jax": "jax"}.get(impl)
+    if module is None:
+        return True
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def cases(mode: str) -> list[Case]:
+    """The ordered plan of a mode: configurations, then repeats, then implementations ABBA."""
+    settings, impls = MODES[mode], [i for i in IMPLS if available(i)]
+    out = []
+    for net in NETS:
+        for dtype in ("float32", "float64"):
+            for batch in settings["batches"]:
+                cfg = Config(net, dtype, batch)
+                for r in range(settings["pairs"]):
+                    out += [Case(i, cfg, r) for i in (impls if r % 2 == 0 else impls[::-1])]
+                out[-1] = Case(out[-1].impl, cfg, out[-1].repeat, last=True)
+    return out
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("nplearn timing")
-    group.addoption("--timing-mode", choices=("quick", "full"), default="quick")
-    group.addoption("--timing-settings", default=None, help="settings JSON (plan.save_settings)")
-    group.addoption("--timing-threads", type=int, default=1, help="BLAS threads (pinned)")
+    parser.addoption("--timing-mode", choices=tuple(MODES), default="quick")
+    parser.addoption("--timing-threads", type=int, default=1)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "impls(*names): implementations a timing test covers")
-    path = config.getoption("--timing-settings")
-    if path:
-        settings = load_settings(path)
-    else:
-        settings = QUICK if config.getoption("--timing-mode") == "quick" else FULL
-    config.stash[SETTINGS_KEY] = settings
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case" in metafunc.fixturenames:
+        plan = cases(metafunc.config.getoption("--timing-mode"))
+        metafunc.parametrize("case", plan, ids=[c.id for c in plan])
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _pinned_threads(pytestconfig: pytest.Config) -> Iterator[None]:
-    """Pin every BLAS/OpenMP pool for the timing tests (only those: this is their conftest)."""
+def _pinned(pytestconfig: pytest.Config) -> Iterator[None]:
     with threadpool_limits(limits=pytestconfig.getoption("--timing-threads")):
         yield
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    marker = metafunc.definition.get_closest_marker("impls")
-    if marker is None or "case" not in metafunc.fixturenames:
-        return
-    plan = make_plan(metafunc.config.stash[SETTINGS_KEY])
-    cases = [case for case in plan if case.impl in marker.args]
-    metafunc.parametrize("case", cases, ids=[case.id for case in cases])
-
-
-def _case(item: pytest.Item) -> Case | None:
-    callspec = getattr(item, "callspec", None)
-    case = callspec.params.get("case") if callspec else None
-    return case if isinstance(case, Case) else None
-
-
-def _is_timing(item: pytest.Item) -> bool:
-    return HERE in item.path.parents
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Order the timing items by the plan; tests elsewhere in the session are left alone."""
-    settings = config.stash[SETTINGS_KEY]
-    others, planned, unplanned = [], [], []
-    for item in items:
-        case = _case(item) if _is_timing(item) else None
-        if case is not None:
-            planned.append((case, item))
-        elif _is_timing(item) and item.get_closest_marker("impls"):
-            unplanned.append(item)  # a timing test with no case in this plan (torch in a recheck)
-        else:
-            others.append(item)  # e.g. the unit tests of test_gate.py: they run first
-    if unplanned:
-        config.hook.pytest_deselected(items=unplanned)
-    planned.sort(key=lambda pair: pair[0].sort_key())
-    for case, item in planned:
-        budget = settings.block_time if case.paired else settings.single_time
-        item.add_marker(
-            pytest.mark.benchmark(group=case.group, max_time=budget, min_rounds=settings.min_rounds)
-        )
-    items[:] = others + [item for _, item in planned]
+_BUILT: dict[tuple[str, Config], Step] = {}
+_SEEN: dict[Config, dict[str, list[float]]] = {}
+_LINES: list[str] = []
 
 
 @pytest.fixture
-def threads(pytestconfig: pytest.Config) -> int:
-    """The pinned thread count (PyTorch gets the same)."""
-    return int(pytestconfig.getoption("--timing-threads"))
+def step(case: Case) -> Step:
+    """The case's step, built (and checked against nplearn's) on its configuration's first block."""
+    key = (case.impl, case.config)
+    if key not in _BUILT:
+        if case.impl not in ("nplearn", "post"):  # the post's loss and gradient disagree (its bug)
+            assert_same_step(case.impl, case.config)
+        _BUILT[key] = make_step(case.impl, case.config)
+    return _BUILT[key]
 
 
 @pytest.fixture
-def timed(benchmark: Any, case: Case) -> Timed:
-    """``timed(fn, *args)``: benchmark ``fn`` for ``case`` and record the case with it."""
+def block(pytestconfig: pytest.Config) -> float:
+    return float(MODES[pytestconfig.getoption("--timing-mode")]["block"])
 
-    def run(fn: Callable[..., Any], *args: Any) -> Any:
-        benchmark.extra_info.update(case.extra_info())
-        return benchmark(fn, *args)
 
-    return run
+def record(case: Case, times: list[float]) -> float:
+    """A block's value (its :data:`QUANTILE`); after a configuration's last block, queue its
+    progress line (printed once the test's output capture is over) and free its steps."""
+    value = float(np.quantile(times, QUANTILE))
+    _SEEN.setdefault(case.config, {}).setdefault(case.impl, []).append(value)
+    if case.last:
+        seen = _SEEN.pop(case.config)
+        cells = ", ".join(f"{impl} {1e3 * float(np.median(v)):.3f}" for impl, v in seen.items())
+        _LINES.append(f"  {case.config.id:<22} ms per step: {cells}")
+        for impl in seen:
+            _BUILT.pop((impl, case.config), None)
+    return value
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    while _LINES and report.when == "teardown":
+        print(_LINES.pop(0), flush=True)
+
+
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, str] | None:
+    if report.passed and "bench_steps.py::" in report.nodeid:
+        return "passed", "", ""
+    return None

@@ -1,197 +1,108 @@
-"""The regression gate: ratios nplearn / fused floor against ``benchmarks/thresholds.json``.
+"""The gate: nplearn's step over the fused floor's, paired block by block, against thresholds.json.
 
 Contract
 --------
-:func:`load_thresholds` reads the thresholds file: per network, dtype and batch size the largest
-allowed ratio of nplearn's training step to the fused floor measured in the same run, plus the
-issue's target (``<= 1.15`` for float32 at batch >= 16), which the limits it covers now equal
-(``test_gate`` keeps them there). :func:`judge` turns a ratio table
-(:func:`results.ratio_table`) into one :class:`Verdict` per configuration for an
-implementation. A configuration with no threshold is reported and never fails. A failing
-verdict's message names the benchmark, both timings, the ratio and the limit. :func:`merge`
-replaces the verdicts of configurations that were re-timed (a failure is only final once an
-interleaved recheck confirms it). The self-test judges nplearn with a deliberately slowed
-``Linear`` with the same thresholds: the gate must reject it.
+``python -m benchmarks.timing.gate RESULTS.json [--thresholds FILE]`` judges a ``--benchmark-json``
+file of the timing pass and exits 1 when a configuration is over its limit. :func:`blocks` reads
+the file into one row per block (``impl, net, dtype, batch, repeat, value``, seconds per step);
+:func:`paired` gives per configuration ``impl / reference``: the median over repeats of the ratio
+of the two blocks of one repeat (timed next to each other), with the lowest and highest as its
+range, so every ratio comes from interleaved blocks of one run. :func:`judge` compares nplearn /
+floor with the limits (per dtype and batch): ``pass``, ``FAIL``, or ``noise`` when the floor came
+out slower than the step it bounds; a noise row is neither a pass nor a failure, and is shown as
+noise, never as a result.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import math
-import os
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+import sys
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["THRESHOLDS", "Thresholds", "Verdict", "judge", "load_thresholds", "merge"]
-
-#: The thresholds file of the repository.
-THRESHOLDS = Path(__file__).resolve().parent.parent / "thresholds.json"
-
-Config = tuple[str, str, int]
+THRESHOLDS = Path(__file__).resolve().parents[1] / "thresholds.json"
+CONFIG = ["net", "dtype", "batch"]
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Largest allowed ratio step / fused floor per configuration, and the issue's target.
-
-    Attributes:
-        limits: ``(net, dtype, batch) -> max ratio``.
-        target: the target ratio (1.15).
-        target_dtype: the dtype the target is about (float32).
-        target_min_batch: the smallest batch the target is about (16).
-        path: where the thresholds came from.
-    """
-
-    limits: dict[Config, float]
-    target: float
-    target_dtype: str
-    target_min_batch: int
-    path: str
-
-    def limit(self, net: str, dtype: str, batch: int) -> float | None:
-        """The threshold of a configuration, or None when it is not gated."""
-        return self.limits.get((net, dtype, batch))
-
-    def target_applies(self, dtype: str, batch: int) -> bool:
-        """Whether the issue's target covers this dtype and batch size."""
-        return dtype == self.target_dtype and batch >= self.target_min_batch
-
-
-def load_thresholds(path: str | os.PathLike[str] = THRESHOLDS) -> Thresholds:
-    """Read the thresholds file.
-
-    Args:
-        path: a JSON file with ``"target": {"max_ratio", "dtype", "min_batch"}`` and
-            ``"max_ratio": {net: {dtype: {batch: limit}}}``.
-
-    Returns:
-        The :class:`Thresholds`.
-
-    Raises:
-        ValueError: a malformed file or a limit that is not a number > 0 (the message names
-            the file and the entry).
-    """
+def blocks(path: str | Path) -> pd.DataFrame:
+    """One row per timed block of a ``--benchmark-json`` file."""
     with open(path, encoding="utf-8") as f:
-        data = json.load(f)
+        rows = [b["extra_info"] for b in json.load(f)["benchmarks"] if "value" in b["extra_info"]]
+    if not rows:
+        raise ValueError(f"{path}: no timing blocks in the file")
+    return pd.DataFrame.from_records(rows)
+
+
+def paired(frame: pd.DataFrame, impl: str, reference: str = "floor") -> pd.DataFrame:
+    """Per configuration: ``ratio`` (median of per-repeat ratios), ``low``, ``high``, and the two
+    times (medians over repeats, seconds)."""
+    wide = frame.pivot_table(index=[*CONFIG, "repeat"], columns="impl", values="value")
+    if impl not in wide or reference not in wide:
+        return pd.DataFrame(columns=[*CONFIG, "ratio", "low", "high", "time", "ref_time"])
+    both = wide[[impl, reference]].dropna()
+    both["r"] = both[impl] / both[reference]
+    out = both.groupby(level=CONFIG).agg(
+        ratio=("r", "median"),
+        low=("r", "min"),
+        high=("r", "max"),
+        time=(impl, "median"),
+        ref_time=(reference, "median"),
+    )
+    return out.reset_index()
+
+
+def load_thresholds(path: str | Path = THRESHOLDS) -> dict:
+    """``{"limits": {(dtype, batch): max ratio}, "target": {...}}``; ValueError naming the file."""
     try:
-        target = data["target"]
-        limits: dict[Config, float] = {}
-        for net, by_dtype in data["max_ratio"].items():
-            for dtype, by_batch in by_dtype.items():
-                for batch, limit in by_batch.items():
-                    if not (isinstance(limit, (int, float)) and limit > 0):
-                        raise ValueError(f"max_ratio.{net}.{dtype}.{batch} = {limit!r}")
-                    limits[(net, dtype, int(batch))] = float(limit)
-        return Thresholds(
-            limits=limits,
-            target=float(target["max_ratio"]),
-            target_dtype=str(target["dtype"]),
-            target_min_batch=int(target["min_batch"]),
-            path=os.fspath(path),
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        limits = {
+            (d, int(b)): float(v) for d, by in data["max_ratio"].items() for b, v in by.items()
+        }
+        if not all(v > 0 for v in limits.values()):
+            raise ValueError("a limit is not > 0")
+        return {"limits": limits, "target": data["target"]}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{path}: malformed thresholds ({exc})") from exc
+
+
+def judge(frame: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
+    """:func:`paired` nplearn / floor with ``limit`` and ``verdict``: pass, FAIL, noise (the
+    floor came out slower than nplearn) or not gated."""
+
+    def verdict(ratio: float, limit: float | None) -> str:
+        if ratio < 1:
+            return "noise (floor slower)"
+        return "not gated" if limit is None else "pass" if ratio <= limit else "FAIL"
+
+    out = paired(frame, "nplearn")
+    pairs = zip(out["dtype"], out["batch"], strict=True)
+    out["limit"] = [thresholds["limits"].get((d, b)) for d, b in pairs]
+    out["verdict"] = [verdict(r, m) for r, m in zip(out["ratio"], out["limit"], strict=True)]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.timing.gate")
+    parser.add_argument("results", type=Path, help="--benchmark-json file of the timing pass")
+    parser.add_argument("--thresholds", type=Path, default=THRESHOLDS)
+    args = parser.parse_args(argv)
+    verdicts = judge(blocks(args.results), load_thresholds(args.thresholds))
+    for row in verdicts.itertuples():
+        print(
+            f"nplearn / floor {row.net} {row.dtype} batch {row.batch}: {row.ratio:.3f} "
+            f"(blocks {row.low:.3f}-{row.high:.3f}, "
+            f"{1e3 * row.time:.3f} vs {1e3 * row.ref_time:.3f} ms), "
+            f"limit {row.limit}: {row.verdict}"
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{os.fspath(path)}: malformed thresholds ({exc})") from exc
+    failed = int((verdicts["verdict"] == "FAIL").sum())
+    print(
+        f"GATE {'FAILED' if failed else 'PASSED'}: nplearn / fused floor "
+        f"({failed} of {len(verdicts)} configurations over their limit)"
+    )
+    return 1 if failed else 0
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """The gate's decision for one implementation and configuration.
-
-    Attributes:
-        impl: ``"nplearn"`` (the gate) or ``"nplearn-copy"`` (the self-test).
-        net, dtype, batch: the configuration.
-        ratio: step / fused floor (median of the interleaved block ratios).
-        low, high: the lowest and highest block ratio (the noise).
-        time, floor_time: the two step times, seconds.
-        limit: the threshold, or None (not gated).
-        target: the issue's target when it applies here, else None.
-        rechecked: the figures come from the interleaved recheck.
-    """
-
-    impl: str
-    net: str
-    dtype: str
-    batch: int
-    ratio: float
-    low: float
-    high: float
-    time: float
-    floor_time: float
-    limit: float | None
-    target: float | None
-    rechecked: bool = False
-
-    @property
-    def config(self) -> Config:
-        return (self.net, self.dtype, self.batch)
-
-    @property
-    def passed(self) -> bool:
-        """Within the threshold (always True when not gated)."""
-        return self.limit is None or self.ratio <= self.limit
-
-    @property
-    def meets_target(self) -> bool | None:
-        """Within the issue's target, or None where the target does not apply."""
-        return None if self.target is None else self.ratio <= self.target
-
-    @property
-    def name(self) -> str:
-        """The benchmark, e.g. ``nplearn train_step relu float32 batch 100``."""
-        return f"{self.impl} train_step {self.net} {self.dtype} batch {self.batch}"
-
-    def message(self) -> str:
-        """One line: benchmark, both timings, ratio, limit, verdict."""
-        limit = "not gated" if self.limit is None else f"limit {self.limit:.3f}"
-        verdict = "ok" if self.passed else "EXCEEDS THRESHOLD"
-        again = ", after recheck" if self.rechecked else ""
-        return (
-            f"{self.name}: {self.time * 1e3:.4f} ms vs fused floor {self.floor_time * 1e3:.4f} ms "
-            f"= {self.ratio:.3f}x (blocks {self.low:.3f}-{self.high:.3f}{again}), "
-            f"{limit}: {verdict}"
-        )
-
-
-def judge(
-    ratios: pd.DataFrame, thresholds: Thresholds, impl: str, *, rechecked: bool = False
-) -> list[Verdict]:
-    """Verdicts for ``impl`` in every configuration of a ratio table.
-
-    Args:
-        ratios: :func:`benchmarks.timing.results.ratio_table` against the fused floor.
-        thresholds: the limits.
-        impl: the implementation judged.
-        rechecked: mark the verdicts as coming from a recheck.
-
-    Returns:
-        One verdict per configuration where ``impl`` was timed, in table order.
-    """
-    verdicts = []
-    for row in ratios[ratios["impl"] == impl].itertuples(index=False):
-        net, dtype, batch = str(row.net), str(row.dtype), int(row.batch)
-        verdicts.append(
-            Verdict(
-                impl=impl,
-                net=net,
-                dtype=dtype,
-                batch=batch,
-                ratio=float(row.ratio),
-                low=float(row.low) if not math.isnan(row.low) else float(row.ratio),
-                high=float(row.high) if not math.isnan(row.high) else float(row.ratio),
-                time=float(row.time),
-                floor_time=float(row.ref_time),
-                limit=thresholds.limit(net, dtype, batch),
-                target=thresholds.target if thresholds.target_applies(dtype, batch) else None,
-                rechecked=rechecked,
-            )
-        )
-    return verdicts
-
-
-def merge(first: Iterable[Verdict], again: Iterable[Verdict]) -> list[Verdict]:
-    """``first`` with each configuration found in ``again`` replaced by the recheck's verdict."""
-    redone = {(v.impl, v.config): replace(v, rechecked=True) for v in again}
-    return [redone.get((v.impl, v.config), v) for v in first]
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""How far from the limit: nplearn's step against the fastest step measured on this machine.
+
+Contract
+--------
+:func:`measure` starts one :mod:`.worker` process with the environment as given (the default
+kernel, or the one ``OPENBLAS_CORETYPE`` forces) and one per other OpenBLAS kernel this CPU
+supports (:func:`nplearn.doctor.supported_coretypes`; a coretype that runs a kernel already
+present is dropped). Per configuration it times, in interleaved rounds (the order reversed every
+round), the fused floor and nplearn's step under every kernel, and PyTorch's and JAX's steps (when
+installed) in the default worker. Every round gives one ratio per candidate: nplearn under the
+default kernel over that candidate, from blocks of the same round. :class:`Limit` holds per
+configuration each candidate's median time and median ratio with its range, so the report can
+name the fastest step, the kernel that ran by default and the fastest kernel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from benchmarks.timing.ab import ROOT, ABError, Worker
+from benchmarks.timing.steps import Config
+from nplearn.doctor import VAR, supported_coretypes
+
+DEFAULT = "default"
+
+
+@dataclass
+class Limit:
+    """Results: ``times[config][candidate]`` (ms) and ``ratios[config][candidate]`` as
+    ``(median, low, high)`` of nplearn (default kernel) / candidate; a candidate is
+    ``(worker, impl)``; ``kernels`` maps each worker to the kernel it ran."""
+
+    kernels: dict[str, str]
+    times: dict[Config, dict[tuple[str, str], float]] = field(default_factory=dict)
+    ratios: dict[Config, dict[tuple[str, str], tuple[float, float, float]]] = field(
+        default_factory=dict
+    )
+
+    def fastest(self, config: Config) -> tuple[str, str]:
+        return min(self.times[config], key=self.times[config].__getitem__)
+
+
+def _workers(stack: ExitStack) -> dict[str, Worker]:
+    workers = {DEFAULT: Worker(ROOT, "default kernel")}
+    stack.callback(workers[DEFAULT].close)
+    for coretype in supported_coretypes():
+        worker = Worker(ROOT, f"{VAR}={coretype}", env={VAR: coretype})
+        stack.callback(worker.close)
+        if worker.kernel() not in {w.kernel() for w in workers.values()}:
+            workers[coretype] = worker
+    return workers
+
+
+def measure(
+    configs: Sequence[Config],
+    *,
+    rounds: int,
+    block: float = 0.03,
+    progress: Callable[[str], None] = print,
+) -> Limit:
+    """Time every candidate on every configuration (module docstring)."""
+    with ExitStack() as stack:
+        workers = _workers(stack)
+        result = Limit({name: w.kernel() for name, w in workers.items()})
+        plan: dict[Config, dict[tuple[str, str], int]] = {}
+        for c in configs:
+            plan[c] = {}
+            for name, worker in workers.items():
+                for impl in ("floor", "nplearn", *(("torch", "jax") if name == DEFAULT else ())):
+                    try:
+                        seconds = worker.ask(build=[impl, c.net, c.dtype, c.batch])["seconds"]
+                    except ABError:  # a peer that is not installed
+                        continue
+                    plan[c][(name, impl)] = max(8, round(block / seconds))
+        seen: dict[Config, dict[tuple[str, str], list[float]]] = {
+            c: {k: [] for k in plan[c]} for c in configs
+        }
+        for r in range(rounds):
+            for c in configs:
+                order = list(plan[c]) if r % 2 == 0 else list(plan[c])[::-1]
+                for name, impl in order:
+                    seen[c][(name, impl)].append(
+                        workers[name].block([impl, c.net, c.dtype, c.batch], plan[c][(name, impl)])
+                    )
+            progress(f"  limit round {r + 1}/{rounds}")
+    for c in configs:
+        ours = np.asarray(seen[c][(DEFAULT, "nplearn")])
+        result.times[c] = {k: 1e3 * float(np.median(v)) for k, v in seen[c].items()}
+        result.ratios[c] = {}
+        for k, v in seen[c].items():
+            r = ours / np.asarray(v)
+            result.ratios[c][k] = (float(np.median(r)), float(r.min()), float(r.max()))
+    return result

@@ -1,0 +1,172 @@
+"""One timing run: the A/B against a baseline, the timing pass, the gate and self-test, the limit.
+
+Contract
+--------
+:func:`run_all` does what ``python -m benchmarks.timing`` promises (see its docstring) and
+returns the exit status; :func:`self_test` is ``--self-test``. Results go to
+:func:`benchmarks.timing.report.write_bench_report` as plain data; the A/B's summary line is
+printed last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks.timing import ab, gate, limit
+from benchmarks.timing.report import Run, write_bench_report
+from benchmarks.timing.steps import NETS, Config
+from verification.provenance import git_commit
+
+HERE = Path(__file__).resolve().parent
+PLANT = 0.03
+REGRESSION, BAD_INPUT = 1, 2
+
+
+def ab_configs() -> list[Config]:
+    """The gated configurations the A/B compares: both networks, both dtypes, batch 16 and 100."""
+    return [Config(n, d, b) for n in NETS for d in ("float32", "float64") for b in (16, 100)]
+
+
+def _ab(
+    base: Path, tree: Path, labels: tuple[str, str], quick: bool, tolerance: float
+) -> list[ab.Comparison]:
+    return ab.compare(
+        base,
+        tree,
+        ab_configs(),
+        rounds=14 if quick else 30,
+        tolerance=tolerance,
+        labels=labels,
+        progress=lambda _: None,
+    )
+
+
+def planted_ab(tmp: Path, fraction: float, quick: bool, tolerance: float) -> list[ab.Comparison]:
+    """The A/B of a copy of the working tree made ``fraction`` slower against the working tree."""
+    copy = ab.planted_tree(tmp, fraction, name=f"copy-{fraction}-{time.monotonic_ns()}")
+    label = f"copy {fraction:.0%} slower" if fraction else "identical copy"
+    return _ab(ab.ROOT, copy, ("working tree", label), quick, tolerance)
+
+
+def self_test(runs: int, tolerance: float) -> int:
+    """``runs`` planted and ``runs`` identical quick A/Bs; 0 when >= 95% of each come out right."""
+    flagged = {PLANT: 0, 0.0: 0}
+    with tempfile.TemporaryDirectory() as tmp:
+        for run in range(runs):
+            for fraction in (PLANT, 0.0):
+                start = time.perf_counter()
+                line = ab.summary(
+                    planted_ab(Path(tmp), fraction, True, tolerance), "copy", tolerance
+                )
+                flagged[fraction] += line.startswith("A/B: REGRESSION")
+                kind = f"planted {fraction:.0%}" if fraction else "identical"
+                print(
+                    f"self-test run {run + 1}/{runs}, {kind}: {line} "
+                    f"[{time.perf_counter() - start:.0f} s]",
+                    flush=True,
+                )
+    caught, false = flagged[PLANT], flagged[0.0]
+    ok = caught >= 0.95 * runs and false <= 0.05 * runs
+    print(
+        f"SELF-TEST {'PASSED' if ok else 'FAILED'}: a planted {PLANT:.0%} slowdown flagged in "
+        f"{caught}/{runs} quick A/Bs, identical code flagged in {false}/{runs}"
+    )
+    return 0 if ok else 1
+
+
+def baseline_ab(ref: str, quick: bool, tolerance: float) -> tuple[list[ab.Comparison], str]:
+    """The A/B of the working tree against ``ref``, and what was compared (one sentence)."""
+    with tempfile.TemporaryDirectory() as tmp, ab.baseline_tree(ref, Path(tmp)) as base:
+        results = _ab(base, ab.ROOT, (f"baseline {ref}", "working tree"), quick, tolerance)
+    changed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", "nplearn"],
+        cwd=ab.ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split("\n")
+    changed = [line for line in changed if line.strip()]
+    what = (
+        f"the working-tree files of nplearn/ (commit {git_commit()}, "
+        f"uncommitted changes in {len(changed)} of its files) against {ref}"
+    )
+    return results, what
+
+
+def timing_pass(mode: str, threads: int, json_file: Path) -> bool:
+    """The pytest-benchmark pass over ``bench_steps.py``; whether it succeeded."""
+    print(f"== timing pass ({mode}): ms per step, the low quantile of each block ==", flush=True)
+    code = pytest.main(
+        [
+            str(HERE / "bench_steps.py"),
+            "-o",
+            "python_files=bench_*.py",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--rootdir={ab.ROOT}",
+            f"--timing-mode={mode}",
+            f"--timing-threads={threads}",
+            "--benchmark-quiet",
+            f"--benchmark-json={json_file}",
+        ]
+    )
+    return code == pytest.ExitCode.OK and json_file.exists()
+
+
+def run_all(args: argparse.Namespace, reports: Path) -> int:
+    """A timing run (module docstring of :mod:`benchmarks.timing.__main__`); the exit status."""
+    start, mode = time.perf_counter(), "quick" if args.quick else "full"
+    compared = None
+    if args.baseline:  # first: a bad ref or a broken baseline fails before any timing
+        print(f"== A/B: working tree against {args.baseline} ==", flush=True)
+        compared = baseline_ab(args.baseline, args.quick, args.tolerance)
+        print(f"  ({time.perf_counter() - start:.0f} s)", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        json_file = Path(tmp) / "timings.json"
+        if not timing_pass(mode, args.threads, json_file):
+            print("the timing pass failed (see above); nothing written", file=sys.stderr)
+            return BAD_INPUT
+        blocks = gate.blocks(json_file)
+        selftest = None
+        if not args.quick:
+            print("== self-test: the A/B must flag a planted 3% slowdown ==", flush=True)
+            selftest = planted_ab(Path(tmp), PLANT, False, args.tolerance)
+        print("== how far from the limit ==", flush=True)
+        configs = [
+            Config(n, "float32", b)
+            for n in NETS
+            for b in ((16, 100) if args.quick else (1, 16, 100, 256, 1024))
+        ]
+        reached = limit.measure(configs, rounds=3 if args.quick else 8)
+        run = Run(
+            mode=mode,
+            threads=args.threads,
+            blocks=blocks,
+            gate=gate.judge(blocks, gate.load_thresholds()),
+            selftest=selftest,
+            limit=reached,
+            ab=compared,
+            tolerance=args.tolerance,
+            seconds=time.perf_counter() - start,
+            raw=json_file.read_text(encoding="utf-8"),
+        )
+        path = write_bench_report(run, reports)
+    print(f"wrote {path} ({run.seconds:.0f} s)")
+    for line in run.verdict_lines():
+        print(line)
+    status = 0 if args.quick or run.passed() else REGRESSION
+    if compared is not None:
+        for c in compared[0]:
+            print(f"  A/B {c.line()}")
+        print(ab.summary(compared[0], args.baseline, args.tolerance))
+        if any(c.verdict == "slower" for c in compared[0]):
+            status = REGRESSION
+    return status

@@ -1,0 +1,300 @@
+"""Every timed training step: nplearn's, the plain-NumPy floor's and the peers'.
+
+Contract
+--------
+A :class:`Config` is a network, a dtype and a batch size. The networks are the post's two,
+784-128-10 with the hidden activation named by its nplearn layer class (``"ReLU"``,
+``"Sigmoid"``); every implementation builds its activation from that name (``nplearn.ReLU``,
+``torch.nn.ReLU``, ``jax.nn.relu``), so nothing here lists layers. All implementations of a
+configuration start from the weights and batch of one seeded generator, train with summed
+cross-entropy on integer labels and plain SGD(``LR``) (tiny: thousands of steps on one batch stay
+finite), and are called with no arguments for one complete step that returns the loss.
+
+:func:`make_step` builds one by name (:data:`IMPLS`): ``nplearn`` (``train_step``), ``floor``
+(:class:`FusedStep`, the same step hand-fused: preallocated buffers, in-place elementwise work,
+one flat SGD pass), ``torch``, ``jax`` (``jit`` of value-and-grad plus update) and ``post`` (the
+post's verbatim code, float64 weights on float32 inputs, as its script runs). A peer's library is
+imported only when it is built. :func:`assert_same_step` proves that a step computes nplearn's:
+same loss value and gradients from the same start.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+INPUTS, HIDDEN, OUTPUTS = 784, 128, 10
+#: Hidden activations of the post's two networks, by nplearn class name.
+NETS = ("ReLU", "Sigmoid")
+LR = 1e-6
+SEED = 20200614
+IMPLS = ("floor", "nplearn", "torch", "jax", "post")
+Tensor = np.ndarray
+Step = Callable[[], float]
+
+
+@dataclass(frozen=True, order=True)
+class Config:
+    """One timed configuration: hidden activation class name, dtype name, batch size."""
+
+    net: str
+    dtype: str
+    batch: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.net.lower()}-{self.dtype}-b{self.batch}"
+
+    def rng(self, stream: int) -> np.random.Generator:
+        """Stream 0 draws the batch, stream 1 the weights."""
+        key = [SEED, sum(map(ord, self.net)), np.dtype(self.dtype).itemsize, self.batch, stream]
+        return np.random.default_rng(key)
+
+    def batch_data(self) -> tuple[Tensor, Tensor]:
+        """Inputs in ``[0, 1)`` like scaled MNIST ``(batch, 784)`` and labels ``(batch,)``."""
+        rng = self.rng(0)
+        x = rng.random((self.batch, INPUTS)).astype(self.dtype)
+        return x, rng.integers(0, OUTPUTS, self.batch)
+
+    def weights(self) -> dict[str, Tensor]:
+        """``W1 (784, 128), b1, W2 (128, 10), b2`` as PyTorch's default init draws them."""
+        rng, out = self.rng(1), {}
+        for i, (fan_in, fan_out) in enumerate(((INPUTS, HIDDEN), (HIDDEN, OUTPUTS)), 1):
+            bound = 1 / np.sqrt(fan_in)
+            out[f"W{i}"] = rng.uniform(-bound, bound, (fan_in, fan_out)).astype(self.dtype)
+            out[f"b{i}"] = rng.uniform(-bound, bound, fan_out).astype(self.dtype)
+        return out
+
+
+class NplearnStep:
+    """``nplearn.training.train_step`` on the configuration's network, loss and optimizer."""
+
+    def __init__(self, cfg: Config) -> None:
+        import nplearn
+        from nplearn.training import train_step
+
+        w, (self.x, self.y) = cfg.weights(), cfg.batch_data()
+        first, last = (
+            nplearn.Linear(*s, dtype=cfg.dtype) for s in ((INPUTS, HIDDEN), (HIDDEN, OUTPUTS))
+        )
+        self.net = nplearn.Network([first, getattr(nplearn, cfg.net)(), last])
+        self.net.load_state_dict({"0.W": w["W1"], "0.b": w["b1"], "2.W": w["W2"], "2.b": w["b2"]})
+        self.loss, self.optim = nplearn.CrossEntropyLoss(reduction="sum"), nplearn.SGD(LR)
+        self.train_step = train_step
+
+    def __call__(self) -> float:
+        return self.train_step(self.net, self.loss, self.optim, self.x, self.y)
+
+    def gradients(self) -> dict[str, Tensor]:
+        first, last = self.net[0], self.net[2]
+        return {
+            "W1": first.grads["W"],
+            "b1": first.grads["b"],
+            "W2": last.grads["W"],
+            "b2": last.grads["b"],
+        }
+
+
+class FusedStep:
+    """The floor: the whole step hand-fused in NumPy, every buffer preallocated.
+
+    Choices, each the fastest variant on a 1-thread OpenBLAS: bias gradients and softmax row
+    sums as products with a ones vector (BLAS GEMV beats ``sum(axis=...)``), row maxima read at
+    the ``argmax``, label entries reached through flat indices, ``np.dot`` for outer products at
+    batch 1 (``np.matmul`` skips BLAS when the inner dimension is 1), parameters and gradients
+    in two flat arrays so the SGD update is one pass, as in nplearn's flat storage.
+    """
+
+    def __init__(self, cfg: Config) -> None:
+        if cfg.net not in NETS:
+            raise ValueError(f"the floor has no {cfg.net!r} network; it knows {NETS}")
+        w, (self.x, self.y) = cfg.weights(), cfg.batch_data()
+        dt, b = np.dtype(cfg.dtype), cfg.batch
+        sizes = np.cumsum([0, *(v.size for v in w.values())])
+        self.flat_p, self.flat_g = np.empty(sizes[-1], dt), np.zeros(sizes[-1], dt)
+        self.flat_tmp = np.empty(sizes[-1], dt)
+        self.p, self.g = {}, {}
+        for (k, v), start, stop in zip(w.items(), sizes[:-1], sizes[1:], strict=True):
+            self.p[k] = self.flat_p[start:stop].reshape(v.shape)
+            self.p[k][...] = v
+            self.g[k] = self.flat_g[start:stop].reshape(v.shape)
+        self.lr, self.relu = dt.type(LR), cfg.net == "ReLU"
+        self.H, self.dH, self.T = (np.empty((b, HIDDEN), dt) for _ in range(3))
+        self.mask = np.empty((b, HIDDEN), bool)
+        self.Z = np.empty((b, OUTPUTS), dt)
+        self.rowmax, self.rowsum, self.ones = np.empty(b, dt), np.empty(b, dt), np.ones(b, dt)
+        self.ones_out, self.offsets = np.ones(OUTPUTS, dt), np.arange(b) * OUTPUTS
+        self.flat = np.empty(b, np.intp)
+        self.wgrad = np.dot if b == 1 else np.matmul
+
+    def __call__(self) -> float:
+        p, g, x, H, dH, Z, Zf = self.p, self.g, self.x, self.H, self.dH, self.Z, self.Z.reshape(-1)
+        np.matmul(x, p["W1"], out=H)
+        np.add(H, p["b1"], out=H)
+        if self.relu:
+            np.maximum(H, 0, out=H)
+        else:  # 1 / (1 + exp(-h)), nplearn.functional's formula
+            np.negative(H, out=H)
+            with np.errstate(over="ignore"):
+                np.exp(H, out=H)
+            H += 1
+            np.reciprocal(H, out=H)
+        np.matmul(H, p["W2"], out=Z)
+        np.add(Z, p["b2"], out=Z)
+        # L = sum over rows of log sum exp(z - max) - (z_y - max); dZ = softmax - onehot
+        np.add(self.offsets, Z.argmax(axis=1), out=self.flat)
+        np.take(Zf, self.flat, out=self.rowmax)
+        np.subtract(Z, self.rowmax[:, None], out=Z)
+        np.add(self.offsets, self.y, out=self.flat)
+        picked = Zf[self.flat]
+        np.exp(Z, out=Z)
+        np.matmul(Z, self.ones_out, out=self.rowsum)
+        value = float(np.add.reduce(np.log(self.rowsum) - picked, dtype=np.float64))
+        np.reciprocal(self.rowsum, out=self.rowsum)
+        np.multiply(Z, self.rowsum[:, None], out=Z)
+        Zf[self.flat] -= 1
+        self.wgrad(H.T, Z, out=g["W2"])
+        np.matmul(self.ones, Z, out=g["b2"])
+        np.matmul(Z, p["W2"].T, out=dH)
+        if self.relu:
+            np.greater(H, 0, out=self.mask)
+            np.multiply(dH, self.mask, out=dH)
+        else:
+            np.subtract(1, H, out=self.T)
+            np.multiply(self.T, H, out=self.T)
+            np.multiply(dH, self.T, out=dH)
+        self.wgrad(x.T, dH, out=g["W1"])
+        np.matmul(self.ones, dH, out=g["b1"])
+        np.multiply(self.flat_g, self.lr, out=self.flat_tmp)
+        np.subtract(self.flat_p, self.flat_tmp, out=self.flat_p)
+        return value
+
+    def gradients(self) -> dict[str, Tensor]:
+        return self.g
+
+
+class TorchStep:
+    """``torch.nn.Sequential`` step: ``zero_grad``, forward, loss, ``backward``, ``SGD.step``."""
+
+    def __init__(self, cfg: Config) -> None:
+        import torch
+
+        torch.set_num_threads(int(os.environ.get("NPLEARN_BENCH_THREADS", "1")))
+        w, (x, y) = cfg.weights(), cfg.batch_data()
+        self.layers = [torch.nn.Linear(INPUTS, HIDDEN), torch.nn.Linear(HIDDEN, OUTPUTS)]
+        self.model = torch.nn.Sequential(
+            self.layers[0], getattr(torch.nn, cfg.net)(), self.layers[1]
+        )
+        self.model.to(getattr(torch, cfg.dtype))
+        with torch.no_grad():
+            for i, layer in enumerate(self.layers, 1):
+                layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(w[f"W{i}"].T)))
+                layer.bias.copy_(torch.from_numpy(w[f"b{i}"]))
+        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
+        self.loss = torch.nn.CrossEntropyLoss(reduction="sum")
+        self.optim = torch.optim.SGD(self.model.parameters(), lr=LR)
+
+    def __call__(self) -> float:
+        self.optim.zero_grad()
+        value = self.loss(self.model(self.x), self.y)
+        value.backward()
+        self.optim.step()
+        return float(value.item())
+
+    def gradients(self) -> dict[str, Tensor]:
+        out = {}
+        for i, layer in enumerate(self.layers, 1):
+            out[f"W{i}"] = layer.weight.grad.numpy().T
+            out[f"b{i}"] = layer.bias.grad.numpy()
+        return out
+
+
+class JaxStep:
+    """``jax.jit`` of the loss's value and gradient plus the SGD update, one dispatch per step."""
+
+    def __init__(self, cfg: Config) -> None:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        act = getattr(jax.nn, cfg.net.lower())
+        w, (x, y) = cfg.weights(), cfg.batch_data()
+
+        def loss(p: dict, x: Tensor, y: Tensor) -> Tensor:
+            z = act(x @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
+            logp = jax.nn.log_softmax(z)
+            return -jax.numpy.take_along_axis(logp, y[:, None], axis=1).sum()
+
+        def step(p: dict, x: Tensor, y: Tensor) -> tuple:
+            value, grads = jax.value_and_grad(loss)(p, x, y)
+            return value, jax.tree_util.tree_map(lambda a, d: a - LR * d, p, grads), grads
+
+        self.fn = jax.jit(step)
+        self.p = {k: jax.numpy.asarray(v) for k, v in w.items()}
+        self.x, self.y, self.grads = jax.numpy.asarray(x), jax.numpy.asarray(y), {}
+
+    def __call__(self) -> float:
+        value, self.p, self.grads = self.fn(self.p, self.x, self.y)
+        return float(value)
+
+    def gradients(self) -> dict[str, Tensor]:
+        return {k: np.asarray(v) for k, v in self.grads.items()}
+
+
+class PostStep:
+    """The post's loop body with its own classes: forward, loss, ``net.backward``, ``SGD.step``."""
+
+    def __init__(self, cfg: Config) -> None:
+        from verification import post_impl as post
+
+        w, (x, y) = cfg.weights(), cfg.batch_data()
+        first, last = post.Linear(INPUTS, HIDDEN), post.Linear(HIDDEN, OUTPUTS)
+        for i, layer in enumerate((first, last), 1):
+            layer.W, layer.b = w[f"W{i}"].astype(np.float64), w[f"b{i}"].astype(np.float64)
+        self.net = post.Network(layers=[first, getattr(post, cfg.net)(), last])
+        self.loss, self.optim = post.CrossEntropyLoss(), post.SGD(LR)
+        self.x = x.astype(np.float32)
+        # The post one-hot encodes the whole label set, then slices: every class is present.
+        self.label = post.to_one_hot(np.concatenate([y, np.arange(OUTPUTS)]))[: len(y)]
+
+    def __call__(self) -> float:
+        err = self.loss(self.net(self.x), self.label)
+        self.net.backward(self.loss.grad)
+        self.optim.step(self.net)
+        return float(err)
+
+
+STEPS: dict[str, Callable[[Config], Step]] = {
+    "nplearn": NplearnStep,
+    "floor": FusedStep,
+    "torch": TorchStep,
+    "jax": JaxStep,
+    "post": PostStep,
+}
+
+
+def make_step(impl: str, cfg: Config) -> Step:
+    """Build implementation ``impl`` (one of :data:`IMPLS`) on ``cfg``; ImportError if absent."""
+    if impl not in STEPS:
+        raise ValueError(f"unknown implementation {impl!r}; choose one of {IMPLS}")
+    return STEPS[impl](cfg)
+
+
+def assert_same_step(impl: str, cfg: Config) -> None:
+    """Assert that one fresh step of ``impl`` gives nplearn's loss value and gradients.
+
+    Raises:
+        AssertionError: naming the implementation, the configuration and the quantity.
+    """
+    theirs, ours = make_step(impl, cfg), NplearnStep(cfg)
+    rtol = 1e-4 if cfg.dtype == "float32" else 1e-10
+    where = f"{impl} {cfg.id}"
+    np.testing.assert_allclose(theirs(), ours(), rtol=rtol, err_msg=f"{where}: loss value")
+    got = theirs.gradients()  # type: ignore[attr-defined]
+    for name, expected in ours.gradients().items():
+        atol = rtol * float(np.abs(expected).max())
+        np.testing.assert_allclose(
+            got[name], expected, rtol=rtol, atol=atol, err_msg=f"{where}: gradient of {name}"
+        )

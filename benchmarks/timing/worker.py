@@ -1,0 +1,86 @@
+"""A timing worker: one long-lived process that builds training steps and times blocks of them.
+
+Contract
+--------
+``python -m benchmarks.timing.worker`` pins every BLAS/OpenMP pool to ``$NPLEARN_BENCH_THREADS``
+(default 1) with threadpoolctl, imports whichever nplearn its ``PYTHONPATH`` puts first (so an A/B
+runs one worker per version, and a kernel comparison one worker per ``OPENBLAS_CORETYPE``), then
+answers JSON requests, one line each on stdin, with one JSON line on stdout:
+
+- first, unasked: ``{"ready": {"nplearn": file, "numpy": version, "blas": [pools]}}``, or
+  ``{"error": message}`` and exit status 1 when nplearn or numpy cannot be imported;
+- ``{"build": [impl, net, dtype, batch], "pad": p}``: allocate (and keep) ``p`` bytes, then build
+  that step (:func:`steps.make_step`) afresh and answer ``{"seconds": s}``, its time per step
+  after a warm-up. The padding moves every later allocation: rebuilding with random padding
+  samples memory layouts, so no one layout's luck (cache-line splits, aliasing) decides a ratio;
+- ``{"time": [impl, net, dtype, batch], "steps": n, "chunks": k}``: ``k`` chunks of ``n`` steps
+  with the garbage collector off; answers ``{"times": [...]}`` in seconds per step, one per chunk
+  (``n = 1`` times every step alone, so a step the scheduler interrupted can be told apart).
+
+A failing request answers ``{"error": message}`` and the worker keeps serving.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+import time
+import traceback
+from typing import Any
+
+from benchmarks.threads import default_threads
+
+
+def _chunks(step: Any, steps: int, chunks: int) -> list[float]:
+    clock, out = time.perf_counter, []
+    gc.disable()
+    try:
+        for _ in range(chunks):
+            start = clock()
+            for _ in range(steps):
+                step()
+            out.append((clock() - start) / steps)
+    finally:
+        gc.enable()
+    return out
+
+
+def serve() -> int:
+    """Answer requests until stdin closes; the exit status."""
+    try:
+        import numpy
+        from threadpoolctl import threadpool_info, threadpool_limits
+
+        import nplearn
+        from benchmarks.timing.steps import Config, make_step
+
+        limits = threadpool_limits(limits=default_threads())  # held for the process's life
+        ready = {"nplearn": nplearn.__file__, "numpy": numpy.__version__, "blas": threadpool_info()}
+    except Exception as exc:
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
+        return 1
+    print(json.dumps({"ready": ready}), flush=True)
+    built: dict[tuple[Any, ...], Any] = {}
+    padding: list[Any] = []
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            if "build" in request:
+                key = tuple(request["build"])
+                padding.append(numpy.empty(request.get("pad", 0), numpy.uint8))
+                built[key] = step = make_step(key[0], Config(*key[1:]))
+                _chunks(step, 3, 1)
+                answer: dict[str, Any] = {"seconds": min(_chunks(step, 3, 3))}
+            else:
+                key = tuple(request["time"])
+                answer = {"times": _chunks(built[key], request["steps"], request["chunks"])}
+        except Exception as exc:
+            answer = {"error": "".join(traceback.format_exception_only(exc)).strip()}
+        print(json.dumps(answer), flush=True)
+    del limits
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(serve())
