@@ -5,8 +5,7 @@ Contract
 :func:`variants` derives, from the post-faithful MSE config, one config per
 set of changed factors (:data:`COMBINATIONS`): the baseline, each factor
 alone, and combinations that show which factors are needed together (each
-triple, and that triple minus each of its factors). The factors are those of
-the issue:
+triple, and that triple minus each of its factors). The factors:
 
 - ``relu``: the correct ReLU backward instead of the post's ``np.maximum(grad, 0)``;
 - ``init``: He initialisation instead of the post's ``randn``;

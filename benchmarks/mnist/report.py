@@ -242,24 +242,17 @@ def _tta(inputs: Inputs) -> dict[str, object]:
 
 
 def _fashion(inputs: Inputs) -> dict[str, object]:
-    headline = inputs.plan.headline
-
-    def ranking(dataset: str) -> list[str]:
-        ranked = sorted(headline, key=lambda c: -inputs.get(dataset, c.key, "test_accuracy"))
-        return [c.key for c in ranked]
-
-    lines = []
-    for cfg in headline:
-        mnist, fashion = (inputs.get(d, cfg.key, "test_accuracy") for d in NAMES)
-        lines.append(
-            f"- `{cfg.key}`: {fashion:.4f} on Fashion-MNIST vs {mnist:.4f} on MNIST "
-            f"({100 * (fashion - mnist):+.1f} points)."
-        )
-    same = "carries over" if ranking("fashion-mnist") == ranking("mnist") else "changes"
-    return {
-        "fashion": "\n".join(lines),
-        "ranking": f"{same}: " + " > ".join(ranking("fashion-mnist")),
-    }
+    keys = [c.key for c in inputs.plan.headline]
+    accuracy = {(d, k): inputs.get(d, k, "test_accuracy") for d in NAMES for k in keys}
+    rank = {d: " > ".join(sorted(keys, key=lambda k: -accuracy[d, k])) for d in NAMES}
+    lines = [
+        f"- `{k}`: {accuracy['fashion-mnist', k]:.4f} on Fashion-MNIST vs "
+        f"{accuracy['mnist', k]:.4f} on MNIST "
+        f"({100 * (accuracy['fashion-mnist', k] - accuracy['mnist', k]):+.1f} points)."
+        for k in keys
+    ]
+    same = "carries over" if rank["fashion-mnist"] == rank["mnist"] else "changes"
+    return {"fashion": "\n".join(lines), "ranking": f"{same}: {rank['fashion-mnist']}"}
 
 
 def _best(inputs: Inputs) -> dict[str, object]:
