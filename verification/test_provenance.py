@@ -1,15 +1,12 @@
-"""Tests of verification.provenance: the facts every report header carries, and that it never fails."""
+"""Tests of verification.provenance: the facts every report header carries; it never fails."""
 
 from __future__ import annotations
 
-import os
-import platform
 import re
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import pytest
 import threadpoolctl
 
@@ -17,44 +14,19 @@ from nplearn.doctor import versions
 from verification import provenance as prov
 
 COMMIT = re.compile(r"^([0-9a-f]{4,40}(-dirty)?|unknown)$")
-KEYS = [
-    "date",
-    "commit",
-    "python",
-    "nplearn",
-    "numpy",
-    "scipy",
-    "tqdm",
-    "scikit-learn",
-    "pandas",
-    "torch",
-    "BLAS",
-    "BLAS kernel",
-    "BLAS threads",
-    "OPENBLAS_CORETYPE",
-    "CPU",
-    "cores",
-    "platform",
-]
 
 
 def test_keys_and_values() -> None:
     info = prov.provenance()
-    assert [key for key in info if key != "OpenMP"] == KEYS
-    assert {k: v for k, v in info.items() if k not in ("date", "commit")} == versions(
-        prov.SUITE_PACKAGES
-    )  # the library's own "show versions" is the single source
+    assert list(info)[:2] == ["date", "commit"]
+    facts = {k: v for k, v in info.items() if k not in ("date", "commit")}
+    assert facts == versions(prov.SUITE_PACKAGES)  # the library's "show versions" is the source
+    assert list(facts)[5:8] == list(prov.SUITE_PACKAGES)
     assert all(isinstance(value, str) and value for value in info.values())
     assert COMMIT.match(info["commit"]), info["commit"]
     date = datetime.fromisoformat(info["date"])
     assert date.utcoffset() == UTC.utcoffset(None)
     assert abs((datetime.now(UTC) - date).total_seconds()) < 60
-    assert info["python"] == platform.python_version()
-    assert info["numpy"] == np.__version__
-    assert info["cores"] == str(os.cpu_count())
-    assert "openblas" in info["BLAS"] or "mkl" in info["BLAS"] or "blis" in info["BLAS"], info[
-        "BLAS"
-    ]
 
 
 def test_seeds_and_extra_items() -> None:
