@@ -2,33 +2,18 @@
 
 Each test pins one behaviour that a small change of the library could break unnoticed:
 integer and empty inputs, defaults and attributes a user reads, and the in-place buffers that
-keep a step free of extra allocations (measured with :mod:`tracemalloc`, which sees NumPy's
-array buffers).
+keep a call free of extra allocations (:mod:`verification.allocations`).
 """
 
 from __future__ import annotations
 
-import tracemalloc
-from collections.abc import Callable
-
 import numpy as np
 import pytest
 
-from nplearn.functional import sigmoid, to_one_hot
+from nplearn.functional import sigmoid, softmax, to_one_hot
 from nplearn.init import INITS
 from nplearn.layers import Layer, Linear
-
-
-def peak_bytes(fn: Callable[..., object], *args: object) -> int:
-    """The peak of memory newly allocated while ``fn(*args)`` runs, in bytes."""
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        fn(*args)
-        return tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
+from verification.allocations import peak_bytes
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int64, np.uint8, np.bool_])
@@ -44,6 +29,12 @@ def test_sigmoid_allocates_only_its_output() -> None:
     """sigmoid works in its one output buffer: no temporary array of the input's size."""
     x = np.linspace(-5, 5, 250_000)
     assert peak_bytes(sigmoid, x) < 1.5 * x.nbytes
+
+
+def test_softmax_allocates_only_its_output_and_shift() -> None:
+    """softmax divides in place: the shifted logits and their exp are its only full arrays."""
+    x = np.random.default_rng(0).normal(size=(500, 100))
+    assert peak_bytes(softmax, x) < 2.5 * x.nbytes
 
 
 def test_to_one_hot_of_no_labels() -> None:

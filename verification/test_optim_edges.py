@@ -4,6 +4,8 @@
   learning-rate schedule does exactly this).
 - Adam's defaults are PyTorch's: its first step moves every weight by ``lr = 1e-3`` against the
   gradient's sign (``g / (|g| + eps)``).
+- After its first step, SGD allocates nothing per step (every variant): its scratch and
+  velocity arrays are kept in its state.
 - ``betas`` may be 0 but not 1 (beta2 = 1 would divide the bias correction by 0); errors name the
   parameter and the bad value.
 """
@@ -16,6 +18,7 @@ import pytest
 from nplearn.layers import Linear
 from nplearn.network import Network
 from nplearn.optim import SGD, Adam
+from verification.allocations import peak_bytes
 
 SGD_VARIANTS = {
     "plain": {},
@@ -69,6 +72,16 @@ def test_sgd_learning_rate_change_takes_effect(variant: str, dtype: type) -> Non
     np.testing.assert_allclose(weights(net), sgd_by_hand(w0, g, [0.1, 0.01], **kwargs), rtol=rtol)
 
 
+@pytest.mark.parametrize("variant", list(SGD_VARIANTS))
+def test_sgd_allocates_nothing_after_the_first_step(variant: str) -> None:
+    """The second step's peak allocation is far below the size of the parameters."""
+    net = Network([Linear(300, 200, dtype=np.float64, rng=0)])
+    opt = SGD(lr=0.1, **SGD_VARIANTS[variant])
+    opt.step(net)
+    size = sum(p.nbytes for p in net.parameters())
+    assert peak_bytes(opt.step, net) < size / 4
+
+
 def test_adam_defaults_are_pytorchs() -> None:
     """lr 1e-3, betas (0.9, 0.999), eps 1e-8; the first step is -lr * g / (|g| + eps)."""
     opt = Adam()
@@ -93,3 +106,10 @@ def test_adam_rejects_betas_outside_zero_one(betas: tuple[float, float]) -> None
     """beta = 1 (division by 0 in the bias correction) or below 0 is refused, naming betas."""
     with pytest.raises(ValueError, match=r"betas .*\[0, 1\).*" + str(betas[0])):
         Adam(betas=betas)
+
+
+@pytest.mark.parametrize("name", ["eps", "weight_decay"])
+def test_adam_negative_hyperparameter_is_named(name: str) -> None:
+    """The message names the parameter and its value."""
+    with pytest.raises(ValueError, match=f"^{name} must be >= 0, got -0.1$"):
+        Adam(**{name: -0.1})

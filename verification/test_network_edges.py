@@ -1,0 +1,47 @@
+"""The messages of ``Network``'s refusals name what was refused (found by mutation testing).
+
+A user who loads the wrong file learns from the message which names the network expects, that
+a lone ``.npy`` is not an archive, and which parameter was not an array; these tests match those
+words, so a message that loses them fails.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nplearn import Linear, Network, ReLU
+
+
+def small_net() -> Network:
+    return Network([Linear(3, 4, rng=0), ReLU(), Linear(4, 2, rng=1)])
+
+
+def test_mismatched_state_lists_the_networks_names() -> None:
+    """The message gives every name the network has, comma-separated, and what was wrong."""
+    state = small_net().state_dict()
+    del state["2.b"]
+    with pytest.raises(ValueError, match=re.escape(
+        "state does not match the network (0.W, 0.b, 2.W, 2.b): missing parameters ['2.b']"
+    )):
+        small_net().load_state_dict(state)
+
+
+def test_a_lone_npy_file_is_not_an_archive(tmp_path: Path) -> None:
+    """np.save's single array is refused as such, with the file's name."""
+    path = tmp_path / "weights.npy"
+    np.save(path, np.zeros(3))
+    pattern = re.escape(f"{path}: not a readable .npz file of parameters (it holds a single array")
+    with pytest.raises(ValueError, match=pattern):
+        small_net().load(path)
+
+
+def test_a_value_that_is_not_an_array_is_named() -> None:
+    """A ragged nested list cannot become an array: the parameter's name is in the message."""
+    state: dict[str, object] = dict(small_net().state_dict())
+    state["2.W"] = [[1.0, 2.0], [3.0]]
+    with pytest.raises(ValueError, match=re.escape("parameter 2.W: not an array (")):
+        small_net().load_state_dict(state)
