@@ -105,8 +105,8 @@ class CrossEntropyLoss(Loss):
     r"""Softmax cross-entropy on logits, :math:`L = -\sum_i y_i \log p_i`.
 
     With :math:`p = \mathrm{softmax}(logits)` the gradient per sample is
-    :math:`p - y` (the post's derivation). The log-probabilities come from the
-    max-shifted log-sum-exp (as in :func:`nplearn.functional.log_softmax`), so
+    :math:`p - y` (the post's derivation). The log-probabilities are
+    :func:`nplearn.functional.log_softmax` (the max-shifted log-sum-exp), so
     the loss is finite and >= 0 even for logits of 1e30.
 
     Args:
@@ -144,9 +144,7 @@ class CrossEntropyLoss(Loss):
         # rows for their maxima and sums.
         p = np.exp(log_p)
         if labels:
-            # The extreme labels, read at argmax / argmin: NumPy's max and min reductions take
-            # several times as long on a batch of labels.
-            if batch and (true[true.argmax()] >= classes or true[true.argmin()] < 0):
+            if batch and (true.min() < 0 or true.max() >= classes):
                 raise ValueError(
                     f"CrossEntropyLoss: labels must lie in [0, {classes}) for logits of "
                     f"shape {logits.shape}; got min {true.min()}, max {true.max()}"
