@@ -11,7 +11,8 @@ mutmut's per-file results and writes ``reports/mutation.md`` through
 
 - per mutated file, the number of mutants in each status (killed, survived, timeout, ...);
 - every mutant that no test killed, with its source line and one-line diff;
-- every line kept out of mutation by ``# pragma: no mutate  # <reason>``, with its reason.
+- every line kept out of mutation by ``# pragma: no mutate  # <reason>`` (or by a bare pragma
+  below comment lines giving the reason), with its reason.
 
 mutmut is imported only by :func:`collect`, so the suite can import :func:`excluded_lines`
 without it. Nothing here formats markdown.
@@ -79,16 +80,22 @@ class MutationResults:
 def excluded_lines(path: Path, name: str) -> list[Excluded]:
     """Every ``# pragma: no mutate`` line of the file ``path`` (reported as ``name``).
 
-    The reason is the text after the pragma with its leading ``#`` and spaces removed; a pragma
-    without one has the reason ``""``, which the suite rejects.
+    The reason is the comment after the pragma, or, where it would not fit on the line, the
+    comment lines just above; a pragma with neither has the reason ``""``, which the suite rejects.
     """
     found = []
-    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, text in enumerate(lines, start=1):
         match = PRAGMA.search(text)
-        if match:
-            reason = match["rest"].strip().lstrip("#:").strip()
-            code = text[: match.start()].strip()
-            found.append(Excluded(name, number, code, reason))
+        if not match:
+            continue
+        reason = match["rest"].strip().lstrip("#:").strip()
+        above = number - 1
+        while not reason and above > 0 and lines[above - 1].strip().startswith("#"):
+            above -= 1
+        if above < number - 1:
+            reason = " ".join(ln.strip().lstrip("#").strip() for ln in lines[above : number - 1])
+        found.append(Excluded(name, number, text[: match.start()].strip(), reason))
     return found
 
 

@@ -1,7 +1,8 @@
 """The mutation report's inputs and rendering (``nox -s mutants`` itself is not run here).
 
 - Every ``# pragma: no mutate`` in the library is a single-line exclusion with its reason written
-  beside it: no block, start or end form, so no mutant is dropped without a stated reason.
+  beside it (or on the comment line above, where the line is full): no block, start or end form,
+  so no mutant is dropped without a stated reason.
 - The report shows each file's score, each mutant no test killed with its one-line change and a
   reason, and each excluded line with its reason.
 """
@@ -28,11 +29,17 @@ def test_every_pragma_in_the_library_gives_a_reason() -> None:
 
 
 def test_excluded_lines_reads_code_and_reason(tmp_path: Path) -> None:
-    """The code before the pragma and the reason after it are both kept."""
+    """The code before the pragma and the reason after it (or in the comment above) are kept."""
     path = tmp_path / "m.py"
-    path.write_text("a = 1\nb = a + 1  # pragma: no mutate  # equivalent: reason here\n")
+    path.write_text(
+        "a = 1\nb = a + 1  # pragma: no mutate  # equivalent: reason here\n"
+        "# equivalent: a reason too long\n# for the line\nc = b  # pragma: no mutate\n"
+        "d = c  # pragma: no mutate\n"
+    )
     assert excluded_lines(path, "m.py") == [
-        Excluded("m.py", 2, "b = a + 1", "equivalent: reason here")
+        Excluded("m.py", 2, "b = a + 1", "equivalent: reason here"),
+        Excluded("m.py", 5, "c = b", "equivalent: a reason too long for the line"),
+        Excluded("m.py", 6, "d = c", ""),
     ]
 
 
