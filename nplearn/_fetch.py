@@ -1,6 +1,6 @@
 """The command ``python -m nplearn.data``: fetch and verify data sets, with a short error.
 
-Contract: :func:`main` runs :func:`nplearn.data.load_mnist` (download if missing, then verify every
+Contract: :func:`main` runs the loader it is given (:func:`nplearn.data.load_mnist`) (download if missing, then verify every
 payload digest) for each named data set (default: all of :data:`nplearn.data.DATASETS`), prints
 one line per data set and returns 0; on the first :class:`nplearn.data.DataError` it prints that
 error's message (the files, the folder, ``NPLEARN_DATA_DIR``, ``NPLEARN_MIRROR``, the mirrors and
@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from nplearn._datasets import ENV_VAR, MIRROR_VAR
-from nplearn.data import DATASETS, DataError, data_dir, load_mnist
+from nplearn._datasets import DATASETS, ENV_VAR, MIRROR_VAR
+from nplearn._errors import DataError
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    load: Callable[..., object], data_dir: Callable[[], Path], argv: Sequence[str] | None = None
+) -> int:
     """``python -m nplearn.data``: fetch and verify data sets; 0 if all are there, else 1.
 
     Args:
+        load: ``nplearn.data.load_mnist`` (passed in, so this module does not import
+            ``nplearn.data``, which runs it).
+        data_dir: ``nplearn.data.data_dir``.
         argv: The command-line arguments (default ``sys.argv[1:]``).
 
     Returns:
@@ -38,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown data set(s) {unknown}; known: {sorted(DATASETS)}")
     for name in names:
         try:
-            load_mnist(name=name)
+            load(name=name)
         except DataError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

@@ -292,4 +292,4 @@ def _missing_message(spec: DatasetSpec, folder: Path) -> str:
 if __name__ == "__main__":
     from nplearn._fetch import main
 
-    raise SystemExit(main())
+    raise SystemExit(main(load_mnist, data_dir))

@@ -171,17 +171,17 @@ def test_command_line_verifies_and_reports_in_short(
     monkeypatch.setenv("NPLEARN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("NPLEARN_MIRROR", "http://127.0.0.1:9")  # the discard port: refused
     monkeypatch.setitem(DATASETS, "tiny", DatasetSpec("tiny", DATASETS["tiny"].files, ()))
-    assert _fetch.main(["tiny"]) == 1
+    assert _fetch.main(data.load_mnist, data.data_dir, ["tiny"]) == 1
     err = capsys.readouterr().err
     for part in ("missing train-images-idx3-ubyte.gz", str(tmp_path / "data" / "tiny"),
                  "NPLEARN_DATA_DIR", "NPLEARN_MIRROR", "http://127.0.0.1:9/tiny/"):
         assert part in err
     assert "Traceback" not in err and len(err.splitlines()) <= 6
     make_dataset(tmp_path / "data" / "tiny")
-    assert _fetch.main(["tiny"]) == 0
+    assert _fetch.main(data.load_mnist, data.data_dir, ["tiny"]) == 0
     assert "tiny: 4 files verified in" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="2"):
-        _fetch.main(["cifar10"])
+        _fetch.main(data.load_mnist, data.data_dir, ["cifar10"])
     assert "unknown data set(s) ['cifar10']" in capsys.readouterr().err
 
 
