@@ -24,7 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,7 +183,7 @@ def judge(
     config: Config,
     rounds: Sequence[float],
     tolerance: float,
-    times: tuple[float, float] = (np.nan, np.nan),
+    times: Sequence[float] = (np.nan, np.nan),
 ) -> Comparison:
     """The verdict of one configuration from its per-round ratios (module docstring)."""
     logs = np.log(np.asarray(rounds, dtype=float))
@@ -213,7 +213,6 @@ def compare(
     tolerance: float,
     labels: tuple[str, str] = ("baseline", "working tree"),
     block: float = 0.03,
-    progress: Callable[[str], None] = print,
 ) -> list[Comparison]:
     """Time nplearn's step from ``tree`` against ``base`` (module docstring); one result per
     configuration, in order. A block is about ``block`` seconds of steps, each timed alone; its
@@ -252,19 +251,10 @@ def compare(
                     total[side] += value
                     times[c][side].append(value)
                 ratios[c].append(total["tree"] / total["base"])
-            progress(f"  A/B round {r + 1}/{rounds}")
-        return [
-            judge(
-                c,
-                ratios[c],
-                tolerance,
-                (
-                    1e3 * float(np.median(times[c]["tree"])),
-                    1e3 * float(np.median(times[c]["base"])),
-                ),
-            )
-            for c in configs
-        ]
+        medians = {
+            c: [1e3 * float(np.median(times[c][s])) for s in ("tree", "base")] for c in configs
+        }
+        return [judge(c, ratios[c], tolerance, medians[c]) for c in configs]
 
 
 def summary(results: Sequence[Comparison], baseline: str, tolerance: float) -> str:
@@ -277,7 +267,7 @@ def summary(results: Sequence[Comparison], baseline: str, tolerance: float) -> s
         return (
             f"A/B: REGRESSION against {baseline}: {worst.config.id} {worst.ratio:.3f}x "
             f"[{worst.low:.3f}, {worst.high:.3f}] (working tree / baseline; "
-            f"{len(slower)} of {len(results)} configurations slower by >= {tolerance:.0%})"
+            f"{len(slower)} of {len(results)} configurations slower at tolerance {tolerance:.0%})"
         )
     return (
         f"A/B: no regression against {baseline} (tolerance {tolerance:.0%}; closest "

@@ -14,6 +14,7 @@ pytest-benchmark's tables, one line is printed per configuration once its blocks
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+from benchmarks.timing.ab import QUANTILE
 from benchmarks.timing.steps import IMPLS, NETS, Config, Step, assert_same_step, make_step
 
 #: Batch sizes, interleaved blocks per implementation, seconds per block.
@@ -29,8 +31,6 @@ MODES: dict[str, dict[str, Any]] = {
     "quick": {"batches": (16, 100), "pairs": 3, "block": 0.03},
     "full": {"batches": (1, 16, 100, 256, 1024), "pairs": 9, "block": 0.08},
 }
-#: The low quantile of a block's step times that stands for the block (as in the A/B).
-QUANTILE = 0.1
 
 
 @dataclass(frozen=True)
@@ -47,14 +47,7 @@ class Case:
 
 def available(impl: str) -> bool:
     """Whether a peer's library is installed (nplearn, the floor and the post's code always are)."""
-    module = {"torch": "torch", "jax": "jax"}.get(impl)
-    if module is None:
-        return True
-    try:
-        __import__(module)
-    except ImportError:
-        return False
-    return True
+    return impl not in ("torch", "jax") or importlib.util.find_spec(impl) is not None
 
 
 def cases(mode: str) -> list[Case]:
@@ -79,7 +72,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "case" in metafunc.fixturenames:
         plan = cases(metafunc.config.getoption("--timing-mode"))
-        metafunc.parametrize("case", plan, ids=[c.id for c in plan])
+        mark = pytest.mark.benchmark
+        params = [pytest.param(c, id=c.id, marks=mark(timer=c.config.clock)) for c in plan]
+        metafunc.parametrize("case", params)
 
 
 @pytest.fixture(scope="session", autouse=True)

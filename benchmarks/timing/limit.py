@@ -15,7 +15,7 @@ name the fastest step, the kernel that ran by default and the fastest kernel.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
@@ -60,7 +60,6 @@ def measure(
     *,
     rounds: int,
     block: float = 0.03,
-    progress: Callable[[str], None] = print,
 ) -> Limit:
     """Time every candidate on every configuration (module docstring)."""
     with ExitStack() as stack:
@@ -83,10 +82,8 @@ def measure(
             for c in configs:
                 order = list(plan[c]) if r % 2 == 0 else list(plan[c])[::-1]
                 for name, impl in order:
-                    seen[c][(name, impl)].append(
-                        workers[name].block([impl, c.net, c.dtype, c.batch], plan[c][(name, impl)])
-                    )
-            progress(f"  limit round {r + 1}/{rounds}")
+                    key = [impl, c.net, c.dtype, c.batch]
+                    seen[c][(name, impl)].append(workers[name].block(key, plan[c][(name, impl)]))
     for c in configs:
         ours = np.asarray(seen[c][(DEFAULT, "nplearn")])
         result.times[c] = {k: 1e3 * float(np.median(v)) for k, v in seen[c].items()}

@@ -37,15 +37,9 @@ def ab_configs() -> list[Config]:
 def _ab(
     base: Path, tree: Path, labels: tuple[str, str], quick: bool, tolerance: float
 ) -> list[ab.Comparison]:
-    return ab.compare(
-        base,
-        tree,
-        ab_configs(),
-        rounds=14 if quick else 30,
-        tolerance=tolerance,
-        labels=labels,
-        progress=lambda _: None,
-    )
+    rounds = 14 if quick else 30
+    configs = ab_configs()
+    return ab.compare(base, tree, configs, rounds=rounds, tolerance=tolerance, labels=labels)
 
 
 def planted_ab(tmp: Path, fraction: float, quick: bool, tolerance: float) -> list[ab.Comparison]:
@@ -101,24 +95,14 @@ def baseline_ab(ref: str, quick: bool, tolerance: float) -> tuple[list[ab.Compar
 
 
 def timing_pass(mode: str, threads: int, json_file: Path) -> bool:
-    """The pytest-benchmark pass over ``bench_steps.py``; whether it succeeded."""
+    """The unit tests, then the pytest-benchmark pass over ``bench_steps.py``; whether both
+    succeeded."""
     print(f"== timing pass ({mode}): ms per step, the low quantile of each block ==", flush=True)
-    code = pytest.main(
-        [
-            str(HERE / "bench_steps.py"),
-            "-o",
-            "python_files=bench_*.py",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            f"--rootdir={ab.ROOT}",
-            f"--timing-mode={mode}",
-            f"--timing-threads={threads}",
-            "--benchmark-quiet",
-            f"--benchmark-json={json_file}",
-        ]
-    )
-    return code == pytest.ExitCode.OK and json_file.exists()
+    files = [str(HERE / "test_timing.py"), str(HERE / "bench_steps.py")]
+    options = ["-o", "python_files=test_*.py bench_*.py", "-q", "-p", "no:cacheprovider"]
+    options += [f"--rootdir={ab.ROOT}", f"--timing-mode={mode}", f"--timing-threads={threads}"]
+    options += ["--benchmark-quiet", f"--benchmark-json={json_file}"]
+    return pytest.main([*files, *options]) == pytest.ExitCode.OK and json_file.exists()
 
 
 def run_all(args: argparse.Namespace, reports: Path) -> int:

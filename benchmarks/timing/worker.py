@@ -14,7 +14,8 @@ answers JSON requests, one line each on stdin, with one JSON line on stdout:
   after a warm-up. The padding moves every later allocation: rebuilding with random padding
   samples memory layouts, so no one layout's luck (cache-line splits, aliasing) decides a ratio;
 - ``{"time": [impl, net, dtype, batch], "steps": n, "chunks": k}``: ``k`` chunks of ``n`` steps
-  with the garbage collector off; answers ``{"times": [...]}`` in seconds per step, one per chunk
+  with the garbage collector off, on the configuration's clock (:attr:`steps.Config.clock`);
+  answers ``{"times": [...]}`` in seconds per step, one per chunk
   (``n = 1`` times every step alone, so a step the scheduler interrupted can be told apart).
 
 A failing request answers ``{"error": message}`` and the worker keeps serving.
@@ -32,8 +33,8 @@ from typing import Any
 from benchmarks.threads import default_threads
 
 
-def _chunks(step: Any, steps: int, chunks: int) -> list[float]:
-    clock, out = time.perf_counter, []
+def _chunks(step: Any, steps: int, chunks: int, clock: Any) -> list[float]:
+    out = []
     gc.disable()
     try:
         for _ in range(chunks):
@@ -70,11 +71,12 @@ def serve() -> int:
                 key = tuple(request["build"])
                 padding.append(numpy.empty(request.get("pad", 0), numpy.uint8))
                 built[key] = step = make_step(key[0], Config(*key[1:]))
-                _chunks(step, 3, 1)
-                answer: dict[str, Any] = {"seconds": min(_chunks(step, 3, 3))}
+                _chunks(step, 3, 1, time.perf_counter)
+                answer: dict[str, Any] = {"seconds": min(_chunks(step, 3, 3, time.perf_counter))}
             else:
                 key = tuple(request["time"])
-                answer = {"times": _chunks(built[key], request["steps"], request["chunks"])}
+                clock = Config(*key[1:]).clock
+                answer = {"times": _chunks(built[key], request["steps"], request["chunks"], clock)}
         except Exception as exc:
             answer = {"error": "".join(traceback.format_exception_only(exc)).strip()}
         print(json.dumps(answer), flush=True)
