@@ -27,6 +27,8 @@ from nplearn.atomic import atomic_write_text
 from verification.markdown import markdown_table, write_report
 
 PEERS = ("nplearn", "torch", "jax", "post")
+LIMIT_COLUMNS = ["configuration", "nplearn, default kernel (ms)", "fastest step", "its time (ms)",
+                 "nplearn / fastest (range)", "fastest kernel"]  # fmt: skip
 LABELS = {
     "floor": "fused floor",
     "nplearn": "nplearn",
@@ -94,14 +96,7 @@ def _gate(run: Run) -> list[str]:
         ]
         for r in run.gate.itertuples()
     ]
-    columns = [
-        "network",
-        "dtype",
-        "batch",
-        "nplearn (ms)",
-        "fused floor (ms)",
-        "ratio (block range)",
-    ]
+    columns = ["network", "dtype", "batch", "nplearn (ms)", "fused floor (ms)", "ratio (range)"]
     if run.mode == "quick":
         head = ["## nplearn / fused floor (quick run: too short to judge)\n"]
         return [*head, markdown_table(columns, rows)]
@@ -166,15 +161,10 @@ def _limit(run: Run) -> list[str]:
     rows = []
     for c, ratios in lim.ratios.items():
         w, impl = lim.fastest(c)
+        floor = min((k for k in lim.times[c] if k[1] == "floor"), key=lim.times[c].__getitem__)
+        ours, best = lim.times[c][(DEFAULT, "nplearn")], lim.times[c][(w, impl)]
         rows.append(
-            [
-                c.id,
-                lim.times[c][(DEFAULT, "nplearn")],
-                f"{LABELS[impl]}, {name[w]}",
-                lim.times[c][(w, impl)],
-                _ratio(*ratios[(w, impl)]),
-                min((k for k in lim.times[c] if k[1] == "floor"), key=lim.times[c].get)[0],
-            ]
+            [c.id, ours, f"{LABELS[impl]}, {name[w]}", best, _ratio(*ratios[(w, impl)]), floor[0]]
         )
     floors = [[c.id, *(lim.times[c].get((w, "floor"), "") for w in lim.kernels)] for c in lim.times]
     return [
@@ -184,17 +174,7 @@ def _limit(run: Run) -> list[str]:
         "every OpenBLAS kernel this CPU supports (one worker process per `OPENBLAS_CORETYPE`), "
         "PyTorch and JAX's `jit` step, all float32, in interleaved rounds. "
         "`python -m nplearn.doctor` gives the same kernel advice to users.\n",
-        markdown_table(
-            [
-                "configuration",
-                "nplearn, default kernel (ms)",
-                "fastest step",
-                "its time (ms)",
-                "nplearn / fastest (range)",
-                "fastest kernel",
-            ],
-            rows,
-        ),
+        markdown_table(LIMIT_COLUMNS, rows),
         "Fused floor under each kernel (ms):\n",
         markdown_table(["configuration", *(name[w] for w in lim.kernels)], floors),
     ]
@@ -228,13 +208,8 @@ def _figure(run: Run, path: Path) -> None:
             mine = frame[(frame["net"] == net) & (frame["dtype"] == dtype)]
             ax.plot(mine["batch"], mine["ratio"], marker="o", label=LABELS[impl])
         ax.axhline(1, color="grey", lw=0.8)
-        ax.set(
-            xscale="log",
-            yscale="log",
-            title=f"{net} {dtype}",
-            xlabel="batch",
-            ylabel="time / fused floor",
-        )
+        ax.set(xscale="log", yscale="log", title=f"{net} {dtype}", xlabel="batch")
+    axes[0][0].set_ylabel("time per step / fused floor")
     axes[0][0].legend(fontsize=8)
     save_png(fig, path)
 

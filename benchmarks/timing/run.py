@@ -99,7 +99,8 @@ def timing_pass(mode: str, threads: int, json_file: Path) -> bool:
     succeeded."""
     print(f"== timing pass ({mode}): ms per step, the low quantile of each block ==", flush=True)
     files = [str(HERE / "test_timing.py"), str(HERE / "bench_steps.py")]
-    options = ["-o", "python_files=test_*.py bench_*.py", "-q", "-p", "no:cacheprovider"]
+    options = ["-o", "python_files=test_*.py bench_*.py", "-o", "console_output_style=classic"]
+    options += ["-q", "-p", "no:cacheprovider"]
     options += [f"--rootdir={ab.ROOT}", f"--timing-mode={mode}", f"--timing-threads={threads}"]
     options += ["--benchmark-quiet", f"--benchmark-json={json_file}"]
     return pytest.main([*files, *options]) == pytest.ExitCode.OK and json_file.exists()

@@ -32,7 +32,6 @@ INPUTS, HIDDEN, OUTPUTS = 784, 128, 10
 NETS = ("ReLU", "Sigmoid")
 LR = 1e-6
 SEED = 20200614
-IMPLS = ("floor", "nplearn", "torch", "jax", "post")
 #: From this batch size on, a step (over a millisecond) is timed in process CPU time.
 CPU_CLOCK_BATCH = 256
 Tensor = np.ndarray
@@ -101,13 +100,8 @@ class NplearnStep:
         return self.train_step(self.net, self.loss, self.optim, self.x, self.y)
 
     def gradients(self) -> dict[str, Tensor]:
-        first, last = self.net[0], self.net[2]
-        return {
-            "W1": first.grads["W"],
-            "b1": first.grads["b"],
-            "W2": last.grads["W"],
-            "b2": last.grads["b"],
-        }
+        layers = {"1": self.net[0], "2": self.net[2]}
+        return {f"{k}{i}": layer.grads[k] for i, layer in layers.items() for k in ("W", "b")}
 
 
 class FusedStep:
@@ -279,12 +273,14 @@ class PostStep:
 
 
 STEPS: dict[str, Callable[[Config], Step]] = {
-    "nplearn": NplearnStep,
     "floor": FusedStep,
+    "nplearn": NplearnStep,
     "torch": TorchStep,
     "jax": JaxStep,
     "post": PostStep,
 }
+#: Implementation names, in the order a block of each runs (ABBA starts with the floor).
+IMPLS = tuple(STEPS)
 
 
 def make_step(impl: str, cfg: Config) -> Step:
