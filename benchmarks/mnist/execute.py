@@ -43,7 +43,7 @@ _DATA: dict[str, Prepared] = {}  # per worker process: each data set is loaded o
 
 
 class RunFailed(RuntimeError):
-    """A training run raised or its worker died; the message names the run."""
+    """A training run raised or its worker died (the message names the run), or no cluster ran."""
 
 
 def blas_kernel() -> str:
@@ -117,6 +117,14 @@ def _backend(n_jobs: int, dask: str | None) -> Iterator[str]:
             client = stack.enter_context(Client(cluster))
         else:
             client = stack.enter_context(Client(dask))
+            try:  # the scheduler unpickles the tasks too; without this module it waits forever
+                client.run_on_scheduler(exec, f"import {__name__}")
+                client.run(exec, f"import {__name__}")
+            except ImportError as exc:
+                raise RunFailed(
+                    f"the Dask cluster at {dask} cannot import {__name__} ({exc}): start its "
+                    "scheduler and workers in this checkout, with PYTHONPATH set to it"
+                ) from exc
         workers = client.nthreads()
         size = f"{len(workers)} workers, {sum(workers.values())} threads"
         with parallel_config(backend="dask", n_jobs=n_jobs):
