@@ -18,6 +18,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib import ticker
 
 from benchmarks.png import save_png
 from benchmarks.timing import ab, gate
@@ -209,6 +210,11 @@ def _figure(run: Run, path: Path) -> None:
             ax.plot(mine["batch"], mine["ratio"], marker="o", label=LABELS[impl])
         ax.axhline(1, color="grey", lw=0.8)
         ax.set(xscale="log", yscale="log", title=f"{net} {dtype}", xlabel="batch")
+        batches = sorted(set(run.blocks["batch"]))
+        ax.set_xticks(batches, [str(b) for b in batches])
+        ax.yaxis.set_major_locator(ticker.LogLocator(base=2))
+        ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
     axes[0][0].set_ylabel("time per step / fused floor")
     axes[0][0].legend(fontsize=8)
     save_png(fig, path)
