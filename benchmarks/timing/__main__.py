@@ -36,7 +36,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.timing", description=__doc__.split("\n")[0]
+        prog="python -m benchmarks.timing",
+        description="Time nplearn's training step against a fused NumPy floor, PyTorch, JAX and "
+        "the post's code; with --baseline REF, against REF's nplearn.",
     )
     add = parser.add_argument
     add("--quick", action="store_true", help="smoke test: batches 16 and 100, short, no verdicts")
