@@ -123,10 +123,12 @@ def _shifted_exp(x: Tensor, axis: int) -> tuple[Tensor, Tensor, Tensor]:
     with np.errstate(over="ignore", invalid="ignore"):
         if x.ndim == 2 and axis in (1, -1) and x.size:
             top = x.ravel()[row_starts(*x.shape) + x.argmax(axis=1)]
-            shifted = np.subtract(x, top[:, None], order="C")
+            # Equivalent mutant: NumPy reads order="c" as "C".
+            shifted = np.subtract(x, top[:, None], order="C")  # pragma: no mutate
             exp = np.exp(shifted)
             return shifted, exp, (exp @ summing_vector(x.shape[1], x.dtype))[:, None]
-        shifted = np.subtract(x, x.max(axis=axis, keepdims=True), order="C")
+        # Equivalent mutant: NumPy reads order="c" as "C".
+        shifted = np.subtract(x, x.max(axis=axis, keepdims=True), order="C")  # pragma: no mutate
     exp = np.exp(shifted)
     return shifted, exp, exp.sum(axis=axis, keepdims=True)
 

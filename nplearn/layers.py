@@ -46,7 +46,7 @@ class Layer:
         raise NotImplementedError
 
     def backward(  # pragma: no cover - abstract
-        self, grad: Tensor, *, input_grad: bool = True
+        self, grad: Tensor, *, input_grad: bool = True  # pragma: no mutate  # abstract: never runs
     ) -> Tensor | None:
         raise NotImplementedError
 

@@ -132,14 +132,15 @@ class CrossEntropyLoss(Loss):
     def _value_and_grad(self, logits: Tensor, true: Tensor) -> tuple[float, Tensor]:
         _check_pred("CrossEntropyLoss", logits)
         batch, classes = logits.shape
-        labels = true.ndim == 1 and true.shape[0] == batch and true.dtype.kind in "iu"
+        labels = true.ndim == 1 and true.shape[0] == batch and true.dtype.kind in ("i", "u")
         if not labels and true.shape != logits.shape:
             raise ValueError(
                 f"CrossEntropyLoss: logits have shape {logits.shape} but targets have "
                 f"shape {true.shape} and dtype {true.dtype}; expected one-hot rows of "
                 f"shape {logits.shape} or integer labels of shape ({batch},)"
             )
-        log_p = log_softmax(logits, axis=1)
+        # Equivalent mutant: dropping axis=1 leaves the default, the last axis of 2-D logits.
+        log_p = log_softmax(logits, axis=1)  # pragma: no mutate
         # p = exp(log p), as torch's backward of log_softmax: one exp, no second pass over the
         # rows for their maxima and sums.
         p = np.exp(log_p)

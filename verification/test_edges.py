@@ -36,9 +36,11 @@ def test_sigmoid_allocates_only_its_output() -> None:
     assert peak_bytes(sigmoid, x) < 1.5 * x.nbytes
 
 
-def test_softmax_allocates_only_its_output_and_shift() -> None:
-    """softmax divides in place: the shifted logits and their exp are its only full arrays."""
-    x = np.random.default_rng(0).normal(size=(500, 100))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_allocates_only_its_output_and_shift(dtype: type) -> None:
+    """softmax divides in place and sums in the logits' dtype: the shifted logits and their exp
+    are its only full arrays."""
+    x = np.random.default_rng(0).normal(size=(500, 100)).astype(dtype)
     assert peak_bytes(softmax, x) < 2.5 * x.nbytes
 
 
