@@ -75,7 +75,7 @@ def _options(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     add("--out", type=Path, help="report folder (default: reports/, or reports/quick/ if --quick)")
     opts = parser.parse_args(argv)
-    if min(opts.seeds or 1, opts.jobs or 1) < 1:
+    if any(n is not None and n < 1 for n in (opts.seeds, opts.jobs)):
         parser.error("--seeds and --jobs must be at least 1")
     if opts.jobs is None:
         opts.jobs = -1 if opts.dask not in (None, "local") else os.cpu_count() or 1

@@ -1,18 +1,12 @@
-"""The figures of ``reports/mnist.md``, drawn with matplotlib's Agg backend.
+"""The figures of ``mnist.md``: :func:`write_figures` draws them all from plain results.
 
 Contract
 --------
-Each function takes plain data (pandas frames, arrays, ablation rows), draws
-one figure and writes it with ``benchmarks.png.save_png`` (atomic PNG); none
-computes a result. Curves over seeds are drawn as the mean with a +-1 std band.
-:func:`write_figures` draws them all for one report.
-
-- :func:`curves`: accuracy or loss, one panel per (data set, configuration),
-  training / validation / test curves per epoch;
-- :func:`confusion_matrices`: annotated count matrices, like the post's;
-- :func:`ablation_chart`: final accuracy per variant and accuracy per epoch;
-- :func:`tta_chart`: test accuracy against training seconds, nplearn vs
-  PyTorch, and the seconds to each threshold.
+Figures take plain data (pandas frames, arrays, ablation rows), compute no result and are written
+with ``benchmarks.png.save_png`` (atomic PNG). Curves over seeds are the mean with a +-1 std band:
+accuracy and loss per epoch (one panel per data set and configuration), the confusion matrices
+(like the post's), the ablation (final accuracy per variant, accuracy per epoch) and time to
+accuracy (accuracy against training seconds, nplearn vs PyTorch, and seconds per threshold).
 """
 
 from __future__ import annotations
@@ -31,13 +25,7 @@ from benchmarks.mnist.runs import RunResult
 from benchmarks.mnist.tta import THRESHOLDS
 from benchmarks.png import save_png
 
-__all__ = [
-    "ablation_chart",
-    "confusion_matrices",
-    "curves",
-    "tta_chart",
-    "write_figures",
-]
+__all__ = ["write_figures"]
 
 
 def _band(ax: plt.Axes, frame: pd.DataFrame, column: str, label: str, **style: object) -> None:
@@ -67,41 +55,22 @@ def _panels(
     return fig, out
 
 
-def curves(
-    histories: pd.DataFrame, panels: Sequence[tuple[str, str, str]], metric: str, path: Path
-) -> None:
-    """``metric`` per epoch: training (over the epoch's batches), validation, test.
-
-    Args:
-        histories: long per-epoch frame with ``dataset, config, seed, epoch`` and
-            ``<metric>, val_<metric>, test_<metric>``.
-        panels: ``(dataset, config, title)`` per panel.
-        metric: ``"accuracy"``, or ``"loss"`` (per sample, drawn on a log scale).
-        path: the PNG to write.
-    """
+def _curves(histories: pd.DataFrame, panels: list, metric: str, path: Path) -> None:
+    """``metric`` (accuracy, or loss on a log scale) per epoch: training, validation, test."""
     fig, axes = _panels(histories, panels)
     for ax, frame, title in axes:
         _band(ax, frame, metric, "training (batches of the epoch)", color="tab:blue")
         _band(ax, frame, f"val_{metric}", "validation (12k split)", color="tab:orange")
         _band(ax, frame, f"test_{metric}", "test (/255)", color="tab:green", marker=".")
-        ax.set(
-            title=title,
-            xlabel="epoch",
-            ylabel=f"{metric} per sample" if metric == "loss" else metric,
-        )
+        ax.set(title=title, xlabel="epoch", ylabel=metric + " per sample" * (metric == "loss"))
         ax.set_yscale("log" if metric == "loss" else "linear")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right" if metric == "accuracy" else "best")
     save_png(fig, path)
 
 
-def confusion_matrices(matrices: Mapping[str, np.ndarray], path: Path) -> None:
-    """Annotated confusion matrices (rows: true class, columns: predicted).
-
-    Args:
-        matrices: title -> ``(10, 10)`` count matrix, drawn two per row.
-        path: the PNG to write.
-    """
+def _confusion(matrices: Mapping[str, np.ndarray], path: Path) -> None:
+    """Annotated count matrices, two per row (rows: true class, columns: predicted)."""
     columns = 2
     rows = -(-len(matrices) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(7.5 * columns, 6.5 * rows), squeeze=False)
@@ -110,69 +79,41 @@ def confusion_matrices(matrices: Mapping[str, np.ndarray], path: Path) -> None:
         fig.colorbar(image, ax=ax, fraction=0.046)
         high = matrix.max() / 2
         for (i, j), count in np.ndenumerate(matrix):
-            ax.text(
-                j,
-                i,
-                str(count),
-                ha="center",
-                va="center",
-                fontsize=7,
-                color="white" if count > high else "black",
-            )
+            colour = "white" if count > high else "black"
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=7, color=colour)
         ax.set(title=title, xlabel="predicted", ylabel="true", xticks=range(10), yticks=range(10))
     for ax in list(axes.flat)[len(matrices) :]:
         ax.set_visible(False)
     save_png(fig, path)
 
 
-def ablation_chart(rows: Sequence[Row], curves: pd.DataFrame, path: Path) -> None:
-    """Final test accuracy per ablation variant, and test accuracy per epoch.
-
-    Args:
-        rows: the ablation table rows (``short`` labels are drawn).
-        curves: long per-epoch frame of the ablation runs with ``short``,
-            ``epoch``, ``test_accuracy``.
-        path: the PNG to write.
-    """
+def _ablation(rows: Sequence[Row], curves: pd.DataFrame, path: Path) -> None:
+    """Final test accuracy per variant, and per epoch (``curves`` has a ``short`` label)."""
     fig, (bars, lines) = plt.subplots(1, 2, figsize=(14, 0.35 * len(rows) + 2.5))
     y = np.arange(len(rows))
     bars.barh(y, [r.accuracy for r in rows], xerr=[r.accuracy_std for r in rows], color="tab:blue")
     bars.axvline(WORKING, color="tab:red", linestyle="--", label=f"working ({WORKING:.0%})")
     bars.set_yticks(y, [r.short for r in rows])
     bars.invert_yaxis()
-    bars.set(
-        xlim=(0, 1),
-        xlabel="test accuracy (mean +- std over seeds)",
-        title="post's MSE run with factors changed",
-    )
+    bars.set(xlim=(0, 1), xlabel="test accuracy (mean +- std over seeds)")
+    bars.set_title("post's MSE run with factors changed")
     bars.legend(fontsize=8, loc="lower right")
     cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (label, frame) in enumerate(curves.groupby("short", sort=False)):
         mean = frame.groupby("epoch")["test_accuracy"].mean()
         style = "-" if i < len(cycle) else "--"
         lines.plot(mean.index, mean.values, style, color=cycle[i % len(cycle)], label=str(label))
-    lines.set(
-        xlabel="epoch",
-        ylabel="test accuracy (mean over seeds)",
-        ylim=(0, 1),
-        title="test accuracy per epoch",
-    )
+    lines.set(xlabel="epoch", ylabel="test accuracy (mean over seeds)", ylim=(0, 1))
+    lines.set_title("test accuracy per epoch")
     lines.grid(alpha=0.3)
     lines.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     save_png(fig, path)
 
 
-def tta_chart(
+def _tta(
     points: pd.DataFrame, summary: pd.DataFrame, thresholds: Sequence[float], path: Path
 ) -> None:
-    """Time to accuracy: curves of every seed, and mean seconds per threshold.
-
-    Args:
-        points: ``framework, config, seed, train_seconds, test_accuracy`` rows.
-        summary: ``config, threshold, framework, mean, std`` rows (seconds).
-        thresholds: accuracy thresholds (horizontal lines).
-        path: the PNG to write.
-    """
+    """Accuracy against training seconds for every curve, and mean seconds per threshold."""
     fig, (curves, bars) = plt.subplots(1, 2, figsize=(15, 5))
     colours = dict(
         zip(points["config"].unique(), ("tab:blue", "tab:orange", "tab:green"), strict=False)
@@ -244,20 +185,18 @@ def write_figures(
         for c in plan.headline
     ]
     for metric in ("accuracy", "loss"):
-        curves(histories, panels, metric, folder / f"{metric}.png")
+        _curves(histories, panels, metric, folder / f"{metric}.png")
     first = {(r.dataset, r.config): r for r in results if r.seed == plan.seeds[0]}
     matrices = {}
     for cfg in (plan.headline[1], plan.headline[0]):
         run = first[plan.datasets[0], cfg.key]
         matrices[f"{cfg.key}: as the post computed it (test not /255)"] = run.post_confusion
         matrices[f"{cfg.key}: correct evaluation (test /255)"] = run.confusion
-    confusion_matrices(matrices, folder / "confusion.png")
+    _confusion(matrices, folder / "confusion.png")
     labels = {v.config.key: v.short for v in plan.variants}
     runs = histories[histories["config"].isin(labels.keys())]
-    ablation_chart(
-        ablation_rows, runs.assign(short=runs["config"].map(labels)), folder / "ablation.png"
-    )
+    _ablation(ablation_rows, runs.assign(short=runs["config"].map(labels)), folder / "ablation.png")
     seconds = tta_summary[tta_summary["framework"] != "ratio"]
-    tta_chart(tta_points, seconds, THRESHOLDS, folder / "tta.png")
+    _tta(tta_points, seconds, THRESHOLDS, folder / "tta.png")
     figures = ["accuracy", "loss", "confusion", "ablation", "tta"]
     return {name: f"{folder.name}/{name}.png" for name in figures}
