@@ -97,7 +97,7 @@ def _time_to_accuracy(
     The two frameworks' trainings of a (seed, config) run interleaved, a quarter epoch each in
     ABBA order (``tta.interleaved``), so drift of the machine's speed affects both alike; without
     torch, nplearn runs alone. Each (config, seed) pair is saved when done (and kept by
-    ``resume`` if it was timed with the same config, threads and frameworks).
+    ``resume`` if it was timed with the same config, threads, frameworks and BLAS kernel).
 
     Returns:
         ``(configs, curves, kernel)``: the two configs as run, every curve, and the BLAS kernel.
@@ -114,7 +114,7 @@ def _time_to_accuracy(
         kernel = blas_kernel()
         for seed, cfg in tqdm(pairs, desc="time to accuracy (main process)", unit="run"):
             path = folder / "tta" / cfg.key / f"seed{seed}.json"
-            key = {"config": asdict(cfg), "threads": threads, "torch": with_torch}
+            key = {"config": asdict(cfg), "threads": threads, "torch": with_torch, "blas": kernel}
             saved = load_checkpoint(path, key) if resume else None
             if saved is None:
                 x, _ = tta.training_set(cfg, data)
