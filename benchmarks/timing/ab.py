@@ -127,6 +127,8 @@ class Worker:
         if "error" in first:
             raise ABError(f"{label}: its nplearn fails to import: {first['error']}")
         self.ready: dict[str, Any] = first["ready"]
+        if Path(self.ready["nplearn"]).parent != folder / "nplearn":  # e.g. an install shadows it
+            raise ABError(f"{label}: imported nplearn from {self.ready['nplearn']}, not {folder}")
 
     def _read(self) -> dict[str, Any]:
         assert self.proc.stdout is not None
