@@ -46,7 +46,8 @@ class ABError(RuntimeError):
     """An A/B that cannot run: bad ref, an nplearn that fails to import, a worker that died."""
 
 
-def _git(*args: str) -> subprocess.CompletedProcess[str]:
+def git(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``git *args`` in the repository; a failure is in the result's return code."""
     return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
 
 
@@ -64,11 +65,11 @@ def baseline_tree(ref: str, tmp: Path) -> Iterator[Path]:
     Raises:
         ABError: ``ref`` names no commit (one line, naming it).
     """
-    found = _git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    found = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if found.returncode != 0:
         raise ABError(f"--baseline {ref!r}: no such commit, branch or tag in this repository")
     tree = tmp / "baseline"
-    added = _git("worktree", "add", "--detach", "--quiet", str(tree), found.stdout.strip())
+    added = git("worktree", "add", "--detach", "--quiet", str(tree), found.stdout.strip())
     if added.returncode != 0:
         raise ABError(f"--baseline {ref!r}: git worktree add failed: {added.stderr.strip()}")
     try:
@@ -76,7 +77,7 @@ def baseline_tree(ref: str, tmp: Path) -> Iterator[Path]:
             raise ABError(f"--baseline {ref!r}: that commit has no nplearn package")
         yield _import_path(tmp / "baseline-path", tree / "nplearn")
     finally:
-        _git("worktree", "remove", "--force", str(tree))
+        git("worktree", "remove", "--force", str(tree))
 
 
 PLANT = """

@@ -127,5 +127,5 @@ def pytest_report_teststatus(
     report: pytest.TestReport, config: pytest.Config
 ) -> tuple[str, str, str] | None:
     if report.passed:  # one line per configuration instead (see pytest_runtest_logreport)
-        return "passed", "", ""
+        return "passed" if report.when == "call" else "", "", ""
     return None

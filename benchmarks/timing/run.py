@@ -11,7 +11,6 @@ printed last.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.timing import ab, gate, limit
+from benchmarks.timing.conftest import MODES
 from benchmarks.timing.report import Run, write_bench_report
 from benchmarks.timing.steps import NETS, Config
 from verification.provenance import git_commit
@@ -79,14 +79,8 @@ def baseline_ab(ref: str, quick: bool, tolerance: float) -> tuple[list[ab.Compar
     """The A/B of the working tree against ``ref``, and what was compared (one sentence)."""
     with tempfile.TemporaryDirectory() as tmp, ab.baseline_tree(ref, Path(tmp)) as base:
         results = _ab(base, ab.ROOT, (f"baseline {ref}", "working tree"), quick, tolerance)
-    changed = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no", "--", "nplearn"],
-        cwd=ab.ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split("\n")
-    changed = [line for line in changed if line.strip()]
+    status = ab.git("status", "--porcelain", "--untracked-files=no", "--", "nplearn").stdout
+    changed = [line for line in status.splitlines() if line.strip()]
     what = (
         f"the working-tree files of nplearn/ (commit {git_commit()}, "
         f"uncommitted changes in {len(changed)} of its files) against {ref}"
@@ -125,11 +119,7 @@ def run_all(args: argparse.Namespace, reports: Path) -> int:
             print("== self-test: the A/B must flag a planted 3% slowdown ==", flush=True)
             selftest = planted_ab(Path(tmp), PLANT, False, args.tolerance)
         print("== how far from the limit ==", flush=True)
-        configs = [
-            Config(n, "float32", b)
-            for n in NETS
-            for b in ((16, 100) if args.quick else (1, 16, 100, 256, 1024))
-        ]
+        configs = [Config(n, "float32", b) for n in NETS for b in MODES[mode]["batches"]]
         reached = limit.measure(configs, rounds=3 if args.quick else 8)
         run = Run(
             mode=mode,
