@@ -165,7 +165,14 @@ def _limit(run: Run) -> list[str]:
         floor = min((k for k in lim.times[c] if k[1] == "floor"), key=lim.times[c].__getitem__)
         ours, best = lim.times[c][(DEFAULT, "nplearn")], lim.times[c][(w, impl)]
         rows.append(
-            [c.id, ours, f"{LABELS[impl]}, {name[w]}", best, _ratio(*ratios[(w, impl)]), floor[0]]
+            [
+                c.id,
+                ours,
+                f"{LABELS[impl]}, {name[w]}",
+                best,
+                _ratio(*ratios[(w, impl)]),
+                name[floor[0]],
+            ]
         )
     floors = [[c.id, *(lim.times[c].get((w, "floor"), "") for w in lim.kernels)] for c in lim.times]
     return [
