@@ -2,13 +2,12 @@
 
 Contract
 --------
-:func:`prepare` loads a data set with :func:`nplearn.data.load_mnist` (which
-checks every file against its registered payload SHA-256) and returns a
-:class:`Prepared` holding: the post's 48k/12k split (float32 / 255, from
-``postfaithful.post_split``), all 60k training images (float32 / 255, file
-order), the test images both divided by 255 (the correct evaluation) and raw
-uint8 (the post's quirk), and the labels as int64. Arrays are never modified
-after preparation. :func:`digests` gives the payload SHA-256 of each file for
+:func:`prepare` loads a data set with :func:`nplearn.data.load_mnist` (which checks every file
+against its registered payload SHA-256) and returns a :class:`Prepared` holding: the post's 48k/12k
+split (its ``train_test_split(train/255, labels, test_size=0.2, random_state=42)``), all 60k
+training images in file order, the test images divided by 255 (the correct evaluation) and raw
+uint8 (the post's quirk), and the labels as int64. Images are float32 in [0, 1] unless raw. Arrays
+are never modified after preparation. :func:`digests` gives the payload SHA-256 of each file for
 the report's provenance header.
 """
 
@@ -17,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 
-from benchmarks.mnist.postfaithful import post_split
 from nplearn.data import DATASETS, load_mnist
 from nplearn.functional import Tensor
 
@@ -30,19 +29,10 @@ NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
 @dataclass(frozen=True)
 class Prepared:
-    """Every view of one data set used by the runs.
+    """Every view of one data set used by the runs: ``(n, 784)`` images, ``(n,)`` int64 labels.
 
-    Attributes:
-        name: ``"mnist"`` or ``"fashion-mnist"``.
-        x_train, y_train: the post's 80 % training split, float32 in [0, 1].
-        x_val, y_val: the post's 20 % validation split.
-        x_full, y_full: all training images, in file order, float32 in [0, 1].
-        x_test, y_test: test images, float32 in [0, 1] (correct evaluation).
-        x_test_raw: the same test images as uint8 0..255 (the post's evaluation).
-
-    Shape:
-        ``(n, 784)`` images, ``(n,)`` int64 labels; MNIST: n = 48000, 12000,
-        60000, 10000.
+    ``x_train, y_train`` and ``x_val, y_val`` are the post's 80 % / 20 % split, ``x_full, y_full``
+    all training images, ``x_test, y_test`` the test set and ``x_test_raw`` its uint8 images.
     """
 
     name: str
@@ -58,36 +48,16 @@ class Prepared:
 
 
 def prepare(name: str = "mnist") -> Prepared:
-    """Load data set ``name`` from the data folder (``NPLEARN_DATA_DIR``) and prepare it.
-
-    Args:
-        name: a key of ``nplearn.data.DATASETS``.
-
-    Returns:
-        The :class:`Prepared` views.
-    """
+    """Load data set ``name`` (a key of ``nplearn.data.DATASETS``) and prepare its views."""
     x, y, x_test, y_test = load_mnist(name=name)
-    x_train, x_val, y_train, y_val = post_split(x, y)
-    return Prepared(
-        name=name,
-        x_train=x_train,
-        y_train=y_train,
-        x_val=x_val,
-        y_val=y_val,
-        x_full=x.astype(np.float32) / 255,
-        y_full=y,
-        x_test=x_test.astype(np.float32) / 255,
-        y_test=y_test,
-        x_test_raw=x_test,
-    )
+    x_full = x.astype(np.float32) / 255
+    x_train, x_val, y_train, y_val = train_test_split(x_full, y, test_size=0.2, random_state=42)
+    x_test_scaled = x_test.astype(np.float32) / 255
+    return Prepared(name, x_train, y_train, x_val, y_val, x_full, y, x_test_scaled, y_test, x_test)
 
 
 def digests(names: tuple[str, ...]) -> dict[str, str]:
-    """Payload SHA-256 of every file of the named data sets (checked on load).
-
-    Returns:
-        ``{"<data set>/<file> SHA-256": digest}`` in registry order.
-    """
+    """``{"<data set>/<file> SHA-256": digest}`` for every file of the named data sets."""
     return {
         f"{name}/{file} SHA-256": sha
         for name in names
