@@ -28,28 +28,17 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
-from benchmarks.mnist import ablation, plots, report, results, torch_tta, tta
-from benchmarks.mnist.configs import RunConfig, scaled
-from benchmarks.mnist.datasets import Prepared, digests, prepare
-from benchmarks.mnist.execute import (
-    RunFailed,
-    blas_kernel,
-    execute,
-    load_checkpoint,
-    save_checkpoint,
-)
-from benchmarks.mnist.plan import Plan, plan
+from benchmarks.mnist import ablation, plots, report, results, tta
+from benchmarks.mnist.datasets import digests, prepare
+from benchmarks.mnist.execute import RunFailed, execute
+from benchmarks.mnist.plan import plan
 from benchmarks.threads import default_threads
 from nplearn.data import DataError
 from verification.markdown import write_report
 from verification.provenance import provenance
 
 FULL_SEEDS = 3
-#: Epoch cap of the post CE recipe's time-to-accuracy runs (its full run has 200).
-TTA_POST_CE_EPOCHS = 25
 TITLE = "MNIST: the post's MSE vs cross-entropy, reproduced, explained and beaten"
 
 
@@ -89,49 +78,6 @@ def _mode(opts: argparse.Namespace, seeds: Sequence[int]) -> str:
     return "REDUCED RUN" if opts.epochs_scale != 1.0 or len(seeds) < FULL_SEEDS else "full"
 
 
-def _time_to_accuracy(
-    plan: Plan, data: Prepared, threads: int, folder: Path, resume: bool
-) -> tuple[list[RunConfig], list[tta.Curve], str]:
-    """nplearn and PyTorch curves for the post CE and best recipes, every seed, in this process.
-
-    The two frameworks' trainings of a (seed, config) run interleaved, a quarter epoch each in
-    ABBA order (``tta.interleaved``), so drift of the machine's speed affects both alike; without
-    torch, nplearn runs alone. Each (config, seed) pair is saved when done (and kept by
-    ``resume`` if it was timed with the same config, threads, frameworks and BLAS kernel).
-
-    Returns:
-        ``(configs, curves, kernel)``: the two configs as run, every curve, and the BLAS kernel.
-    """
-    configs = [scaled(plan.headline[0], cap=TTA_POST_CE_EPOCHS), plan.headline[2]]
-    curves = []
-    with_torch = torch_tta.available()
-    if with_torch:
-        import torch
-
-        torch.set_num_threads(threads)
-    pairs = [(seed, cfg) for seed in plan.seeds for cfg in configs]
-    with threadpool_limits(limits=threads, user_api="blas"):
-        kernel = blas_kernel()
-        for seed, cfg in tqdm(pairs, desc="time to accuracy (main process)", unit="run"):
-            path = folder / "tta" / cfg.key / f"seed{seed}.json"
-            key = {"config": asdict(cfg), "threads": threads, "torch": with_torch, "blas": kernel}
-            saved = load_checkpoint(path, key) if resume else None
-            if saved is None:
-                x, _ = tta.training_set(cfg, data)
-                order = tta.batch_order(cfg, len(x), seed, cfg.epochs)
-                trainer, initial = tta.nplearn_trainer(cfg, data, seed, order)
-                runs = {"nplearn": trainer}
-                if with_torch:
-                    runs["torch"] = torch_tta.torch_trainer(cfg, data, order, initial)
-                saved = dict(zip(runs, tta.interleaved(list(runs.values())), strict=True))
-                save_checkpoint(path, key, saved)
-            curves += [
-                tta.Curve(name, cfg.key, seed, list(map(tuple, points)))
-                for name, points in saved.items()
-            ]
-    return configs, curves, kernel
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run everything and write the report; returns the exit status."""
     opts = _options(argv)
@@ -154,22 +100,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"benchmarks.mnist: {exc}", file=sys.stderr)
         return 1
     train_seconds = time.perf_counter() - start
-    tta_configs, curves, tta_kernel = _time_to_accuracy(
+    tta_configs, points, tta_kernel = tta.time_to_accuracy(
         todo, prepared[todo.datasets[0]], opts.threads, folder / "runs", opts.resume
     )
     tta_seconds = time.perf_counter() - start - train_seconds
 
     histories, finals = results.histories(runs), results.finals(runs)
-    by_key: dict[str, list] = {}
-    for r in runs:
-        by_key.setdefault(r.config, []).append(r)
-    rows = ablation.summarise(todo.variants, by_key)
-    points = results.tta_points(curves)
-    tta_table = results.tta_summary(curves, tta.THRESHOLDS)
+    rows = ablation.summarise(todo.variants, runs)
+    tta_table = results.tta_summary(points)
     figures = plots.write_figures(folder, todo, runs, histories, rows, points, tta_table)
     cpu = provenance()["CPU"]
     kernels = ", ".join(sorted(set(finals["blas"])))
-    torch_threads = f"{opts.threads} torch thread(s)" if torch_tta.available() else "no PyTorch"
+    torch_threads = f"{opts.threads} torch thread(s)" if tta.torch_available() else "no PyTorch"
     settings = {
         "mode": mode + (" (every run capped at 2 epochs: a smoke test)" if opts.quick else ""),
         "seeds": ", ".join(map(str, seeds)),

@@ -21,7 +21,7 @@ numbers alone (nothing in it is hard-coded but the 90 % bar that defines a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -46,30 +46,15 @@ FACTORS: dict[str, tuple[str, dict[str, object]]] = {
 #: triples "correct ReLU + He init + a larger step", each of them with every one of its
 #: factors left out, and all four (the CE run's full step: lr 5e-2 on a summed gradient).
 COMBINATIONS: tuple[tuple[str, ...], ...] = (
-    (),
-    ("relu",),
-    ("init",),
-    ("lr",),
-    ("sum",),
-    ("relu", "init"),
-    ("relu", "lr"),
-    ("init", "lr"),
-    ("relu", "sum"),
-    ("init", "sum"),
-    ("relu", "init", "lr"),
-    ("relu", "init", "sum"),
-    ("relu", "init", "lr", "sum"),
-)
+    (), ("relu",), ("init",), ("lr",), ("sum",),
+    ("relu", "init"), ("relu", "lr"), ("init", "lr"), ("relu", "sum"), ("init", "sum"),
+    ("relu", "init", "lr"), ("relu", "init", "sum"), ("relu", "init", "lr", "sum"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One ablation run configuration.
-
-    Attributes:
-        changes: the factors changed from the post's MSE run (empty: baseline).
-        config: the resulting run configuration.
-    """
+    """One ablation run: the post's MSE run with the factors ``changes`` (none: the baseline)."""
 
     changes: tuple[str, ...]
     config: RunConfig
@@ -77,9 +62,7 @@ class Variant:
     @property
     def label(self) -> str:
         """``"post MSE"`` or ``"+ a + b"`` with the factors' descriptions."""
-        if not self.changes:
-            return "post MSE (baseline)"
-        return _names(self.changes)
+        return _names(self.changes) if self.changes else "post MSE (baseline)"
 
     @property
     def short(self) -> str:
@@ -88,15 +71,7 @@ class Variant:
 
 
 def variants(base: RunConfig, epochs: int) -> list[Variant]:
-    """The ablation's configurations, each trained for ``epochs`` epochs.
-
-    Args:
-        base: the post-faithful MSE configuration.
-        epochs: epochs of every ablation run.
-
-    Returns:
-        One :class:`Variant` per entry of :data:`COMBINATIONS`.
-    """
+    """One :class:`Variant` of the post-faithful MSE config ``base`` per :data:`COMBINATIONS`."""
     out = []
     for changes in COMBINATIONS:
         fields: dict[str, object] = {"epochs": epochs}
@@ -109,15 +84,11 @@ def variants(base: RunConfig, epochs: int) -> list[Variant]:
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the ablation table (means over seeds).
+    """One line of the ablation table, means over ``seeds`` (see :class:`Variant` for labels).
 
-    Attributes:
-        changes: the factors changed from the post's MSE run.
-        label: their description; short: their keys (``"+relu +init"``).
-        accuracy, accuracy_std: test accuracy (test images / 255), mean and std.
-        loss: final per-sample training loss (NaN if a run diverged).
-        active_units: fraction of hidden units active on some test image.
-        seeds: number of seeds.
+    ``accuracy`` is the test accuracy (test images / 255), ``loss`` the final per-sample training
+    loss (NaN if a run diverged), ``active_units`` the fraction of hidden units active on some
+    test image.
     """
 
     changes: tuple[str, ...]
@@ -130,16 +101,11 @@ class Row:
     seeds: int
 
 
-def summarise(chosen: Sequence[Variant], results: Mapping[str, Sequence[RunResult]]) -> list[Row]:
-    """One :class:`Row` per variant, in the order of ``chosen``.
-
-    Args:
-        chosen: the variants, in table order.
-        results: config key -> that variant's runs (one per seed).
-    """
+def summarise(chosen: Sequence[Variant], results: Sequence[RunResult]) -> list[Row]:
+    """One :class:`Row` per variant of ``chosen``, from its runs among ``results``."""
     rows = []
     for variant in chosen:
-        runs = results[variant.config.key]
+        runs = [r for r in results if r.config == variant.config.key]
         accuracy = np.array([r.test_accuracy for r in runs])
         active = [r.active_units for r in runs if r.active_units is not None]
         rows.append(
@@ -162,11 +128,9 @@ def _pct(value: float) -> str:
 
 
 def conclusion(rows: Sequence[Row]) -> str:
-    """The one-sentence conclusion, computed from the table rows.
+    """The sentence naming the factor(s) that make the post's MSE network a working classifier.
 
-    Returns:
-        A sentence naming the factor(s) that turn the post's MSE network into a
-        working classifier (test accuracy >= :data:`WORKING`), with numbers.
+    Computed from the rows alone: a working classifier has test accuracy >= :data:`WORKING`.
     """
     by_changes = {r.changes: r for r in rows}
     base = by_changes.get(())

@@ -2,14 +2,14 @@
 
 Contract
 --------
-Functions from results (``runs.RunResult``, ``tta.Curve``) to pandas frames;
+Functions from results (``runs.RunResult``, ``tta`` points) to pandas frames;
 nothing here trains or plots. Every aggregate is a mean and a population
 standard deviation (``ddof=0``) over however many seeds ran.
 
 - :func:`histories` and :func:`finals`: long per-epoch and per-run frames
   (also written as CSV beside the plots);
 - :func:`aggregate`: mean/std of final metrics per (data set, config);
-- :func:`tta_points`, :func:`tta_summary`: time-to-accuracy curves and, per
+- :func:`tta_summary`: from the time-to-accuracy points, per
   config, threshold and framework, the mean/std seconds over the seeds that
   reached the threshold, how many did, and the per-seed ratio nplearn/torch;
   :func:`peer_agreement`: how far apart the two frameworks' accuracies are at
@@ -21,35 +21,19 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from benchmarks.mnist.runs import RunResult
-from benchmarks.mnist.tta import Curve, time_to
+from benchmarks.mnist.tta import THRESHOLDS
 from nplearn.atomic import atomic_write_text
 
-__all__ = [
-    "aggregate",
-    "finals",
-    "histories",
-    "peer_agreement",
-    "pm",
-    "tta_points",
-    "tta_summary",
-    "write_data",
-]
+__all__ = ["aggregate", "finals", "histories", "peer_agreement", "pm", "tta_summary", "write_data"]
 
-FINAL_COLUMNS = (
-    "test_accuracy",
-    "post_accuracy",
-    "post_error",
-    "active_units",
-    "train_time",
-    "wall_time",
-)
+FINAL_COLUMNS = "test_accuracy post_accuracy post_error active_units train_time wall_time".split()
 
 
 def histories(results: Iterable[RunResult]) -> pd.DataFrame:
@@ -94,21 +78,7 @@ def pm(mean: float, std: float, digits: int = 4) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def tta_points(curves: Iterable[Curve]) -> pd.DataFrame:
-    """Every evaluation point of every curve as a long frame."""
-    columns = ["step", "epoch", "train_seconds", "test_accuracy"]
-    return pd.concat(
-        [
-            pd.DataFrame(c.points, columns=columns).assign(
-                framework=c.framework, config=c.config, seed=c.seed
-            )
-            for c in curves
-        ],
-        ignore_index=True,
-    )[["framework", "config", "seed", *columns]]
-
-
-def tta_summary(curves: Sequence[Curve], thresholds: Sequence[float]) -> pd.DataFrame:
+def tta_summary(points: pd.DataFrame) -> pd.DataFrame:
     """Seconds to each threshold per config and framework, and nplearn/torch ratios.
 
     Returns:
@@ -117,51 +87,36 @@ def tta_summary(curves: Sequence[Curve], thresholds: Sequence[float]) -> pd.Data
         seconds / torch seconds, per seed, over the seeds where both reached
         the threshold); ``mean``/``std`` are NaN when no seed reached it.
     """
-    times: dict[tuple[str, str, int], Curve] = {(c.config, c.framework, c.seed): c for c in curves}
+    ran = points.groupby(["config", "framework"]).seed.nunique()
     rows = []
-    configs = list(dict.fromkeys(c.config for c in curves))
-    seeds = sorted({c.seed for c in curves})
-    for config in configs:
-        for threshold in thresholds:
-            found: dict[str, dict[int, float]] = {}
-            for framework in ("nplearn", "torch"):
-                found[framework] = {
-                    seed: t
-                    for seed in seeds
-                    if (config, framework, seed) in times
-                    and (t := time_to(times[config, framework, seed], threshold)) is not None
-                }
-            both = sorted(found["nplearn"].keys() & found["torch"].keys())
-            found["ratio"] = {s: found["nplearn"][s] / found["torch"][s] for s in both}
-            for framework, values in found.items():
-                array = np.array(list(values.values()))
-                ran = sum((config, framework, s) in times for s in seeds)
+    for config in points["config"].unique():
+        for threshold in THRESHOLDS:
+            hit = points[(points["config"] == config) & (points["test_accuracy"] >= threshold)]
+            first = hit.groupby(["framework", "seed"]).train_seconds.min()
+            found = {f: first.get(f, pd.Series(dtype=float)) for f in ("nplearn", "torch")}
+            found["ratio"] = (found["nplearn"] / found["torch"]).dropna()
+            for framework, seconds in found.items():
+                count = len(seconds) if framework == "ratio" else ran.get((config, framework), 0)
                 rows.append(
                     {
                         "config": config,
                         "threshold": threshold,
                         "framework": framework,
-                        "mean": float(array.mean()) if array.size else float("nan"),
-                        "std": float(array.std()) if array.size else float("nan"),
-                        "reached": int(array.size),
-                        "seeds": ran if framework != "ratio" else len(both),
+                        "mean": seconds.mean(),
+                        "std": seconds.std(ddof=0),
+                        "reached": len(seconds),
+                        "seeds": int(count),
                     }
                 )
     return pd.DataFrame(rows)
 
 
 def peer_agreement(points: pd.DataFrame) -> float:
-    """Largest |nplearn - torch| test accuracy at a common (config, seed, step).
-
-    Returns:
-        The maximum absolute difference, NaN when there is no torch curve.
-    """
+    """Largest |nplearn - torch| test accuracy at a common (config, seed, step); NaN if no torch."""
     keys = ["config", "seed", "step"]
     mine = points[points["framework"] == "nplearn"].set_index(keys)["test_accuracy"]
     peer = points[points["framework"] == "torch"].set_index(keys)["test_accuracy"]
     common = mine.index.intersection(peer.index)
-    if common.empty:
-        return float("nan")
     return float((mine.loc[common] - peer.loc[common]).abs().max())
 
 
@@ -180,11 +135,6 @@ def _clean(value: object) -> object:
 
 def write_data(folder: Path, frames: Mapping[str, pd.DataFrame], summary: Mapping) -> list[str]:
     """Write each frame as ``<name>.csv`` and ``summary`` as ``summary.json``, atomically.
-
-    Args:
-        folder: the report's data folder.
-        frames: file stem -> frame (``histories``, ``finals``, ``tta``).
-        summary: JSON items (mode, seeds, configs, ablation rows, aggregates ...).
 
     Returns:
         The file names written.

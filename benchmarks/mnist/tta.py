@@ -1,208 +1,208 @@
-"""Time to accuracy (DAWNBench-style) for nplearn, and the loop both frameworks share.
+"""Time to accuracy (DAWNBench-style): nplearn against PyTorch, in lockstep, in the main process.
 
 Contract
 --------
-:class:`Trainer` is framework-neutral and resumable: it runs one training
-step per batch of a precomputed batch order and, at each evaluation point
-(every quarter epoch and at each epoch's end), measures test accuracy and
-records a ``(step, epoch, train_seconds, test_accuracy)`` point. Only its own
-training steps are timed (``time.perf_counter`` around each run of steps),
-from the first step; evaluation, and anything run between two
-:meth:`Trainer.advance` calls, is not. It finishes after the first point at or
-above ``stop_at`` or when the batches run out. :func:`interleaved` runs several
-trainers in lockstep, one evaluation interval each in ABBA order, so slow drift
-of the machine's speed affects them alike. :func:`nplearn_trainer` plugs nplearn in;
-``torch_tta.torch_trainer`` plugs PyTorch in with the same initial weights,
-batch order, schedule and evaluation points, so the two curves differ only by
-the frameworks' speed (and float rounding). :func:`time_to` reads the first
-time a curve reaches a threshold.
+:func:`time_to_accuracy` trains the post's CE recipe (capped at :data:`POST_CE_EPOCHS` epochs) and
+the best recipe for every seed, alone in this process with ``threads`` BLAS and torch threads.
+Per (config, seed), nplearn and, when installed, PyTorch (same initial weights, optimiser, batch
+order, schedule and evaluation points, so the two curves differ only by the frameworks' speed and
+float rounding) are :func:`trainer` generators advanced by :func:`interleaved`: one evaluation
+interval (a quarter epoch) each, in ABBA order, so drift of the machine's speed affects them alike.
+Only training steps are timed (``time.perf_counter``), from the first step; evaluation is not. A
+curve ends at its first point at or above the highest threshold, or when the batches run out.
+Each (config, seed) is saved when done; ``resume`` keeps it if it was timed with the same config,
+threads, frameworks and BLAS kernel.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score
+import pandas as pd
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
-from benchmarks.mnist.configs import RunConfig, build, lr_at
+from benchmarks.mnist.configs import RunConfig, build, lr_at, scaled
 from benchmarks.mnist.datasets import Prepared
+from benchmarks.mnist.execute import blas_kernel, load_checkpoint, save_checkpoint
+from benchmarks.mnist.plan import Plan
 from benchmarks.mnist.runs import generators
 from nplearn.training import batches, predict, train_step
 
-__all__ = [
-    "THRESHOLDS",
-    "Curve",
-    "Trainer",
-    "batch_order",
-    "interleaved",
-    "nplearn_trainer",
-    "time_to",
-    "training_set",
-]
+__all__ = ["THRESHOLDS", "interleaved", "time_to_accuracy", "torch_available", "trainer"]
 
 THRESHOLDS = (0.95, 0.97, 0.98)
 EVALS_PER_EPOCH = 4  # test accuracy every quarter epoch
+POST_CE_EPOCHS = 25  # epoch cap of the post CE recipe's timed runs (its full run has 200)
+COLUMNS = ["step", "epoch", "train_seconds", "test_accuracy"]
+Point = tuple[int, float, float, float]
 
 
-@dataclass
-class Curve:
-    """Test accuracy against training seconds for one framework, config and seed.
-
-    Attributes:
-        framework: ``"nplearn"`` or ``"torch"``.
-        config: the config key.
-        seed: the run's seed.
-        points: ``(step, epoch, train_seconds, test_accuracy)`` tuples, in order.
-    """
-
-    framework: str
-    config: str
-    seed: int
-    points: list[tuple[int, float, float, float]] = field(default_factory=list)
+def torch_available() -> bool:
+    """True when PyTorch can be imported."""
+    return importlib.util.find_spec("torch") is not None
 
 
-def training_set(cfg: RunConfig, data: Prepared) -> tuple[np.ndarray, np.ndarray]:
-    """The images and integer labels ``cfg`` trains on (48k split or all 60k)."""
-    return (data.x_full, data.y_full) if cfg.full_train else (data.x_train, data.y_train)
-
-
-def batch_order(cfg: RunConfig, n: int, seed: int, epochs: int) -> list[list[slice | np.ndarray]]:
-    """Every epoch's batches, as ``runs.run`` draws them (same shuffle generator).
-
-    Returns:
-        ``epochs`` lists of slices (in order) or index arrays (shuffled).
-    """
-    _, shuffle_rng = generators(seed)
-    return [
-        list(batches(n, cfg.batch_size, shuffle=cfg.shuffle, rng=shuffle_rng, drop_last=True))
-        for _ in range(epochs)
-    ]
-
-
-class Trainer:
-    """One framework's training, run an evaluation interval at a time.
+def trainer(
+    order: Sequence[Sequence[Any]],
+    step: Callable[[Any], object],
+    accuracy: Callable[[], float],
+    set_lr: Callable[[int], None],
+) -> Iterator[Point]:
+    """One framework's training, yielding ``(step, epoch, train_seconds, test_accuracy)`` points.
 
     Args:
-        order: per epoch, the batches (see :func:`batch_order`), as the
-            framework indexes its training tensors.
+        order: per epoch, the batches as the framework indexes its training tensors.
         step: one training step on a batch (forward, loss, backward, update).
         accuracy: current test accuracy (not timed).
         set_lr: called with the 0-based epoch before the epoch's first step.
-        stop_at: finish after the first evaluation at or above this accuracy.
-
-    Attributes:
-        points: ``(step, epoch, train_seconds, test_accuracy)`` so far, in order.
-        seconds: training seconds so far (steps only).
-        finished: True once ``stop_at`` was reached or no batch is left.
     """
-
-    def __init__(
-        self,
-        order: Sequence[Sequence[Any]],
-        step: Callable[[Any], object],
-        accuracy: Callable[[], float],
-        set_lr: Callable[[int], None],
-        *,
-        stop_at: float = max(THRESHOLDS),
-    ) -> None:
-        self._order, self._step, self._accuracy, self._set_lr = order, step, accuracy, set_lr
-        self._stop_at, self._total = stop_at, sum(len(e) for e in order)
-        self._epoch, self._i, self._done = 0, 0, 0  # epoch, its batches done, steps before it
-        self.points: list[tuple[int, float, float, float]] = []
-        self.seconds = 0.0
-        self.finished = self._total == 0
-
-    def advance(self) -> bool:
-        """Run the steps up to the next evaluation point, then evaluate and record it.
-
-        Returns:
-            False once finished (this call reached ``stop_at`` or used the last
-            batch, or it was already finished), True while steps remain.
-        """
-        if self.finished:
-            return False
-        while len(self._order[self._epoch]) == 0:  # an empty epoch (never in practice)
-            self._set_lr(self._epoch)
-            self._epoch += 1
-        epoch_batches = self._order[self._epoch]
-        per_epoch = len(epoch_batches)
-        every = max(1, per_epoch // EVALS_PER_EPOCH)
-        end = min((self._i // every + 1) * every, per_epoch)
-        if self._i == 0:
-            self._set_lr(self._epoch)
-        tick = time.perf_counter()
-        for idx in epoch_batches[self._i : end]:
-            self._step(idx)
-        self.seconds += time.perf_counter() - tick
-        value, steps = self._accuracy(), self._done + end
-        self.points.append((steps, self._epoch + end / per_epoch, self.seconds, value))
-        self._i = end
-        if end == per_epoch:
-            self._epoch, self._i, self._done = self._epoch + 1, 0, steps
-        self.finished = value >= self._stop_at or steps == self._total
-        return not self.finished
+    seconds, steps = 0.0, 0
+    for epoch, epoch_batches in enumerate(order):
+        set_lr(epoch)
+        every = max(1, len(epoch_batches) // EVALS_PER_EPOCH)
+        for start in range(0, len(epoch_batches), every):
+            chunk = epoch_batches[start : start + every]
+            tick = time.perf_counter()
+            for idx in chunk:
+                step(idx)
+            seconds += time.perf_counter() - tick
+            steps += len(chunk)
+            yield steps, epoch + (start + len(chunk)) / len(epoch_batches), seconds, accuracy()
 
 
-def interleaved(trainers: Sequence[Trainer]) -> list[list[tuple[int, float, float, float]]]:
-    """Advance ``trainers`` in lockstep, one evaluation interval each, in ABBA order.
+def interleaved(trainers: Sequence[Iterator[Point]]) -> list[list[Point]]:
+    """Advance ``trainers`` one point each per round, rounds alternating in ABBA order.
 
-    Rounds alternate between the given order and its reverse (A B, B A, A B,
-    ...), so each trainer's intervals sit next to the others' and none always
-    runs first. A finished trainer is skipped; the rest go on alone.
-
-    Args:
-        trainers: the trainers, not yet advanced.
+    A trainer stops after its first point at or above ``max(THRESHOLDS)``; the rest go on alone.
 
     Returns:
         Each trainer's points, in the order given.
     """
-    turn = list(trainers)
-    while not all(t.finished for t in turn):
-        for trainer in turn:
-            trainer.advance()
+    curves: list[list[Point]] = [[] for _ in trainers]
+    turn = list(range(len(trainers)))
+    while turn:
+        for i in list(turn):
+            point = next(trainers[i], None)
+            if point is not None:
+                curves[i].append(point)
+            if point is None or point[3] >= max(THRESHOLDS):
+                turn.remove(i)
         turn.reverse()
-    return [t.points for t in trainers]
+    return curves
 
 
-def nplearn_trainer(
-    cfg: RunConfig, data: Prepared, seed: int, order: Sequence[Sequence[slice | np.ndarray]]
-) -> tuple[Trainer, dict[str, np.ndarray]]:
-    """nplearn's time-to-accuracy trainer for ``cfg`` and ``seed``, not yet run.
+def _training_set(cfg: RunConfig, data: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    return (data.x_full, data.y_full) if cfg.full_train else (data.x_train, data.y_train)
 
-    Args:
-        cfg: the recipe (its schedule follows ``cfg.epochs``).
-        data: the prepared data set.
-        seed: initialises the weights exactly as ``runs.run`` does.
-        order: the batch order (:func:`batch_order`).
 
-    Returns:
-        ``(trainer, initial_state)``: the trainer and the network's initial
-        parameters (``Network.state_dict`` names), for the PyTorch peer.
-    """
-    init_rng, _ = generators(seed)
+def _nplearn(cfg: RunConfig, data: Prepared, seed: int) -> tuple[Iterator[Point], list, dict]:
+    """nplearn's trainer (weights and shuffle as ``runs.run``), its batches and first weights."""
+    init_rng, shuffle_rng = generators(seed)
     net, loss, optimizer = build(cfg, init_rng)
-    initial = net.state_dict()
-    x, y = training_set(cfg, data)
-
-    def step(idx: slice | np.ndarray) -> object:
-        return train_step(net, loss, optimizer, x[idx], y[idx])
-
-    def accuracy() -> float:
-        return float(accuracy_score(data.y_test, predict(net, data.x_test).argmax(axis=1)))
+    x, y = _training_set(cfg, data)
+    draw = partial(batches, len(x), cfg.batch_size, shuffle=cfg.shuffle, rng=shuffle_rng)
+    order = [list(draw(drop_last=True)) for _ in range(cfg.epochs)]
 
     def set_lr(epoch: int) -> None:
         optimizer.lr = lr_at(cfg, epoch)
 
-    return Trainer(order, step, accuracy, set_lr), initial
+    def step(idx: Any) -> object:
+        return train_step(net, loss, optimizer, x[idx], y[idx])
+
+    def accuracy() -> float:
+        return float(np.mean(predict(net, data.x_test).argmax(axis=1) == data.y_test))
+
+    return trainer(order, step, accuracy, set_lr), order, net.state_dict()
 
 
-def time_to(curve: Curve, threshold: float) -> float | None:
-    """Training seconds until ``curve`` first reaches ``threshold`` (None if never)."""
-    for _, _, seconds, value in curve.points:
-        if value >= threshold:
-            return seconds
-    return None
+def _torch(cfg: RunConfig, data: Prepared, order: list, initial: dict) -> Iterator[Point]:
+    """PyTorch's trainer: ``Sequential(Linear, activation, Linear)`` from nplearn's weights.
+
+    The post's L2 rule ``w <- w - lr*g - 2*l2*w`` is torch's ``weight_decay = 2*l2/lr`` at a
+    constant learning rate; ``W`` is transposed into torch's ``(out, in)`` layout.
+    """
+    import torch
+
+    if cfg.l2 and (cfg.weight_decay or cfg.schedule != "constant"):
+        raise ValueError("the post's L2 rule has a torch equivalent only alone, at a constant lr")
+    activation = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid}[cfg.activation]
+    first, second = torch.nn.Linear(784, 128), torch.nn.Linear(128, 10)
+    model = torch.nn.Sequential(first, activation(), second)
+    with torch.no_grad():
+        for layer, index in ((first, 0), (second, 2)):
+            layer.weight.copy_(torch.from_numpy(initial[f"{index}.W"].T.copy()))
+            layer.bias.copy_(torch.from_numpy(initial[f"{index}.b"]))
+    decay = 2 * cfg.l2 / cfg.lr if cfg.l2 else cfg.weight_decay
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=decay
+    )
+    loss_fn = torch.nn.CrossEntropyLoss(reduction=cfg.loss.removeprefix("ce-"))
+    x, y = map(torch.from_numpy, _training_set(cfg, data))
+    x_test, y_test = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
+    torch_order = [
+        [idx if isinstance(idx, slice) else torch.from_numpy(idx) for idx in epoch]
+        for epoch in order
+    ]
+
+    def step(idx: Any) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(model(x[idx]), y[idx]).backward()
+        optimizer.step()
+
+    def accuracy() -> float:
+        with torch.no_grad():
+            return float((model(x_test).argmax(dim=1) == y_test).float().mean())
+
+    def set_lr(epoch: int) -> None:
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(cfg, epoch)
+
+    return trainer(torch_order, step, accuracy, set_lr)
+
+
+def time_to_accuracy(
+    plan: Plan, data: Prepared, threads: int, folder: Path, resume: bool
+) -> tuple[list[RunConfig], pd.DataFrame, str]:
+    """Time the post CE and best recipes for every seed (see the module docstring).
+
+    Returns:
+        ``(configs, points, kernel)``: the two configs as run; every curve's points with
+        ``framework, config, seed`` and :data:`COLUMNS`; the BLAS kernel.
+    """
+    configs = [scaled(plan.headline[0], cap=POST_CE_EPOCHS), plan.headline[2]]
+    with_torch = torch_available()
+    if with_torch:
+        import torch
+
+        torch.set_num_threads(threads)
+    frames = []
+    with threadpool_limits(limits=threads, user_api="blas"):
+        kernel = blas_kernel()
+        pairs = [(seed, cfg) for seed in plan.seeds for cfg in configs]
+        for seed, cfg in tqdm(pairs, desc="time to accuracy (main process)", unit="run"):
+            path = folder / "tta" / cfg.key / f"seed{seed}.json"
+            key = {"config": asdict(cfg), "threads": threads, "torch": with_torch, "blas": kernel}
+            saved = load_checkpoint(path, key) if resume else None
+            if saved is None:
+                mine, order, initial = _nplearn(cfg, data, seed)
+                runs = {"nplearn": mine}
+                if with_torch:
+                    runs["torch"] = _torch(cfg, data, order, initial)
+                saved = dict(zip(runs, interleaved(list(runs.values())), strict=True))
+                save_checkpoint(path, key, saved)
+            frames += [
+                pd.DataFrame(points, columns=COLUMNS).assign(
+                    framework=name, config=cfg.key, seed=seed
+                )
+                for name, points in saved.items()
+            ]
+    points = pd.concat(frames, ignore_index=True)
+    return configs, points[["framework", "config", "seed", *COLUMNS]], kernel
