@@ -65,9 +65,8 @@ def _task(job: Job, datasets: Sequence[str]) -> RunResult:
     then on (loky restarts a worker whose memory grows, taking it for a leak).
     """
     try:
-        for name in datasets:
-            if name not in _DATA:
-                _DATA[name] = prepare(name)
+        for name in set(datasets) - _DATA.keys():
+            _DATA[name] = prepare(name)
         with threadpool_limits(limits=1, user_api="blas"), contextlib.ExitStack() as quiet:
             if job.config.key.startswith("abl-"):
                 # Some ablation variants diverge on purpose; their NaNs are reported, not warned.
@@ -142,14 +141,10 @@ def execute(
 ) -> tuple[list[RunResult], str]:
     """Run ``jobs``; returns their results in job order and a description of the backend.
 
-    Args:
-        jobs: the jobs.
-        folder: where each finished run is saved (and, with ``resume``, read back).
-        n_jobs: worker processes (loky), LocalCluster workers, or with a Dask address the most
-            runs at a time (-1: one per thread of the cluster).
-        dask: ``None`` (loky), ``"local"`` or a Dask scheduler address (``tcp://host:8786``).
-        resume: reuse runs already saved in ``folder`` with the same config.
-        progress: show a tqdm bar over the runs.
+    ``n_jobs`` is the number of loky processes or LocalCluster workers, or with a Dask address the
+    most runs at a time (-1: one per thread of the cluster); ``dask`` is ``None`` (loky),
+    ``"local"`` or a scheduler address (``tcp://host:8786``). Each finished run is saved in
+    ``folder``; ``resume`` reuses the runs saved there with the same config.
 
     Raises:
         RunFailed: a run raised or a worker died; finished runs are saved.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from benchmarks.mnist import ablation
 from benchmarks.mnist.configs import BEST, POST_CE, POST_MSE, RunConfig, scaled
 
-__all__ = ["ABLATION_EPOCHS", "QUICK_EPOCHS", "Job", "Plan", "plan"]
+__all__ = ["Job", "Plan", "plan"]
 
 QUICK_EPOCHS = 2
 #: Epochs of each ablation run in the full mode (the post's MSE run has 100; the ablation is
@@ -49,12 +49,8 @@ class Job:
 class Plan:
     """Everything one invocation trains.
 
-    Attributes:
-        jobs: the training jobs, in report order.
-        headline: the post-faithful and best configs as run (epochs scaled).
-        variants: the ablation variants as run.
-        seeds: the seeds.
-        datasets: the data sets.
+    The ``jobs`` in report order; the post-faithful and best configs (``headline``) and the
+    ablation ``variants`` as run; the ``seeds`` and ``datasets``.
     """
 
     jobs: tuple[Job, ...]
@@ -73,11 +69,8 @@ def plan(
 ) -> Plan:
     """The jobs of one invocation.
 
-    Args:
-        quick: cap every run at :data:`QUICK_EPOCHS` epochs.
-        seeds: the seeds to run every config with.
-        epochs_scale: multiply every epoch count (development only).
-        datasets: data sets for the headline configs (the ablation uses the first).
+    Every headline config on every data set and the ablation on the first, each with every seed;
+    ``quick`` caps the epochs, ``epochs_scale`` multiplies them.
     """
     cap = QUICK_EPOCHS if quick else None
     headline = tuple(scaled(cfg, epochs_scale, cap) for cfg in HEADLINE)

@@ -40,25 +40,20 @@ def _band(ax: plt.Axes, frame: pd.DataFrame, column: str, label: str, **style: o
     )
 
 
-def _panels(
-    histories: pd.DataFrame, panels: Sequence[tuple[str, str, str]]
-) -> tuple[plt.Figure, list[tuple[plt.Axes, pd.DataFrame, str]]]:
-    columns = min(3, len(panels))
-    rows = -(-len(panels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.8 * rows), squeeze=False)
-    out = []
-    for ax, (dataset, config, title) in zip(axes.flat, panels, strict=False):
-        frame = histories[(histories["dataset"] == dataset) & (histories["config"] == config)]
-        out.append((ax, frame, title))
-    for ax in list(axes.flat)[len(panels) :]:
+def _grid(n: int, columns: int, width: float, height: float) -> tuple[plt.Figure, list]:
+    """A figure of ``n`` panels of ``width`` x ``height`` inches, ``columns`` per row."""
+    rows = -(-n // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False)
+    for ax in axes.flat[n:]:
         ax.set_visible(False)
-    return fig, out
+    return fig, list(axes.flat[:n])
 
 
 def _curves(histories: pd.DataFrame, panels: list, metric: str, path: Path) -> None:
     """``metric`` (accuracy, or loss on a log scale) per epoch: training, validation, test."""
-    fig, axes = _panels(histories, panels)
-    for ax, frame, title in axes:
+    fig, axes = _grid(len(panels), min(3, len(panels)), 5.2, 3.8)
+    for ax, (dataset, config, title) in zip(axes, panels, strict=True):
+        frame = histories[(histories["dataset"] == dataset) & (histories["config"] == config)]
         _band(ax, frame, metric, "training (batches of the epoch)", color="tab:blue")
         _band(ax, frame, f"val_{metric}", "validation (12k split)", color="tab:orange")
         _band(ax, frame, f"test_{metric}", "test (/255)", color="tab:green", marker=".")
@@ -71,10 +66,8 @@ def _curves(histories: pd.DataFrame, panels: list, metric: str, path: Path) -> N
 
 def _confusion(matrices: Mapping[str, np.ndarray], path: Path) -> None:
     """Annotated count matrices, two per row (rows: true class, columns: predicted)."""
-    columns = 2
-    rows = -(-len(matrices) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(7.5 * columns, 6.5 * rows), squeeze=False)
-    for ax, (title, matrix) in zip(axes.flat, matrices.items(), strict=False):
+    fig, axes = _grid(len(matrices), 2, 7.5, 6.5)
+    for ax, (title, matrix) in zip(axes, matrices.items(), strict=True):
         image = ax.imshow(matrix, cmap="Blues")
         fig.colorbar(image, ax=ax, fraction=0.046)
         high = matrix.max() / 2
@@ -82,8 +75,6 @@ def _confusion(matrices: Mapping[str, np.ndarray], path: Path) -> None:
             colour = "white" if count > high else "black"
             ax.text(j, i, str(count), ha="center", va="center", fontsize=7, color=colour)
         ax.set(title=title, xlabel="predicted", ylabel="true", xticks=range(10), yticks=range(10))
-    for ax in list(axes.flat)[len(matrices) :]:
-        ax.set_visible(False)
     save_png(fig, path)
 
 
