@@ -61,7 +61,8 @@ class FlatParameters:
                         f"FlatParameters: {layer!r} has {key} of shape {shape} but its gradient "
                         f"has shape {np.shape(layer.grads[key])}"
                     )
-                stop = start + int(np.prod(shape, dtype=np.int64))
+                # Equivalent mutant on 64-bit platforms, whose default NumPy integer is int64.
+                stop = start + int(np.prod(shape, dtype=np.int64))  # pragma: no mutate
                 view, grad_view = (a[start:stop].reshape(shape) for a in (params, grads))
                 self._slots.append((layer, key, view, grad_view))
                 start = stop

@@ -110,8 +110,13 @@ class SGD(Optimizer):
                 velocity *= self.momentum
                 velocity += grad
             grad = velocity
-        shrink = (1 - 2 * self.l2) / self.lr if self.l2 else 0.0
-        if self.l2 and abs(shrink) * SAFE_WEIGHT <= float(np.finfo(param.dtype).max):
+        # Equivalent mutant: without l2, shrink is never read (any else value will do).
+        shrink = (1 - 2 * self.l2) / self.lr if self.l2 else 0.0  # pragma: no mutate
+        if self.l2 and (
+            # Equivalent mutant (< for <=): at equality the scaled weights reach finfo.max
+            # exactly, without overflow, and both forms give the same value up to rounding.
+            abs(shrink) * SAFE_WEIGHT <= float(np.finfo(param.dtype).max)  # pragma: no mutate
+        ):
             # The post's w <- (1 - 2*alpha) w - eta*d, computed in place as
             # eta * ((1 - 2*alpha)/eta * w - d): three passes over w, as the form below, but
             # without its scratch array, whose size of the whole network pushes a small batch's
