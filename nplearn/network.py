@@ -63,8 +63,10 @@ class Network:
                 raise TypeError(
                     f"Network: layer {i} is {layer!r}, not a layer (it has no backward method)"
                 )
-        self._flat: FlatParameters | None = None
-        self._flat_layers: list[Layer] | None = None
+        # Equivalent mutant: with _flat_layers unset, any start value here makes it gather.
+        self._flat: FlatParameters | None = None  # pragma: no mutate
+        # Equivalent mutant: any start value but the layer list itself makes it gather.
+        self._flat_layers: list[Layer] | None = None  # pragma: no mutate
         self.parameter_groups()  # gather the parameters into flat storage now
 
     def forward(self, x: Tensor) -> Tensor:

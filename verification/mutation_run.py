@@ -99,23 +99,34 @@ def excluded_lines(path: Path, name: str) -> list[Excluded]:
     return found
 
 
-def _source_line(source: str, function: str, cls: str | None, text: str) -> int:
-    """The number of the first line of ``cls.function`` (or module-level ``function``) that
-    reads ``text`` once stripped; the function's first line if none does."""
+def _source_line(source: str, function: str, cls: str | None, old: list[str]) -> int:
+    """The number of the line of ``cls.function`` (or module-level ``function``) that a mutant
+    changes: the line reading ``old[-1]`` whose preceding lines read the rest of ``old`` (the
+    diff's context), so a repeated line is told apart; the function's first line if none does."""
     body = ast.parse(source).body
     if cls is not None:
         body = next(n.body for n in body if isinstance(n, ast.ClassDef) and n.name == cls)
     node = next(n for n in body if isinstance(n, ast.FunctionDef) and n.name == function)
-    lines = source.splitlines()
+    lines = [line.strip() for line in source.splitlines()]
     span = range(node.lineno, (node.end_lineno or node.lineno) + 1)
-    return next((n for n in span if lines[n - 1].strip() == text), node.lineno)
+    fits = [n for n in span if lines[n - 1] == old[-1]]
+    context = [n for n in fits if lines[max(n - len(old), 0) : n] == old]
+    return (context or fits or [node.lineno])[0]
 
 
-def _changed_lines(diff: str) -> tuple[str, str]:
-    """The first removed and the first added line of a unified diff, stripped."""
-    removed = [ln[1:].strip() for ln in diff.splitlines() if ln[:1] == "-" and ln[:3] != "---"]
-    added = [ln[1:].strip() for ln in diff.splitlines() if ln[:1] == "+" and ln[:3] != "+++"]
-    return (removed or [""])[0], (added or [""])[0]
+def _changed_lines(diff: str) -> tuple[list[str], str]:
+    """From a unified diff, stripped: the old side up to its first removed line (context
+    included), and the first added line."""
+    old: list[str] = []
+    added = ""
+    for line in diff.splitlines()[2:]:
+        if line[:1] in (" ", "-") and not (old and old[-1][:1] == "-"):
+            old.append(line)
+        elif line[:1] == "+" and not added:
+            added = line[1:].strip()
+    if not old or old[-1][:1] != "-":
+        old.append("-")
+    return [line[1:].strip() for line in old], added
 
 
 def collect(seconds: float, workers: int) -> MutationResults:
@@ -140,10 +151,10 @@ def collect(seconds: float, workers: int) -> MutationResults:
             if status == "killed":
                 continue
             function, cls = orig_function_and_class_names_from_key(key)
-            removed, added = _changed_lines(get_diff_for_mutant(key, path=path))
-            line = _source_line(source, function, cls, removed)
+            old, added = _changed_lines(get_diff_for_mutant(key, path=path))
+            line = _source_line(source, function, cls, old)
             qualified = f"{cls}.{function}" if cls else function
-            unkilled.append(Unkilled(name, line, qualified, status, removed, added, key))
+            unkilled.append(Unkilled(name, line, qualified, status, old[-1], added, key))
     unkilled.sort(key=lambda u: (u.file, u.line, int(u.name.rpartition("_")[2])))
     return MutationResults(counts, unkilled, excluded, seconds, workers, metadata.version("mutmut"))
 

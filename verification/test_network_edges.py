@@ -1,8 +1,10 @@
-"""The messages of ``Network``'s refusals name what was refused (found by mutation testing).
+"""Network behaviours the API tests leave open (found by mutation testing).
 
-A user who loads the wrong file learns from the message which names the network expects, that
-a lone ``.npy`` is not an archive, and which parameter was not an array; these tests match those
-words, so a message that loses them fails.
+- The messages of ``Network``'s refusals name what was refused: a user who loads the wrong file
+  learns which names the network expects, that a lone ``.npy`` is not an archive, and which
+  parameter was not an array.
+- A one-layer network whose layer replaces every ``params`` (or every ``grads``) entry with new
+  values still trains the live arrays: the flat storage notices and re-points.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nplearn import Linear, Network, ReLU
+from nplearn import SGD, Linear, Network, ReLU
 
 
 def small_net() -> Network:
@@ -45,3 +47,20 @@ def test_a_value_that_is_not_an_array_is_named() -> None:
     state["2.W"] = [[1.0, 2.0], [3.0]]
     with pytest.raises(ValueError, match=re.escape("parameter 2.W: not an array (")):
         small_net().load_state_dict(state)
+
+
+@pytest.mark.parametrize("which", ["params", "grads"])
+def test_one_layer_network_repoints_replaced_entries(which: str) -> None:
+    """Replacing every entry of one dict (new arrays, new values) is seen by the next step."""
+    layer = Linear(3, 2, dtype=np.float64, rng=0)
+    net = Network([layer])
+    net(np.ones((4, 3)))
+    net.backward(np.ones((4, 2)))
+    if which == "params":
+        layer.params = {key: value + 1.0 for key, value in layer.params.items()}
+    else:
+        layer.grads = {key: 2.0 * value for key, value in layer.grads.items()}
+    expected = {key: layer.params[key] - 0.1 * layer.grads[key] for key in layer.params}
+    SGD(0.1).step(net)
+    for key, value in expected.items():
+        np.testing.assert_allclose(layer.params[key], value, rtol=1e-15, err_msg=key)
