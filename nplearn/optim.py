@@ -110,7 +110,8 @@ class SGD(Optimizer):
                 velocity *= self.momentum
                 velocity += grad
             grad = velocity
-        # Equivalent mutant: without l2, shrink is never read (any else value will do).
+        # Equivalent mutant: without l2, shrink is never read, so any else value will do (the
+        # condition is needed: a schedule may set lr to 0, see test_optim_edges).
         shrink = (1 - 2 * self.l2) / self.lr if self.l2 else 0.0  # pragma: no mutate
         if self.l2 and (
             # Equivalent mutant (< for <=): at equality the scaled weights reach finfo.max

@@ -1,7 +1,7 @@
 """Optimizer behaviours that a schedule or a user relies on and the rule tests leave open.
 
 - Changing ``opt.lr`` between steps takes effect at the next step, for every SGD variant (a
-  learning-rate schedule does exactly this).
+  learning-rate schedule does exactly this), down to 0 for the rules without ``l2``.
 - Adam's defaults are PyTorch's: its first step moves every weight by ``lr = 1e-3`` against the
   gradient's sign (``g / (|g| + eps)``).
 - After its first step, SGD allocates nothing per step (every variant): its scratch and
@@ -70,6 +70,17 @@ def test_sgd_learning_rate_change_takes_effect(variant: str, dtype: type) -> Non
     opt.step(net)
     rtol = 1e-6 if dtype == np.float32 else 1e-13
     np.testing.assert_allclose(weights(net), sgd_by_hand(w0, g, [0.1, 0.01], **kwargs), rtol=rtol)
+
+
+@pytest.mark.parametrize("variant", ["plain", "momentum", "weight_decay"])
+def test_sgd_step_at_lr_zero_keeps_the_weights(variant: str) -> None:
+    """A schedule may end at lr 0 (as cosine annealing does): the step then changes nothing."""
+    net = net_with_grads()
+    w0 = weights(net)
+    opt = SGD(lr=0.1, **SGD_VARIANTS[variant])
+    opt.lr = 0.0
+    opt.step(net)
+    np.testing.assert_array_equal(weights(net), w0)
 
 
 @pytest.mark.parametrize("variant", list(SGD_VARIANTS))
