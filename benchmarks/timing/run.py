@@ -29,16 +29,18 @@ PLANT = 0.03
 REGRESSION, BAD_INPUT = 1, 2
 
 
-def ab_configs() -> list[Config]:
-    """The gated configurations the A/B compares: both networks, both dtypes, batch 16 and 100."""
-    return [Config(n, d, b) for n in NETS for d in ("float32", "float64") for b in (16, 100)]
+def ab_configs(quick: bool) -> list[Config]:
+    """The configurations the A/B compares: both networks and dtypes at the mode's batch sizes
+    that the gate holds to its target (16 and more)."""
+    batches = [b for b in MODES["quick" if quick else "full"]["batches"] if b >= 16]
+    return [Config(n, d, b) for n in NETS for d in ("float32", "float64") for b in batches]
 
 
 def _ab(
     base: Path, tree: Path, labels: tuple[str, str], quick: bool, tolerance: float
 ) -> list[ab.Comparison]:
     rounds = 14 if quick else 30
-    configs = ab_configs()
+    configs = ab_configs(quick)
     return ab.compare(base, tree, configs, rounds=rounds, tolerance=tolerance, labels=labels)
 
 
