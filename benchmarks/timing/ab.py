@@ -9,8 +9,10 @@ side, :data:`WORKERS` long-lived :mod:`~benchmarks.timing.worker` processes, eac
 side's nplearn, and times the training step of every configuration in rounds: one block per
 side per round, interleaved ABBA (BAAB on alternate rounds), configurations round-robin so that a
 burst of load spreads over all of them, worker pairs taken in turn so that no one process's
-memory layout decides. Each round gives one ratio per configuration (tree / baseline, summed
-over the ABBA blocks, each block the median of its chunks). :func:`judge` turns those ratios into
+memory layout decides; every round rebuilds the steps behind a random amount of memory padding,
+so that layouts are sampled too. A block times single steps and stands for their
+:data:`QUANTILE` (interrupted steps fall above it). Each round gives one ratio per configuration
+(tree / baseline, summed over the ABBA blocks). :func:`judge` turns those ratios into
 a point estimate (20% trimmed mean of the log ratios) with a 95% percentile-bootstrap interval and
 a verdict: ``slower`` when the interval lies above ``1 + tolerance/3`` and the point above
 ``1 + tolerance/2``, ``faster`` symmetrically, else ``same``. Both conditions keep the false
