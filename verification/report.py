@@ -39,6 +39,11 @@ METRICS = (
     "scale of their relative error at atol (a tensor whose gradients are all below atol reports "
     "its absolute error / atol). Numbers recorded by several examples show the worst one."
 )
+MUTATION = (
+    "How well these checks catch bugs, and where they stop: [mutation testing](mutation.md) "
+    "plants small bugs in the core math (`nox -s mutants`) and lists every one the suite misses "
+    "and every line left out, with the reason."
+)
 
 
 def record_check(
@@ -130,7 +135,8 @@ def render(rows: list[Row], duration: float) -> str:
     """
     counts = Counter(row.result.split(":")[0] for row in rows)
     summary = ", ".join(f"{counts[kind]} {kind}" for kind in ORDER if counts[kind])
-    parts = [f"## Summary\n\n**{summary}** in {duration:.1f} s ({len(rows)} tests).\n", METRICS]
+    parts = [f"## Summary\n\n**{summary}** in {duration:.1f} s ({len(rows)} tests).\n", METRICS,
+             MUTATION]
     failed = [row.nodeid for row in rows if row.result in ("failed", "error", "xpassed")]
     if failed:
         parts.insert(1, "Not passed:\n\n" + "".join(f"- `{nodeid}`\n" for nodeid in failed))
