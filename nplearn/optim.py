@@ -110,10 +110,11 @@ class SGD(Optimizer):
                 velocity *= self.momentum
                 velocity += grad
             grad = velocity
-        # Equivalent mutant: without l2, shrink is never read, so any else value will do (the
-        # condition is needed: a schedule may set lr to 0, see test_optim_edges).
-        shrink = (1 - 2 * self.l2) / self.lr if self.l2 else 0.0  # pragma: no mutate
-        if self.l2 and (
+        # Equivalent mutant: without l2 or at lr 0, shrink is never read, so any else value will
+        # do (the condition is needed: a schedule may set lr to 0, see test_optim_edges).
+        scaled = bool(self.l2 and self.lr)
+        shrink = (1 - 2 * self.l2) / self.lr if scaled else 0.0  # pragma: no mutate
+        if scaled and (
             # Equivalent mutant (< for <=): at equality the scaled weights reach finfo.max
             # exactly, without overflow, and both forms give the same value up to rounding.
             abs(shrink) * SAFE_WEIGHT <= float(np.finfo(param.dtype).max)  # pragma: no mutate
@@ -126,7 +127,7 @@ class SGD(Optimizer):
             param -= grad
             param *= self.lr
             return
-        if self.l2:  # the scaled form could overflow: w - 2*alpha*w, then as plain SGD
+        if self.l2:  # lr 0, or the scaled form could overflow: w - 2*alpha*w, then as plain SGD
             param *= 1 - 2 * self.l2
         scratch = _scratch(state, param)
         np.multiply(grad, self.lr, out=scratch)

@@ -83,6 +83,16 @@ def test_sgd_step_at_lr_zero_keeps_the_weights(variant: str) -> None:
     np.testing.assert_array_equal(weights(net), w0)
 
 
+def test_sgd_l2_step_at_lr_zero_only_shrinks_the_weights() -> None:
+    """The post's rule at lr 0 is ``w <- (1 - 2*l2) w``: no division by the rate, no NaN."""
+    net = net_with_grads()
+    w0 = weights(net)
+    opt = SGD(lr=0.1, l2=0.01)
+    opt.lr = 0.0
+    opt.step(net)
+    np.testing.assert_allclose(weights(net), w0 * (1 - 2 * 0.01), rtol=1e-12)
+
+
 @pytest.mark.parametrize("variant", list(SGD_VARIANTS))
 def test_sgd_allocates_nothing_after_the_first_step(variant: str) -> None:
     """The second step's peak allocation is far below the size of the parameters."""
