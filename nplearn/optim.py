@@ -110,9 +110,9 @@ class SGD(Optimizer):
                 velocity *= self.momentum
                 velocity += grad
             grad = velocity
+        scaled = bool(self.l2 and self.lr)
         # Equivalent mutant: without l2 or at lr 0, shrink is never read, so any else value will
         # do (the condition is needed: a schedule may set lr to 0, see test_optim_edges).
-        scaled = bool(self.l2 and self.lr)
         shrink = (1 - 2 * self.l2) / self.lr if scaled else 0.0  # pragma: no mutate
         if scaled and (
             # Equivalent mutant (< for <=): at equality the scaled weights reach finfo.max

@@ -2,8 +2,9 @@
 
 - A refused backward names the layer by its repr, for every layer of the registry.
 - Backward works in preallocated buffers: Linear writes its gradients with ``out=`` and sums the
-  bias gradient in the layer's dtype (no float64 copy of a float32 gradient); an activation whose
-  slope has the gradient's dtype scales it in place (:mod:`verification.allocations`).
+  bias gradient in the layer's dtype (no float64 copy of a float32 gradient); an activation's
+  derivative allocates only its terms, and backward scales a slope of the gradient's dtype in
+  place (:mod:`verification.allocations`).
 - A one-row batch computes ``dL/dW`` with ``np.dot`` (``np.matmul`` skips BLAS for it); larger
   batches with ``np.matmul``.
 """
@@ -15,7 +16,7 @@ import re
 import numpy as np
 import pytest
 
-from nplearn import Linear, Sigmoid
+from nplearn import Linear, Sigmoid, Tanh
 from verification.allocations import peak_bytes
 from verification.registry import LAYERS, LayerEntry
 
@@ -49,6 +50,13 @@ def test_sigmoid_backward_scales_its_slope_in_place(dtype: type) -> None:
     layer(np.linspace(-3, 3, 100_000).astype(dtype))
     grad = np.ones(100_000, dtype)
     assert peak_bytes(layer.backward, grad) < 1.5 * grad.nbytes
+
+
+@pytest.mark.parametrize(("layer", "arrays"), [(Sigmoid, 1), (Tanh, 2)], ids=["Sigmoid", "Tanh"])
+def test_activation_derivative_allocates_only_its_terms(layer: type, arrays: int) -> None:
+    """y(1 - y) needs one new array, (1 - y)(1 + y) two: the product is taken in place."""
+    y = np.linspace(-0.99, 0.99, 100_000)
+    assert peak_bytes(layer.derivative, y) < (arrays + 0.5) * y.nbytes
 
 
 @pytest.mark.parametrize(("batch", "dot_calls"), [(1, 1), (4, 0)])

@@ -41,6 +41,16 @@ def test_a_lone_npy_file_is_not_an_archive(tmp_path: Path) -> None:
         small_net().load(path)
 
 
+def test_a_lone_npy_of_objects_is_refused_in_words(tmp_path: Path) -> None:
+    """A pickled .npy: the message says the file holds Python objects and was refused."""
+    path = tmp_path / "objects.npy"
+    np.save(path, np.array([{"W": 1}], dtype=object), allow_pickle=True)
+    pattern = re.escape(f"{path}: not a readable .npz file of parameters (it holds Python objects "
+                        "(refused))")
+    with pytest.raises(ValueError, match=pattern):
+        small_net().load(path)
+
+
 def test_a_value_that_is_not_an_array_is_named() -> None:
     """A ragged nested list cannot become an array: the parameter's name is in the message."""
     state: dict[str, object] = dict(small_net().state_dict())
