@@ -3,29 +3,25 @@
 Contract
 --------
 A :class:`Config` is a network, a dtype and a batch size. The networks are the post's two,
-784-128-10 with the hidden activation named by its nplearn layer class (``"ReLU"``,
-``"Sigmoid"``); every implementation builds its activation from that name (``nplearn.ReLU``,
-``torch.nn.ReLU``, ``jax.nn.relu``), so nothing here lists layers. All implementations of a
-configuration start from the weights and batch of one seeded generator, train with summed
-cross-entropy on integer labels and plain SGD(``LR``) (tiny: thousands of steps on one batch stay
-finite), and are called with no arguments for one complete step that returns the loss.
-
-:func:`make_step` builds one by name (:data:`IMPLS`): ``nplearn`` (``train_step``), ``floor``
-(:class:`FusedStep`, the same step hand-fused: preallocated buffers, in-place elementwise work,
-one flat SGD pass), ``torch``, ``jax`` (``jit`` of value-and-grad plus update) and ``post`` (the
-post's verbatim code, float64 weights on float32 inputs, as its script runs). A peer's library is
-imported only when it is built. :func:`assert_same_step` proves that a step computes nplearn's:
-same loss value and gradients from the same start.
+784-128-10 with the hidden activation named by its nplearn class (``"ReLU"``, ``"Sigmoid"``);
+each implementation builds its activation from that name, so nothing here lists layers. All start
+from one seeded generator's weights and batch, train with summed cross-entropy on integer labels
+and SGD(``LR``) (tiny: thousands of steps on one batch stay finite), and are called with no
+arguments for one whole step that returns the loss. :func:`make_step` builds one by name:
+``nplearn`` (``train_step``), ``floor`` (:class:`FusedStep`), ``torch``, ``jax`` and ``post`` (the
+post's verbatim code, float64 weights on float32 inputs, as its script runs); a peer's library is
+imported when it is built. :func:`assert_same_step` proves that a step computes nplearn's.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from benchmarks.threads import default_threads
 
 INPUTS, HIDDEN, OUTPUTS = 784, 128, 10
 #: Hidden activations of the post's two networks, by nplearn class name.
@@ -52,11 +48,9 @@ class Config:
 
     @property
     def clock(self) -> Callable[[], float]:
-        """The clock a step is timed with. A loaded machine interrupts nearly every step over a
-        millisecond, and the wall clock would count the wait; process CPU time does not, and
-        counts the threads a peer computes in (JAX's). Below that, interrupted steps are few and
-        fall out of the low quantile, and the wall clock is cheaper to read (a CPU-time reading
-        is a system call of microseconds in a VM)."""
+        """The clock a step is timed with: process CPU time (all threads, JAX's too) for steps
+        over a millisecond, which a loaded machine nearly always interrupts; the wall clock,
+        cheaper to read, below that, where interrupted steps fall out of the low quantile."""
         return time.process_time if self.batch >= CPU_CLOCK_BATCH else time.perf_counter
 
     def rng(self, stream: int) -> np.random.Generator:
@@ -105,14 +99,10 @@ class NplearnStep:
 
 
 class FusedStep:
-    """The floor: the whole step hand-fused in NumPy, every buffer preallocated.
-
-    Choices, each the fastest variant on a 1-thread OpenBLAS: bias gradients and softmax row
-    sums as products with a ones vector (BLAS GEMV beats ``sum(axis=...)``), row maxima read at
-    the ``argmax``, label entries reached through flat indices, ``np.dot`` for outer products at
-    batch 1 (``np.matmul`` skips BLAS when the inner dimension is 1), parameters and gradients
-    in two flat arrays so the SGD update is one pass, as in nplearn's flat storage.
-    """
+    """The floor: the whole step hand-fused in NumPy, every buffer preallocated. Each choice is
+    the fastest variant on 1-thread OpenBLAS: sums as GEMVs with a ones vector, row maxima read
+    at the ``argmax``, labels through flat indices, ``np.dot`` for batch-1 outer products
+    (``np.matmul`` skips BLAS there), one flat SGD pass as in nplearn's flat storage."""
 
     def __init__(self, cfg: Config) -> None:
         if cfg.net not in NETS:
@@ -188,12 +178,13 @@ class TorchStep:
     def __init__(self, cfg: Config) -> None:
         import torch
 
-        torch.set_num_threads(int(os.environ.get("NPLEARN_BENCH_THREADS", "1")))
+        torch.set_num_threads(default_threads())
         w, (x, y) = cfg.weights(), cfg.batch_data()
-        self.layers = [torch.nn.Linear(INPUTS, HIDDEN), torch.nn.Linear(HIDDEN, OUTPUTS)]
-        self.model = torch.nn.Sequential(
-            self.layers[0], getattr(torch.nn, cfg.net)(), self.layers[1]
+        self.layers = first, last = (
+            torch.nn.Linear(INPUTS, HIDDEN),
+            torch.nn.Linear(HIDDEN, OUTPUTS),
         )
+        self.model = torch.nn.Sequential(first, getattr(torch.nn, cfg.net)(), last)
         self.model.to(getattr(torch, cfg.dtype))
         with torch.no_grad():
             for i, layer in enumerate(self.layers, 1):
@@ -213,8 +204,7 @@ class TorchStep:
     def gradients(self) -> dict[str, Tensor]:
         out = {}
         for i, layer in enumerate(self.layers, 1):
-            out[f"W{i}"] = layer.weight.grad.numpy().T
-            out[f"b{i}"] = layer.bias.grad.numpy()
+            out[f"W{i}"], out[f"b{i}"] = layer.weight.grad.numpy().T, layer.bias.grad.numpy()
         return out
 
 
