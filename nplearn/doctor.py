@@ -103,13 +103,19 @@ def _blas() -> dict[str, str]:
     blas = [p for p in pools if p.get("user_api") == "blas"]
     others = [p for p in pools if p.get("user_api") != "blas"]
     out = {
-        "BLAS": "; ".join(f"{p.get('internal_api')} {p.get('version')} "
-                          f"({os.path.basename(p.get('filepath') or '?')})" for p in blas) or "none loaded",
+        "BLAS": "; ".join(
+            f"{p.get('internal_api')} {p.get('version')} "
+            f"({os.path.basename(p.get('filepath') or '?')})"
+            for p in blas
+        )
+        or "none loaded",
         "BLAS kernel": "; ".join(str(p.get("architecture") or UNKNOWN) for p in blas) or UNKNOWN,
         "BLAS threads": "; ".join(str(p.get("num_threads")) for p in blas) or UNKNOWN,
-    }  # fmt: skip
+    }
     if others:
-        out["OpenMP"] = "; ".join(f"{p.get('internal_api')} ({p.get('num_threads')} threads)" for p in others)
+        out["OpenMP"] = "; ".join(
+            f"{p.get('internal_api')} ({p.get('num_threads')} threads)" for p in others
+        )
     return out
 
 
@@ -167,8 +173,14 @@ def kernel_times(coretypes: list[str], calls: int = 300) -> dict[str, dict[str, 
         if name:
             env[VAR] = name
         try:
-            done = subprocess.run([sys.executable, "-c", _PROBE.format(calls=calls)], env=env,
-                                  capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+            done = subprocess.run(
+                [sys.executable, "-c", _PROBE.format(calls=calls)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=True,
+            )
             result = json.loads(done.stdout.strip().splitlines()[-1])
         except (OSError, subprocess.SubprocessError, ValueError, IndexError):
             continue
@@ -229,10 +241,15 @@ def show_config(file: TextIO | None = None, check_kernels: bool = True) -> dict[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nplearn.doctor", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m nplearn.doctor", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--no-kernel-check", action="store_true", help="versions only")
-    parser.add_argument("--fastest-coretype", action="store_true",
-                        help="print only the fastest OPENBLAS_CORETYPE this CPU supports (or nothing)")  # fmt: skip
+    parser.add_argument(
+        "--fastest-coretype",
+        action="store_true",
+        help="print only the fastest OPENBLAS_CORETYPE this CPU supports (or nothing)",
+    )
     args = parser.parse_args(argv)
     if args.fastest_coretype:
         times = kernel_times(supported_coretypes())

@@ -17,8 +17,20 @@ AVX512 = AVX2 | {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"}
 
 def test_versions_name_the_library_its_dependencies_and_the_blas() -> None:
     info = doctor.versions()
-    for key in ("python", "nplearn", "numpy", "scipy", "tqdm", "BLAS", "BLAS kernel",
-                "BLAS threads", "OPENBLAS_CORETYPE", "CPU", "cores", "platform"):  # fmt: skip
+    for key in (
+        "python",
+        "nplearn",
+        "numpy",
+        "scipy",
+        "tqdm",
+        "BLAS",
+        "BLAS kernel",
+        "BLAS threads",
+        "OPENBLAS_CORETYPE",
+        "CPU",
+        "cores",
+        "platform",
+    ):
         assert isinstance(info[key], str) and info[key], key
     assert info["numpy"] == np.__version__
     assert any(lib in info["BLAS"] for lib in ("openblas", "mkl", "blis")), info["BLAS"]
@@ -88,11 +100,17 @@ def test_show_config_prints_every_fact() -> None:
     out = io.StringIO()
     info = doctor.show_config(out, check_kernels=False)
     lines = out.getvalue().splitlines()
-    assert len(lines) == len(info) and all(f"{k}: {v}" in lines[i] for i, (k, v) in enumerate(info.items()))
+    assert len(lines) == len(info) and all(
+        f"{k}: {v}" in lines[i] for i, (k, v) in enumerate(info.items())
+    )
 
 
 def test_fastest_coretype_prints_one_supported_name() -> None:
-    done = subprocess.run([sys.executable, "-m", "nplearn.doctor", "--fastest-coretype"],
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "nplearn.doctor", "--fastest-coretype"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     name = done.stdout.strip()
     assert name in doctor.supported_coretypes() or (name == "" and not doctor.supported_coretypes())
