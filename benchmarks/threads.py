@@ -27,7 +27,7 @@ def default_threads() -> int:
 def pinned_environment(threads: int) -> dict[str, str]:
     """Variables that pin a new process's BLAS, OpenMP and XLA pools to ``threads``."""
     n = str(threads)
-    one = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    xla = one if threads == 1 else ""
+    single = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    xla = single if threads == 1 else ""
     return {ENV: n, "OPENBLAS_NUM_THREADS": n, "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n,
             "XLA_FLAGS": xla}  # fmt: skip
