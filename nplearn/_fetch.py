@@ -1,10 +1,11 @@
 """The command ``python -m nplearn.data``: fetch and verify data sets, with a short error.
 
-Contract: :func:`main` runs the loader it is given (:func:`nplearn.data.load_mnist`) (download if missing, then verify every
-payload digest) for each named data set (default: all of :data:`nplearn.data.DATASETS`), prints
-one line per data set and returns 0; on the first :class:`nplearn.data.DataError` it prints that
-error's message (the files, the folder, ``NPLEARN_DATA_DIR``, ``NPLEARN_MIRROR``, the mirrors and
-why each URL failed), no traceback, and returns 1. When every file is present nothing is written.
+Contract: :func:`main` runs the loader it is given, :func:`nplearn.data.load_mnist` (download if
+missing, then verify every payload digest), for each named data set (default: all of
+:data:`nplearn.data.DATASETS`), prints one line per data set and returns 0; on the first
+:class:`nplearn.data.DataError` it prints that error's message (the files, the folder,
+``NPLEARN_DATA_DIR``, ``NPLEARN_MIRROR``, the mirrors and why each URL failed), no traceback, and
+returns 1. When every file is present nothing is written.
 """
 
 from __future__ import annotations

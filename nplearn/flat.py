@@ -49,7 +49,7 @@ class FlatParameters:
         self._groups: list[tuple[Tensor, Tensor]] = []
         self._slots: list[tuple[Layer, str, Tensor, Tensor]] = []
         for dtype in dtypes:
-            members = [(l, k) for l, k in entries if np.asarray(l.params[k]).dtype == dtype]
+            members = [(ly, k) for ly, k in entries if np.asarray(ly.params[k]).dtype == dtype]
             total = sum(np.size(layer.params[key]) for layer, key in members)
             params, grads = np.empty(total, dtype), np.zeros(total, dtype)
             self._groups.append((params, grads))

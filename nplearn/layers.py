@@ -216,7 +216,7 @@ class Activation(Layer):
         super().__init__()
         self.output: Tensor | None = None
 
-    function: Callable[[Tensor], Tensor]  # ``f``, set by each subclass
+    function: Callable[..., Tensor]  # ``f``, set by each subclass (a ufunc such as np.tanh fits)
 
     @staticmethod
     def derivative(y: Tensor) -> Tensor:  # pragma: no cover - abstract

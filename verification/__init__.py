@@ -1,1 +1,1 @@
-"""The verification suite (pytest), and the report and provenance code it shares with benchmarks/."""
+"""The verification suite (pytest), and the report and provenance code shared with benchmarks/."""

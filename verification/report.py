@@ -4,9 +4,9 @@ Contract
 --------
 :class:`VerificationReport` (registered by ``conftest.py``) collects every test's outcome and, at
 the end of the session, in the main process only, writes the report through
-:func:`verification.markdown.write_report` (provenance header, atomic write). The report has a summary
-line (counts and duration) and, per test file, a table with one row per test: its id, what it
-checks (the first line of the test's docstring, or what the test recorded), the tolerance, the
+:func:`verification.markdown.write_report` (provenance header, atomic write). The report has a
+summary line (counts and duration) and, per test file, a table with one row per test: its id, what
+it checks (the first line of the test's docstring, or what the test recorded), the tolerance, the
 worst observed error and the result. Tests add the tolerance and the observed value with
 :func:`record_check` (the ``check_record`` fixture); numbers recorded several times (e.g. by
 hypothesis examples) keep their maximum, the worst case. Records travel in the reports'
