@@ -46,7 +46,8 @@ class Layer:
         raise NotImplementedError
 
     def backward(  # pragma: no cover - abstract
-        self, grad: Tensor, *, input_grad: bool = True  # pragma: no mutate  # abstract: never runs
+        # Equivalent mutant: this abstract method only raises, whatever its default.
+        self, grad: Tensor, *, input_grad: bool = True  # pragma: no mutate
     ) -> Tensor | None:
         raise NotImplementedError
 
