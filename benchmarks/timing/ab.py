@@ -2,21 +2,16 @@
 
 Contract
 --------
-:func:`baseline_tree` checks a git ref out with ``git worktree`` into a temporary folder;
-:func:`planted_tree` copies the working tree's nplearn with ``train_step`` made a given fraction
-slower (a proportional busy wait: the self-test's known regression). :func:`compare` starts, per
-side, :data:`WORKERS` long-lived :mod:`~benchmarks.timing.worker` processes, each importing its
-side's nplearn, and times the training step of every configuration in rounds: one block per
-side per round, interleaved ABBA (BAAB on alternate rounds), configurations round-robin so that a
-burst of load spreads over all of them, worker pairs taken in turn so that no one process's
-memory layout decides; every round rebuilds the steps behind a random amount of memory padding,
-so that layouts are sampled too. A block times single steps and stands for their
-:data:`QUANTILE` (interrupted steps fall above it). Each round gives one ratio per configuration
-(tree / baseline, summed over the ABBA blocks). :func:`judge` turns those ratios into
-a point estimate (20% trimmed mean of the log ratios) with a 95% percentile-bootstrap interval and
-a verdict: ``slower`` when the interval lies above ``1 + tolerance/3`` and the point above
-``1 + tolerance/2``, ``faster`` symmetrically, else ``same``. Both conditions keep the false
-alarms of identical code rare while a slowdown of ``tolerance`` is flagged.
+:func:`baseline_tree` checks a git ref out with ``git worktree``; :func:`planted_tree` copies the
+working tree's nplearn with ``train_step`` a given fraction slower (the self-test's regression).
+:func:`compare` runs :data:`WORKERS` long-lived :mod:`.worker` processes per side, taken in turn,
+and times every configuration in rounds (configurations round-robin): each round rebuilds the
+steps behind random memory padding (sampling layouts), then times one block per side ABBA (BAAB
+on alternate rounds); a block stands for its steps' :data:`QUANTILE`; a round gives one ratio
+tree / baseline. :func:`judge`: 20% trimmed mean of the log ratios, 95% percentile-bootstrap
+interval; ``slower`` when the interval lies above ``1 + tolerance/3`` and the point above
+``1 + tolerance/2`` (rare false alarms, a slowdown of ``tolerance`` flagged), ``faster``
+symmetrically, else ``same``.
 """
 
 from __future__ import annotations
@@ -49,12 +44,11 @@ class ABError(RuntimeError):
 
 
 def git(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``git *args`` in the repository; a failure is in the result's return code."""
     return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
 
 
 def _import_path(folder: Path, package: Path) -> Path:
-    """``folder`` holding only a link to ``package`` (so the suite's modules stay the tree's)."""
+    """``folder`` holding only a link to ``package`` (the suite's modules stay the tree's)."""
     folder.mkdir()
     (folder / "nplearn").symlink_to(package, target_is_directory=True)
     return folder
@@ -62,11 +56,7 @@ def _import_path(folder: Path, package: Path) -> Path:
 
 @contextmanager
 def baseline_tree(ref: str, tmp: Path) -> Iterator[Path]:
-    """Check ``ref`` out with ``git worktree`` under ``tmp``; yield a folder to import it from.
-
-    Raises:
-        ABError: ``ref`` names no commit (one line, naming it).
-    """
+    """Check ``ref`` out under ``tmp``; yield a folder to import it from (ABError naming it)."""
     found = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if found.returncode != 0:
         raise ABError(f"--baseline {ref!r}: no such commit, branch or tag in this repository")
@@ -101,8 +91,7 @@ def train_step(*args, **kwargs):
 
 
 def planted_tree(tmp: Path, fraction: float, name: str = "planted") -> Path:
-    """A copy of the working tree's nplearn whose ``train_step`` is ``fraction`` slower
-    (``fraction=0``: an unmodified copy); the folder to import it from."""
+    """A copy of the tree's nplearn, ``train_step`` ``fraction`` slower; the folder to import."""
     package = tmp / f"{name}-package" / "nplearn"
     shutil.copytree(ROOT / "nplearn", package, ignore=shutil.ignore_patterns("__pycache__"))
     if fraction:
@@ -112,7 +101,7 @@ def planted_tree(tmp: Path, fraction: float, name: str = "planted") -> Path:
 
 
 class Worker:
-    """One worker process importing nplearn from ``folder`` (see :mod:`.worker`)."""
+    """One :mod:`.worker` process importing nplearn from ``folder``."""
 
     def __init__(self, folder: Path, label: str, env: dict[str, str] | None = None) -> None:
         self.label = label
@@ -167,7 +156,6 @@ class Worker:
 @dataclass(frozen=True)
 class Comparison:
     """One configuration's A/B: ratio tree / baseline, its 95% interval, verdict, samples."""
-
     config: Config
     ratio: float
     low: float
@@ -190,7 +178,6 @@ def judge(
     tolerance: float,
     times: Sequence[float] = (np.nan, np.nan),
 ) -> Comparison:
-    """The verdict of one configuration from its per-round ratios (module docstring)."""
     logs = np.log(np.asarray(rounds, dtype=float))
 
     def trimmed(a: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -219,13 +206,8 @@ def compare(
     labels: tuple[str, str] = ("baseline", "working tree"),
     block: float = 0.03,
 ) -> list[Comparison]:
-    """Time nplearn's step from ``tree`` against ``base`` (module docstring); one result per
-    configuration, in order. A block is about ``block`` seconds of steps, each timed alone; its
-    value is their :data:`QUANTILE` (steps the scheduler interrupted fall above it).
-
-    Raises:
-        ABError: a side's nplearn fails to import or a worker fails (naming the side).
-    """
+    """One result per configuration, in order; blocks of about ``block`` seconds of single
+    steps. ABError naming the side whose nplearn fails to import or whose worker fails."""
     rng = np.random.default_rng()
     with ExitStack() as stack:
         sides: dict[str, list[Worker]] = {}
@@ -241,11 +223,8 @@ def compare(
         ratios: dict[Config, list[float]] = {c: [] for c in configs}
         times: dict[Config, dict[str, list[float]]] = {c: {"base": [], "tree": []} for c in configs}
         for r in range(rounds):
-            order = (
-                ("tree", "base", "base", "tree")
-                if (r // WORKERS) % 2
-                else ("base", "tree", "tree", "base")
-            )
+            a, b = ("tree", "base") if (r // WORKERS) % 2 else ("base", "tree")
+            order = (a, b, b, a)
             for c in configs:
                 pair = {side: workers[r % WORKERS] for side, workers in sides.items()}
                 for worker in pair.values():
@@ -256,15 +235,12 @@ def compare(
                     total[side] += value
                     times[c][side].append(value)
                 ratios[c].append(total["tree"] / total["base"])
-        medians = {
-            c: [1e3 * float(np.median(times[c][s])) for s in ("tree", "base")] for c in configs
-        }
-        return [judge(c, ratios[c], tolerance, medians[c]) for c in configs]
+        ms = {c: [1e3 * float(np.median(times[c][s])) for s in ("tree", "base")] for c in configs}
+        return [judge(c, ratios[c], tolerance, ms[c]) for c in configs]
 
 
 def summary(results: Sequence[Comparison], baseline: str, tolerance: float) -> str:
-    """The run's last line: ``A/B: REGRESSION ...`` naming the worst slower configuration, or
-    ``A/B: no regression ...``."""
+    """The run's last line: ``A/B: REGRESSION`` naming the worst, or ``A/B: no regression``."""
     worst = max(results, key=lambda c: c.low)
     slower = [c for c in results if c.verdict == "slower"]
     if slower:

@@ -1,13 +1,10 @@
-"""pytest-benchmark timings of every training step of :mod:`benchmarks.timing.steps`.
+"""pytest-benchmark timings of every step, parametrised by ``conftest.cases`` (one block each).
 
 Contract
 --------
-One benchmark function, parametrised by the plan of ``conftest.cases``: each case is one block
-of one implementation on one configuration. ``benchmark.pedantic`` times single steps (one step
-per round, as many rounds as fill the mode's block), so a step the scheduler interrupted stands
-out instead of inflating a mean. ``extra_info`` carries the case (implementation, network, dtype,
-batch, repeat) and ``value``, the block's low quantile in seconds, which the gate pairs; the step's
-loss must stay finite.
+``benchmark.pedantic`` times single steps (a step the scheduler interrupted stands out instead
+of inflating a mean); ``extra_info`` carries the case and ``value``, the block's low quantile in
+seconds, which the gate pairs; the loss must stay finite.
 """
 
 from __future__ import annotations
@@ -27,11 +24,5 @@ def test_step(benchmark: Any, case: Case, step: Step, block: float) -> None:
     assert math.isfinite(benchmark.pedantic(step, rounds=rounds, iterations=1, warmup_rounds=2))
     value = record(case, benchmark.stats.stats.data)
     cfg = case.config
-    benchmark.extra_info.update(
-        impl=case.impl,
-        net=cfg.net,
-        dtype=cfg.dtype,
-        batch=cfg.batch,
-        repeat=case.repeat,
-        value=value,
-    )
+    info = {"impl": case.impl, "net": cfg.net, "dtype": cfg.dtype, "batch": cfg.batch}
+    benchmark.extra_info.update(info, repeat=case.repeat, value=value)

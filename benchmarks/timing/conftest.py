@@ -2,14 +2,12 @@
 
 Contract
 --------
-``--timing-mode quick|full`` picks :data:`MODES`; ``--timing-threads N`` pins every BLAS/OpenMP
-pool with threadpoolctl for the session. :func:`cases` is the run's plan: per configuration,
-``pairs`` repeats of one block per implementation, in ABBA order (reversed on odd repeats), so
-every ratio compares blocks timed seconds apart and a burst of load spoils one pair, not a figure.
-The ``step`` fixture builds each implementation once per configuration and first proves it
-computes nplearn's step (:func:`steps.assert_same_step`; not the post's code, whose cross-entropy
-gradient is not its loss's, as published). Instead of a dot per test and
-pytest-benchmark's tables, one line is printed per configuration once its blocks are done.
+``--timing-mode quick|full`` picks :data:`MODES`; ``--timing-threads N`` pins every pool with
+threadpoolctl. :func:`cases` plans, per configuration, ``pairs`` repeats of one block per
+implementation in ABBA order (reversed on odd repeats), so every ratio compares blocks timed
+seconds apart. The ``step`` fixture builds each step once per configuration, after
+:func:`steps.assert_same_step` (not for the post's code, whose gradient is not its loss's).
+One line is printed per configuration instead of pytest-benchmark's tables.
 """
 
 from __future__ import annotations
@@ -46,12 +44,10 @@ class Case:
 
 
 def available(impl: str) -> bool:
-    """Whether a peer's library is installed (nplearn, the floor and the post's code always are)."""
     return impl not in ("torch", "jax") or importlib.util.find_spec(impl) is not None
 
 
 def cases(mode: str) -> list[Case]:
-    """The ordered plan of a mode: configurations, then repeats, then implementations ABBA."""
     settings, impls = MODES[mode], [i for i in IMPLS if available(i)]
     out = []
     for net in NETS:
@@ -90,7 +86,6 @@ _LINES: list[str] = []
 
 @pytest.fixture
 def step(case: Case) -> Step:
-    """The case's step, built (and checked against nplearn's) on its configuration's first block."""
     key = (case.impl, case.config)
     if key not in _BUILT:
         if case.impl not in ("nplearn", "post"):  # the post's loss and gradient disagree (its bug)
@@ -105,8 +100,8 @@ def block(pytestconfig: pytest.Config) -> float:
 
 
 def record(case: Case, times: list[float]) -> float:
-    """A block's value (its :data:`QUANTILE`); after a configuration's last block, queue its
-    progress line (printed once the test's output capture is over) and free its steps."""
+    """A block's :data:`QUANTILE`; after a configuration's last block, queue its line (printed
+    after output capture) and free its steps."""
     value = float(np.quantile(times, QUANTILE))
     _SEEN.setdefault(case.config, {}).setdefault(case.impl, []).append(value)
     if case.last:

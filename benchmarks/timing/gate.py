@@ -3,14 +3,10 @@
 Contract
 --------
 ``python -m benchmarks.timing.gate RESULTS.json [--thresholds FILE]`` judges a ``--benchmark-json``
-file of the timing pass and exits 1 when a configuration is over its limit. :func:`blocks` reads
-the file into one row per block (``impl, net, dtype, batch, repeat, value``, seconds per step);
-:func:`paired` gives per configuration ``impl / reference``: the median over repeats of the ratio
-of the two blocks of one repeat (timed next to each other), with the lowest and highest as its
-range, so every ratio comes from interleaved blocks of one run. :func:`judge` compares nplearn /
-floor with the limits (per dtype and batch): ``pass``, ``FAIL``, or ``noise`` when the floor came
-out slower than the step it bounds; a noise row is neither a pass nor a failure, and is shown as
-noise, never as a result.
+file and exits 1 when a configuration is over its limit. :func:`paired` gives per configuration
+the median over repeats of ``impl / reference`` of the two blocks of one repeat (timed next to
+each other), with their range. :func:`judge`: ``pass``, ``FAIL``, or ``noise`` when the floor
+came out slower than the step it bounds (neither a pass nor a failure, never a result).
 """
 
 from __future__ import annotations
@@ -36,8 +32,7 @@ def blocks(path: str | Path) -> pd.DataFrame:
 
 
 def paired(frame: pd.DataFrame, impl: str, reference: str = "floor") -> pd.DataFrame:
-    """Per configuration: ``ratio`` (median of per-repeat ratios), ``low``, ``high``, and the two
-    times (medians over repeats, seconds)."""
+    """Per configuration: ``ratio``, ``low``, ``high``, ``time`` and ``ref_time`` (medians, s)."""
     wide = frame.pivot_table(index=[*CONFIG, "repeat"], columns="impl", values="value")
     if impl not in wide or reference not in wide:
         return pd.DataFrame(columns=[*CONFIG, "ratio", "low", "high", "time", "ref_time"])
@@ -68,8 +63,7 @@ def load_thresholds(path: str | Path = THRESHOLDS) -> dict:
 
 
 def judge(frame: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
-    """:func:`paired` nplearn / floor with ``limit`` and ``verdict``: pass, FAIL, noise (the
-    floor came out slower than nplearn) or not gated."""
+    """:func:`paired` nplearn / floor with ``limit`` and ``verdict`` (or ``not gated``)."""
 
     def verdict(ratio: float, limit: float | None) -> str:
         if ratio < 1:
@@ -77,8 +71,8 @@ def judge(frame: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
         return "not gated" if limit is None else "pass" if ratio <= limit else "FAIL"
 
     out = paired(frame, "nplearn")
-    pairs = zip(out["dtype"], out["batch"], strict=True)
-    out["limit"] = [thresholds["limits"].get((d, b)) for d, b in pairs]
+    keys = zip(out["dtype"], out["batch"], strict=True)
+    out["limit"] = [thresholds["limits"].get(k) for k in keys]
     out["verdict"] = [verdict(r, m) for r, m in zip(out["ratio"], out["limit"], strict=True)]
     return out
 

@@ -2,15 +2,11 @@
 
 Contract
 --------
-:func:`measure` starts one :mod:`.worker` process with the environment as given (the default
-kernel, or the one ``OPENBLAS_CORETYPE`` forces) and one per other OpenBLAS kernel this CPU
-supports (:func:`nplearn.doctor.supported_coretypes`; a coretype that runs a kernel already
-present is dropped). Per configuration it times, in interleaved rounds (the order reversed every
-round), the fused floor and nplearn's step under every kernel, and PyTorch's and JAX's steps (when
-installed) in the default worker. Every round gives one ratio per candidate: nplearn under the
-default kernel over that candidate, from blocks of the same round. :class:`Limit` holds per
-configuration each candidate's median time and median ratio with its range, so the report can
-name the fastest step, the kernel that ran by default and the fastest kernel.
+:func:`measure` starts one :mod:`.worker` with the environment as given (the default kernel) and
+one per other OpenBLAS kernel this CPU supports (:func:`nplearn.doctor.supported_coretypes`;
+duplicates of a kernel dropped). Per configuration it times, in rounds (order reversed every
+round), the fused floor and nplearn under every kernel, and PyTorch and JAX (when installed) in
+the default worker; each round gives nplearn (default kernel) / candidate from blocks of that round.
 """
 
 from __future__ import annotations
@@ -30,9 +26,8 @@ DEFAULT = "default"
 
 @dataclass
 class Limit:
-    """Results: ``times[config][candidate]`` (ms) and ``ratios[config][candidate]`` as
-    ``(median, low, high)`` of nplearn (default kernel) / candidate; a candidate is
-    ``(worker, impl)``; ``kernels`` maps each worker to the kernel it ran."""
+    """Per config and candidate ``(worker, impl)``: median ``times`` (ms) and ``ratios``
+    ``(median, low, high)``; ``kernels`` maps each worker to the kernel it ran."""
 
     kernels: dict[str, str]
     times: dict[Config, dict[tuple[str, str], float]] = field(default_factory=dict)
@@ -55,13 +50,7 @@ def _workers(stack: ExitStack) -> dict[str, Worker]:
     return workers
 
 
-def measure(
-    configs: Sequence[Config],
-    *,
-    rounds: int,
-    block: float = 0.03,
-) -> Limit:
-    """Time every candidate on every configuration (module docstring)."""
+def measure(configs: Sequence[Config], *, rounds: int, block: float = 0.03) -> Limit:
     with ExitStack() as stack:
         workers = _workers(stack)
         result = Limit({name: w.kernel() for name, w in workers.items()})
@@ -75,20 +64,17 @@ def measure(
                     except ABError:  # a peer that is not installed
                         continue
                     plan[c][(name, impl)] = max(8, round(block / seconds))
-        seen: dict[Config, dict[tuple[str, str], list[float]]] = {
-            c: {k: [] for k in plan[c]} for c in configs
-        }
+        seen: dict[Config, dict[tuple[str, str], list[float]]] = {c: {} for c in configs}
         for r in range(rounds):
             for c in configs:
                 order = list(plan[c]) if r % 2 == 0 else list(plan[c])[::-1]
                 for name, impl in order:
                     key = [impl, c.net, c.dtype, c.batch]
-                    seen[c][(name, impl)].append(workers[name].block(key, plan[c][(name, impl)]))
+                    value = workers[name].block(key, plan[c][name, impl])
+                    seen[c].setdefault((name, impl), []).append(value)
     for c in configs:
         ours = np.asarray(seen[c][(DEFAULT, "nplearn")])
         result.times[c] = {k: 1e3 * float(np.median(v)) for k, v in seen[c].items()}
-        result.ratios[c] = {}
-        for k, v in seen[c].items():
-            r = ours / np.asarray(v)
-            result.ratios[c][k] = (float(np.median(r)), float(r.min()), float(r.max()))
+        ratios = {k: ours / np.asarray(v) for k, v in seen[c].items()}
+        result.ratios[c] = {k: (float(np.median(r)), r.min(), r.max()) for k, r in ratios.items()}
     return result

@@ -2,14 +2,10 @@
 
 Contract
 --------
-A :class:`Config` is a network, a dtype and a batch size. The networks are the post's two,
-784-128-10 with the hidden activation named by its nplearn class (``"ReLU"``, ``"Sigmoid"``);
-each implementation builds its activation from that name, so nothing here lists layers. All start
-from one seeded generator's weights and batch, train with summed cross-entropy on integer labels
-and SGD(``LR``) (tiny: thousands of steps on one batch stay finite), and are called with no
-arguments for one whole step that returns the loss. :func:`make_step` builds one by name:
-``nplearn`` (``train_step``), ``floor`` (:class:`FusedStep`), ``torch``, ``jax`` and ``post`` (the
-post's verbatim code, float64 weights on float32 inputs, as its script runs); a peer's library is
+A :class:`Config` is a hidden activation (nplearn class name), a dtype and a batch size of the
+post's 784-128-10 network. Every step starts from one seeded generator's weights and batch,
+trains with summed cross-entropy and SGD(``LR``), and is called with no arguments for one step
+that returns the loss. :func:`make_step` builds one by name (:data:`IMPLS`); a peer's library is
 imported when it is built. :func:`assert_same_step` proves that a step computes nplearn's.
 """
 
@@ -48,9 +44,8 @@ class Config:
 
     @property
     def clock(self) -> Callable[[], float]:
-        """The clock a step is timed with: process CPU time (all threads, JAX's too) for steps
-        over a millisecond, which a loaded machine nearly always interrupts; the wall clock,
-        cheaper to read, below that, where interrupted steps fall out of the low quantile."""
+        """CPU time for steps over a millisecond (a loaded machine nearly always interrupts
+        them); below, the cheaper wall clock, where interrupted steps fall out of the quantile."""
         return time.process_time if self.batch >= CPU_CLOCK_BATCH else time.perf_counter
 
     def rng(self, stream: int) -> np.random.Generator:
@@ -99,14 +94,10 @@ class NplearnStep:
 
 
 class FusedStep:
-    """The floor: the whole step hand-fused in NumPy, every buffer preallocated. Each choice is
-    the fastest variant on 1-thread OpenBLAS: sums as GEMVs with a ones vector, row maxima read
-    at the ``argmax``, labels through flat indices, ``np.dot`` for batch-1 outer products
-    (``np.matmul`` skips BLAS there), one flat SGD pass as in nplearn's flat storage."""
+    """The floor: the whole step hand-fused in NumPy, every buffer preallocated; sums as GEMVs
+    with a ones vector, ``np.dot`` for batch-1 outer products (``np.matmul`` skips BLAS there)."""
 
     def __init__(self, cfg: Config) -> None:
-        if cfg.net not in NETS:
-            raise ValueError(f"the floor has no {cfg.net!r} network; it knows {NETS}")
         w, (self.x, self.y) = cfg.weights(), cfg.batch_data()
         dt, b = np.dtype(cfg.dtype), cfg.batch
         sizes = np.cumsum([0, *(v.size for v in w.values())])
@@ -180,10 +171,8 @@ class TorchStep:
 
         torch.set_num_threads(default_threads())
         w, (x, y) = cfg.weights(), cfg.batch_data()
-        self.layers = first, last = (
-            torch.nn.Linear(INPUTS, HIDDEN),
-            torch.nn.Linear(HIDDEN, OUTPUTS),
-        )
+        first, last = torch.nn.Linear(INPUTS, HIDDEN), torch.nn.Linear(HIDDEN, OUTPUTS)
+        self.layers = (first, last)
         self.model = torch.nn.Sequential(first, getattr(torch.nn, cfg.net)(), last)
         self.model.to(getattr(torch, cfg.dtype))
         with torch.no_grad():
@@ -275,17 +264,12 @@ IMPLS = tuple(STEPS)
 
 def make_step(impl: str, cfg: Config) -> Step:
     """Build implementation ``impl`` (one of :data:`IMPLS`) on ``cfg``; ImportError if absent."""
-    if impl not in STEPS:
-        raise ValueError(f"unknown implementation {impl!r}; choose one of {IMPLS}")
     return STEPS[impl](cfg)
 
 
 def assert_same_step(impl: str, cfg: Config) -> None:
-    """Assert that one fresh step of ``impl`` gives nplearn's loss value and gradients.
-
-    Raises:
-        AssertionError: naming the implementation, the configuration and the quantity.
-    """
+    """Assert that one fresh step of ``impl`` gives nplearn's loss and gradients (AssertionError
+    naming the implementation, the configuration and the quantity)."""
     theirs, ours = make_step(impl, cfg), NplearnStep(cfg)
     rtol = 1e-4 if cfg.dtype == "float32" else 1e-10
     where = f"{impl} {cfg.id}"

@@ -2,21 +2,17 @@
 
 Contract
 --------
-``python -m benchmarks.timing.worker`` pins every BLAS/OpenMP pool to ``$NPLEARN_BENCH_THREADS``
-(default 1) with threadpoolctl, imports whichever nplearn its ``PYTHONPATH`` puts first (so an A/B
-runs one worker per version, and a kernel comparison one worker per ``OPENBLAS_CORETYPE``), then
-answers JSON requests, one line each on stdin, with one JSON line on stdout:
+``python -m benchmarks.timing.worker`` pins every BLAS/OpenMP pool to ``$NPLEARN_BENCH_THREADS``,
+imports whichever nplearn its ``PYTHONPATH`` puts first (one worker per version or per
+``OPENBLAS_CORETYPE``), then answers one JSON line on stdout per JSON request line on stdin:
 
 - first, unasked: ``{"ready": {"nplearn": file, "numpy": version, "blas": [pools]}}``, or
-  ``{"error": message}`` and exit status 1 when nplearn or numpy cannot be imported;
-- ``{"build": [impl, net, dtype, batch], "pad": p}``: allocate (and keep) ``p`` bytes, then build
-  that step (:func:`steps.make_step`) afresh and answer ``{"seconds": s}``, its time per step
-  after a warm-up. The padding moves every later allocation: rebuilding with random padding
-  samples memory layouts, so no one layout's luck (cache-line splits, aliasing) decides a ratio;
-- ``{"time": [impl, net, dtype, batch], "steps": n, "chunks": k}``: ``k`` chunks of ``n`` steps
-  with the garbage collector off, on the configuration's clock (:attr:`steps.Config.clock`);
-  answers ``{"times": [...]}`` in seconds per step, one per chunk
-  (``n = 1`` times every step alone, so a step the scheduler interrupted can be told apart).
+  ``{"error": message}`` and exit 1 when nplearn or numpy cannot be imported;
+- ``{"build": [impl, net, dtype, batch], "pad": p}``: keep ``p`` more bytes allocated (moving
+  every later allocation, so rebuilds sample memory layouts), build that step afresh and answer
+  ``{"seconds": s}`` per step after a warm-up;
+- ``{"time": key, "steps": n, "chunks": k}``: ``k`` chunks of ``n`` steps, garbage collector off,
+  on the configuration's clock; ``{"times": [...]}`` in seconds per step, one per chunk.
 
 A failing request answers ``{"error": message}`` and the worker keeps serving.
 """
@@ -48,7 +44,6 @@ def _chunks(step: Any, steps: int, chunks: int, clock: Any) -> list[float]:
 
 
 def serve() -> int:
-    """Answer requests until stdin closes; the exit status."""
     try:
         import numpy
         from threadpoolctl import threadpool_info, threadpool_limits
