@@ -4,15 +4,15 @@ Contract
 --------
 :class:`Run` holds every result of :func:`benchmarks.timing.run.run_all`; :func:`write_bench_report`
 writes ``<reports>/bench/timings.json`` (the pytest-benchmark JSON), ``bench/ratios.png`` and last
-``<reports>/bench.md`` through ``verification.markdown.write_report`` (provenance on top), all
-atomically. Every ratio shown comes from interleaved blocks of this run; a row where the fused
-floor came out slower than nplearn reads ``noise``. A quick run is shown as numbers that are too
-short to judge: no verdict is printed for it. Nothing here measures.
+``<reports>/bench.md`` (provenance on top, prose from ``report_template.md``), all atomically.
+Every ratio comes from interleaved blocks of this run; a fused floor slower than nplearn reads
+``noise``; a quick run shows numbers and no verdict. Nothing here measures.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,16 +27,12 @@ from benchmarks.timing.steps import IMPLS, SEED
 from nplearn.atomic import atomic_write_text
 from verification.markdown import markdown_table, write_report
 
+TEMPLATE = Path(__file__).with_name("report_template.md")
 PEERS = ("nplearn", "torch", "jax", "post")
 LIMIT_COLUMNS = ["configuration", "nplearn, default kernel (ms)", "fastest step", "its time (ms)",
                  "nplearn / fastest (range)", "fastest kernel"]  # fmt: skip
-LABELS = {
-    "floor": "fused floor",
-    "nplearn": "nplearn",
-    "torch": "PyTorch",
-    "jax": "JAX jit",
-    "post": "the post's code",
-}
+LABELS = {"floor": "fused floor", "nplearn": "nplearn", "torch": "PyTorch", "jax": "JAX jit",
+          "post": "the post's code"}  # fmt: skip
 
 
 @dataclass
@@ -80,6 +76,13 @@ class Run:
         return [*lines, "GATE PASSED" if not why else "GATE FAILED: " + "; ".join(why)]
 
 
+def _prose(section: str, **values: object) -> str:
+    """One section of :data:`TEMPLATE`, filled with ``values``."""
+    parts = re.split(r"^<!-- (\w+) -->\n", TEMPLATE.read_text(encoding="utf-8"), flags=re.M)
+    text = dict(zip(parts[1::2], parts[2::2], strict=True))[section]
+    return text.format(**values).rstrip() + "\n"
+
+
 def _noise(ratio: float) -> str:
     return ": noise (floor slower)" if ratio < 1 else ""
 
@@ -89,30 +92,20 @@ def _ratio(ratio: float, low: float, high: float) -> str:
 
 
 def _gate(run: Run) -> list[str]:
+    quick = run.mode == "quick"
     rows = [
-        [
-            r.net,
-            r.dtype,
-            r.batch,
-            1e3 * r.time,
-            1e3 * r.ref_time,
-            "noise" if r.ratio < 1 else _ratio(r.ratio, r.low, r.high),
-            *(() if run.mode == "quick" else (r.limit or "-", r.verdict)),
-        ]
+        [r.net, r.dtype, r.batch, 1e3 * r.time, 1e3 * r.ref_time,
+         "noise" if r.ratio < 1 else _ratio(r.ratio, r.low, r.high),
+         *(() if quick else (r.limit or "-", r.verdict))]
         for r in run.gate.itertuples()
-    ]
+    ]  # fmt: skip
     columns = ["network", "dtype", "batch", "nplearn (ms)", "fused floor (ms)", "ratio (range)"]
-    if run.mode == "quick":
-        head = ["## nplearn / fused floor (quick run: too short to judge)\n"]
-        return [*head, markdown_table(columns, rows)]
+    if quick:
+        return [_prose("quick_gate"), markdown_table(columns, rows)]
     title = "PASSED" if run.passed() else "FAILED"
-    return [
-        f"## Gate: {title}\n",
-        "nplearn's training step over the hand-fused NumPy floor, timed in interleaved blocks "
-        "of this run, against `benchmarks/thresholds.json`. It depends on this CPU, its BLAS "
-        f"kernel ({run.limit.kernels[DEFAULT]}) and {run.threads} thread(s).\n",
-        markdown_table([*columns, "limit", "verdict"], rows),
-    ]
+    kernel = run.limit.kernels[DEFAULT]
+    return [_prose("gate", title=title, kernel=kernel, threads=run.threads),
+            markdown_table([*columns, "limit", "verdict"], rows)]  # fmt: skip
 
 
 def _comparisons(results: list[ab.Comparison], a: str, b: str) -> str:
@@ -120,33 +113,22 @@ def _comparisons(results: list[ab.Comparison], a: str, b: str) -> str:
         [c.config.id, c.tree_ms, c.base_ms, c.ratio, f"{c.low:.3f}-{c.high:.3f}", c.verdict]
         for c in results
     ]
-    return markdown_table(
-        ["configuration", f"{a} (ms)", f"{b} (ms)", "ratio", "95% interval", "verdict"], rows
-    )
+    columns = ["configuration", f"{a} (ms)", f"{b} (ms)", "ratio", "95% interval", "verdict"]
+    return markdown_table(columns, rows)
 
 
 def _paired(run: Run) -> list[str]:
-    out = [
-        "## Ratio to the fused floor (paired blocks)\n",
-        "Each cell is the median over repeats of (implementation block / floor block of the same "
-        "repeat); the floor is checked to compute nplearn's step. `noise`: the floor came out "
-        "slower than nplearn, which it bounds.\n",
+    ratios = [
+        gate.paired(run.blocks, impl).set_index(gate.CONFIG)["ratio"].rename(LABELS[impl])
+        for impl in PEERS
     ]
-    table = None
-    for impl in PEERS:
-        p = gate.paired(run.blocks, impl).set_index(gate.CONFIG)["ratio"].rename(LABELS[impl])
-        table = p.to_frame() if table is None else table.join(p, how="outer")
-    assert table is not None
+    table = pd.concat(ratios, axis=1, join="outer").sort_index()
+    nplearn = LABELS["nplearn"]
     rows = [
-        [
-            *key,
-            *(
-                "" if pd.isna(v) else "noise" if col == "nplearn" and v < 1 else float(v)
-                for col, v in zip(table.columns, values, strict=True)
-            ),
-        ]
+        [*key, *("" if pd.isna(v) else "noise" if col == nplearn and v < 1 else float(v)
+                 for col, v in zip(table.columns, values, strict=True))]
         for key, values in zip(table.index, table.to_numpy(), strict=True)
-    ]
+    ]  # fmt: skip
     times = run.blocks.groupby([*gate.CONFIG, "impl"])["value"].median().unstack() * 1e3
     times = times[[i for i in IMPLS if i in times]]
     noise = times["floor"] > times["nplearn"]  # a bound slower than what it bounds
@@ -157,10 +139,9 @@ def _paired(run: Run) -> list[str]:
 
     time_rows = [[*k, *(cell(k, i) for i in times.columns)] for k in times.index]
     return [
-        *out,
+        _prose("paired"),
         markdown_table([*gate.CONFIG, *table.columns], rows),
-        "## Time per step (ms, median over blocks of each block's 10th percentile)\n",
-        "`(noise)`: the floor's median came out slower than nplearn's; not a result.\n",
+        _prose("times"),
         markdown_table([*gate.CONFIG, *(LABELS[i] for i in times.columns)], time_rows),
     ]
 
@@ -176,52 +157,21 @@ def _limit(run: Run) -> list[str]:
         w, impl = lim.fastest(c)
         floor = min((k for k in lim.times[c] if k[1] == "floor"), key=lim.times[c].__getitem__)
         ours, best = lim.times[c][(DEFAULT, "nplearn")], lim.times[c][(w, impl)]
-        rows.append(
-            [
-                c.id,
-                ours,
-                f"{LABELS[impl]}, {name[w]}",
-                best,
-                _ratio(*ratios[(w, impl)]),
-                name[floor[0]],
-            ]
-        )
+        ratio = _ratio(*ratios[(w, impl)])
+        rows.append([c.id, ours, f"{LABELS[impl]}, {name[w]}", best, ratio, name[floor[0]]])
     floors = [[c.id, *(lim.times[c].get((w, "floor"), "") for w in lim.kernels)] for c in lim.times]
     return [
-        "## How far from the limit\n",
-        f"nplearn's step under the kernel OpenBLAS ran by default here ({lim.kernels[DEFAULT]}) "
-        "against the fastest step measured on this machine: the fused floor and nplearn under "
-        "every OpenBLAS kernel this CPU supports (one worker process per `OPENBLAS_CORETYPE`), "
-        "PyTorch and JAX's `jit` step, all float32, in interleaved rounds. "
-        "`python -m nplearn.doctor` gives the same kernel advice to users.\n",
+        _prose("limit", kernel=lim.kernels[DEFAULT]),
         markdown_table(LIMIT_COLUMNS, rows),
-        "Fused floor under each kernel (ms):\n",
+        _prose("limit_floors"),
         markdown_table(["configuration", *(name[w] for w in lim.kernels)], floors),
-    ]
-
-
-def _method(run: Run) -> list[str]:
-    return [
-        "## How these figures are made\n",
-        f"- Mode **{run.mode}**, {run.seconds:.0f} s. BLAS, OpenMP, PyTorch and XLA pinned to "
-        f"{run.threads} thread(s) (threadpoolctl in-process, environment variables for workers).",
-        "- Network 784-128-10 with ReLU or Sigmoid, summed cross-entropy on integer labels, SGD; "
-        "every implementation starts from the same seeded weights and batch.",
-        "- Every step is timed alone; a block stands for its 10th percentile, so steps the "
-        "scheduler interrupted on this shared machine do not count. Implementations run in "
-        "blocks interleaved ABBA; ratios are medians of per-repeat block ratios.",
-        "- The A/B runs each build in its own long-lived worker processes (two per side, taken "
-        "in turn), rebuilds the step with random memory padding every round, and bootstraps "
-        "the 20% trimmed mean of the per-round log ratios for a 95% interval. `slower` needs "
-        f"the interval above {1 + run.tolerance / 3:.3f} and the estimate above "
-        f"{1 + run.tolerance / 2:.3f} (tolerance {run.tolerance:.0%}).",
-        "- Raw results: `bench/timings.json` (pytest-benchmark JSON).\n",
     ]
 
 
 def _figure(run: Run, path: Path) -> None:
     ratios = {impl: gate.paired(run.blocks, impl) for impl in PEERS}
-    groups = sorted({(n, d) for n, d in zip(run.blocks["net"], run.blocks["dtype"], strict=True)})
+    groups = sorted(set(zip(run.blocks["net"], run.blocks["dtype"], strict=True)))
+    batches = sorted(set(run.blocks["batch"]))
     fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.6), squeeze=False)
     for ax, (net, dtype) in zip(axes[0], groups, strict=True):
         for impl, frame in ratios.items():
@@ -229,7 +179,6 @@ def _figure(run: Run, path: Path) -> None:
             ax.plot(mine["batch"], mine["ratio"], marker="o", label=LABELS[impl])
         ax.axhline(1, color="grey", lw=0.8)
         ax.set(xscale="log", yscale="log", title=f"{net} {dtype}", xlabel="batch")
-        batches = sorted(set(run.blocks["batch"]))
         ax.set_xticks(batches, [str(b) for b in batches])
         ax.yaxis.set_major_locator(ticker.LogLocator(base=2))
         ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
@@ -246,31 +195,21 @@ def write_bench_report(run: Run, reports: str | os.PathLike[str]) -> Path:
     _figure(run, folder / "ratios.png")
     body = _gate(run)
     if run.selftest is not None:
-        body += [
-            "## Self-test: the A/B catches a planted 3% slowdown\n",
-            "A copy of the working tree whose `train_step` busy-waits 3% of its own time, "
-            "against the working tree, judged like any A/B. The gate fails unless it is "
-            "flagged.\n",
-            _comparisons(run.selftest, "slowed copy", "working tree"),
-        ]
-    body += [*_paired(run), "![ratio to the fused floor](bench/ratios.png)\n", *_limit(run)]
+        body += [_prose("selftest"), _comparisons(run.selftest, "slowed copy", "working tree")]
+    body += [*_paired(run), _prose("figure"), *_limit(run)]
     if run.ab is not None:
         results, what = run.ab
         body += [
-            "## A/B against the baseline\n",
-            f"Compared: {what}. Ratio = working tree / baseline.\n",
+            _prose("ab", what=what),
             _comparisons(results, "working tree", "baseline"),
             ab.summary(results, "the baseline", run.tolerance) + "\n",
         ]
-    body += _method(run)
+    tol = run.tolerance
+    body.append(_prose("method", mode=run.mode, seconds=run.seconds, threads=run.threads,
+                       interval=1 + tol / 3, point=1 + tol / 2, tolerance=tol))  # fmt: skip
     path = Path(reports) / "bench.md"
-    title = "Timings of the 784-128-10 training step" + (
-        " (quick run)" if run.mode == "quick" else ""
-    )
-    extra = {
-        "mode": run.mode,
-        "threads (pinned)": run.threads,
-        "BLAS kernel of the timings": run.limit.kernels[DEFAULT],
-    }
+    title = "Timings of the 784-128-10 training step" + (" (quick run)" * (run.mode == "quick"))
+    extra = {"mode": run.mode, "threads (pinned)": run.threads,
+             "BLAS kernel of the timings": run.limit.kernels[DEFAULT]}  # fmt: skip
     write_report(path, title, "\n".join(body), seeds={"base": SEED}, extra=extra)
     return path
