@@ -2,10 +2,9 @@
 
 Contract
 --------
-Importing this module selects matplotlib's non-interactive Agg backend, so figures draw without a
-display (CI, clusters, ssh). :func:`save_png` lays the figure out, writes it as a PNG through
-``nplearn.atomic.atomic_write`` (a reader sees the old file or the new one, never half a PNG) and
-closes it, so a loop drawing many figures does not keep them all in memory.
+Importing this module selects matplotlib's non-interactive Agg backend (no display needed).
+:func:`save_png` lays the figure out, writes it atomically (``nplearn.atomic.atomic_write``: a
+reader sees the old file or the new one) and closes it, so a loop of figures does not pile up.
 """
 
 from __future__ import annotations
@@ -27,17 +26,8 @@ DPI = 110
 
 
 def save_png(fig: plt.Figure, path: str | os.PathLike[str]) -> None:
-    """Write ``fig`` to ``path`` as a PNG atomically, then close it.
-
-    Args:
-        fig: The figure, fully drawn (titles included: a ``suptitle`` set before the call is laid
-            out with the rest).
-        path: The PNG to create or replace; missing parent folders are created.
-
-    Raises:
-        OSError: If the file cannot be written; ``path`` is then unchanged. The figure is closed
-            in every case.
-    """
+    """Write the fully drawn ``fig`` to ``path`` (parents created) as a PNG, then close it;
+    OSError leaves ``path`` unchanged (the figure is closed in every case)."""
     try:
         fig.tight_layout()
         with atomic_write(path, "wb") as f:

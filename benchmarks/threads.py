@@ -2,14 +2,11 @@
 
 Contract
 --------
-:func:`default_threads` is ``$NPLEARN_BENCH_THREADS`` or 1. One thread is the default on purpose:
-on a 2-core machine, two OpenBLAS threads make the small products of a 784-128-10 step slower and
-far noisier, for nplearn and PyTorch alike, and NumPy's OpenBLAS workers spin-wait after each
-product on the core PyTorch's second OpenMP thread needs, which would flatter nplearn in the
-time-to-accuracy comparison. Both ``benchmarks.timing`` and ``benchmarks.mnist`` use it, so their
-figures are comparable; ``--threads N`` overrides it. :func:`pinned_environment` is the
-environment that pins the pools of a process before it starts (timing workers, kernel checks):
-threadpoolctl cannot reach XLA's pool, and a pool read at import needs the variables early.
+:func:`default_threads` is ``$NPLEARN_BENCH_THREADS`` or 1: on a 2-core machine two OpenBLAS
+threads make the small products of a 784-128-10 step slower and noisier, and OpenBLAS workers
+spin-wait on the core PyTorch's second thread needs, which would flatter nplearn. Timing and
+mnist both use it, so their figures compare. :func:`pinned_environment` pins a new process's
+pools before it starts (threadpoolctl cannot reach XLA's, and some pools read it at import).
 """
 
 from __future__ import annotations
@@ -20,7 +17,6 @@ ENV = "NPLEARN_BENCH_THREADS"
 
 
 def default_threads() -> int:
-    """``$NPLEARN_BENCH_THREADS`` as an int, else 1."""
     return int(os.environ.get(ENV, "1"))
 
 

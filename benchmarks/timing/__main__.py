@@ -2,23 +2,15 @@
 
 Contract
 --------
-Pins BLAS/OpenMP/PyTorch/XLA to ``--threads`` (default ``$NPLEARN_BENCH_THREADS`` or 1), then:
-
-1. the timing pass (:mod:`.bench_steps` under pytest-benchmark, one progress line per
-   configuration, JSON kept) and :mod:`.gate` over its JSON (nplearn / fused floor, paired blocks);
-2. full mode only, the self-test: an A/B of the working tree against a copy whose ``train_step``
-   is :data:`run.PLANT` (3%) slower must say ``slower``; if it does not, the gate fails;
-3. "How far from the limit" (:mod:`.limit`): nplearn against the fastest step measured here;
-4. with ``--baseline REF``, the A/B (:mod:`.ab`) of the working tree's nplearn against REF's.
-
-A full run writes ``reports/bench.md`` (or ``--reports DIR``) and judges: exit 1 when the gate
-fails. ``--quick`` writes under ``reports/quick/`` and judges nothing: it shows numbers and says
-the run is too short to judge. The A/B is a comparison of two builds measured side by side, not a
-verdict on this run's reproduction, so it judges in both modes: exit 1 on a regression, and the
-last line of output starts with ``A/B:``. ``--self-test [--runs N]`` runs only the A/B's
-acceptance check: N A/Bs against a planted slowdown (each must be flagged) and N against an
-unmodified copy (each must not), exit 0 when at least 95% of each come out right. Exit 2: bad
-input (unknown ref, a REF whose nplearn fails to import) or a benchmark that errored.
+Pins BLAS/OpenMP/PyTorch/XLA to ``--threads`` (default ``$NPLEARN_BENCH_THREADS`` or 1), then runs
+the timing pass and :mod:`.gate` over its JSON; in full mode the self-test (an A/B against a copy
+made :data:`run.PLANT` slower must say ``slower``, else the gate fails); "How far from the limit"
+(:mod:`.limit`); with ``--baseline REF`` the A/B (:mod:`.ab`) of the working tree against REF.
+A full run writes ``reports/bench.md`` (or ``--reports DIR``) and exits 1 when the gate fails;
+``--quick`` writes under ``reports/quick/`` and judges nothing. The A/B judges in both modes:
+exit 1 on a regression, last line ``A/B: ...``. ``--self-test [--runs N]``: N A/Bs against a
+planted slowdown and N against an unmodified copy, exit 0 when >= 95% of each come out right.
+Exit 2: bad input (unknown ref, a REF whose nplearn fails to import) or a benchmark error.
 """
 
 from __future__ import annotations
@@ -42,12 +34,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     add = parser.add_argument
     add("--quick", action="store_true", help="smoke test: batches 16 and 100, short, no verdicts")
-    add(
-        "--reports",
-        type=Path,
-        default=None,
-        help="report folder (default reports/, quick: reports/quick/)",
-    )
+    add("--reports", type=Path, help="report folder (default reports/, quick: reports/quick/)")
     add("--threads", type=int, default=default_threads(), help="pinned BLAS/OpenMP/torch threads")
     add("--baseline", metavar="REF", help="A/B: time the working tree's nplearn against REF's")
     add("--tolerance", type=float, default=0.03, help="A/B: smallest slowdown flagged (0.03 = 3%%)")

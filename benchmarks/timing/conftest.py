@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from benchmarks.timing.ab import QUANTILE
-from benchmarks.timing.steps import IMPLS, NETS, Config, Step, assert_same_step, make_step
+from benchmarks.timing.steps import IMPLS, Config, Step, assert_same_step, configs, make_step
 
 #: Batch sizes, interleaved blocks per implementation, seconds per block.
 MODES: dict[str, dict[str, Any]] = {
@@ -43,20 +43,14 @@ class Case:
         return f"{self.impl}-{self.config.id}-r{self.repeat}"
 
 
-def available(impl: str) -> bool:
-    return impl not in ("torch", "jax") or importlib.util.find_spec(impl) is not None
-
-
 def cases(mode: str) -> list[Case]:
-    settings, impls = MODES[mode], [i for i in IMPLS if available(i)]
+    settings = MODES[mode]
+    impls = [i for i in IMPLS if i not in ("torch", "jax") or importlib.util.find_spec(i)]
     out = []
-    for net in NETS:
-        for dtype in ("float32", "float64"):
-            for batch in settings["batches"]:
-                cfg = Config(net, dtype, batch)
-                for r in range(settings["pairs"]):
-                    out += [Case(i, cfg, r) for i in (impls if r % 2 == 0 else impls[::-1])]
-                out[-1] = Case(out[-1].impl, cfg, out[-1].repeat, last=True)
+    for cfg in configs(settings["batches"]):
+        for r in range(settings["pairs"]):
+            out += [Case(i, cfg, r) for i in (impls if r % 2 == 0 else impls[::-1])]
+        out[-1] = replace(out[-1], last=True)
     return out
 
 

@@ -2,10 +2,8 @@
 
 Contract
 --------
-:func:`run_all` does what ``python -m benchmarks.timing`` promises (see its docstring) and
-returns the exit status; :func:`self_test` is ``--self-test``. Results go to
-:func:`benchmarks.timing.report.write_bench_report` as plain data; the A/B's summary line is
-printed last.
+:func:`run_all` does what ``python -m benchmarks.timing`` promises and returns the exit status;
+:func:`self_test` is ``--self-test``. Results go to :mod:`.report` as plain data.
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ import pytest
 from benchmarks.timing import ab, gate, limit
 from benchmarks.timing.conftest import MODES
 from benchmarks.timing.report import Run, write_bench_report
-from benchmarks.timing.steps import NETS, Config
+from benchmarks.timing.steps import configs
 from verification.provenance import git_commit
 
 HERE = Path(__file__).resolve().parent
@@ -29,23 +27,17 @@ PLANT = 0.03
 REGRESSION, BAD_INPUT = 1, 2
 
 
-def ab_configs(quick: bool) -> list[Config]:
-    """The configurations the A/B compares: both networks and dtypes at the mode's batch sizes
-    that the gate holds to its target (16 and more)."""
-    batches = [b for b in MODES["quick" if quick else "full"]["batches"] if b >= 16]
-    return [Config(n, d, b) for n in NETS for d in ("float32", "float64") for b in batches]
-
-
 def _ab(
     base: Path, tree: Path, labels: tuple[str, str], quick: bool, tolerance: float
 ) -> list[ab.Comparison]:
-    rounds = 14 if quick else 30
-    configs = ab_configs(quick)
-    return ab.compare(base, tree, configs, rounds=rounds, tolerance=tolerance, labels=labels)
+    """Both networks and dtypes at the mode's batch sizes the gate holds to its target (>= 16)."""
+    batches = [b for b in MODES["quick" if quick else "full"]["batches"] if b >= 16]
+    return ab.compare(
+        base, tree, configs(batches), rounds=14 if quick else 30, tolerance=tolerance, labels=labels
+    )
 
 
 def planted_ab(tmp: Path, fraction: float, quick: bool, tolerance: float) -> list[ab.Comparison]:
-    """The A/B of a copy of the working tree made ``fraction`` slower against the working tree."""
     copy = ab.planted_tree(tmp, fraction, name=f"copy-{fraction}-{time.monotonic_ns()}")
     label = f"copy {fraction:.0%} slower" if fraction else "identical copy"
     return _ab(ab.ROOT, copy, ("working tree", label), quick, tolerance)
@@ -58,16 +50,12 @@ def self_test(runs: int, tolerance: float) -> int:
         for run in range(runs):
             for fraction in (PLANT, 0.0):
                 start = time.perf_counter()
-                line = ab.summary(
-                    planted_ab(Path(tmp), fraction, True, tolerance), "copy", tolerance
-                )
+                results = planted_ab(Path(tmp), fraction, True, tolerance)
+                line = ab.summary(results, "copy", tolerance)
                 flagged[fraction] += line.startswith("A/B: REGRESSION")
                 kind = f"planted {fraction:.0%}" if fraction else "identical"
-                print(
-                    f"self-test run {run + 1}/{runs}, {kind}: {line} "
-                    f"[{time.perf_counter() - start:.0f} s]",
-                    flush=True,
-                )
+                took = f"[{time.perf_counter() - start:.0f} s]"
+                print(f"self-test run {run + 1}/{runs}, {kind}: {line} {took}", flush=True)
     caught, false = flagged[PLANT], flagged[0.0]
     ok = caught >= 0.95 * runs and false <= 0.05 * runs
     print(
@@ -78,21 +66,20 @@ def self_test(runs: int, tolerance: float) -> int:
 
 
 def baseline_ab(ref: str, quick: bool, tolerance: float) -> tuple[list[ab.Comparison], str]:
-    """The A/B of the working tree against ``ref``, and what was compared (one sentence)."""
+    """The A/B of the working tree against ``ref``, and what was compared."""
     with tempfile.TemporaryDirectory() as tmp, ab.baseline_tree(ref, Path(tmp)) as base:
         results = _ab(base, ab.ROOT, (f"baseline {ref}", "working tree"), quick, tolerance)
     status = ab.git("status", "--porcelain", "--untracked-files=no", "--", "nplearn").stdout
-    changed = [line for line in status.splitlines() if line.strip()]
+    changed = sum(bool(line.strip()) for line in status.splitlines())
     what = (
         f"the working-tree files of nplearn/ (commit {git_commit()}, "
-        f"uncommitted changes in {len(changed)} of its files) against {ref}"
+        f"uncommitted changes in {changed} of its files) against {ref}"
     )
     return results, what
 
 
 def timing_pass(mode: str, threads: int, json_file: Path) -> bool:
-    """The unit tests, then the pytest-benchmark pass over ``bench_steps.py``; whether both
-    succeeded."""
+    """The unit tests, then the pytest-benchmark pass; whether both succeeded."""
     print(f"== timing pass ({mode}): ms per step, the low quantile of each block ==", flush=True)
     files = [str(HERE / "test_timing.py"), str(HERE / "bench_steps.py")]
     options = ["-o", "python_files=test_*.py bench_*.py", "-o", "console_output_style=classic"]
@@ -103,7 +90,6 @@ def timing_pass(mode: str, threads: int, json_file: Path) -> bool:
 
 
 def run_all(args: argparse.Namespace, reports: Path) -> int:
-    """A timing run (module docstring of :mod:`benchmarks.timing.__main__`); the exit status."""
     start, mode = time.perf_counter(), "quick" if args.quick else "full"
     compared = None
     if args.baseline:  # first: a bad ref or a broken baseline fails before any timing
@@ -121,20 +107,12 @@ def run_all(args: argparse.Namespace, reports: Path) -> int:
             print("== self-test: the A/B must flag a planted 3% slowdown ==", flush=True)
             selftest = planted_ab(Path(tmp), PLANT, False, args.tolerance)
         print("== how far from the limit ==", flush=True)
-        configs = [Config(n, "float32", b) for n in NETS for b in MODES[mode]["batches"]]
-        reached = limit.measure(configs, rounds=3 if args.quick else 8)
-        run = Run(
-            mode=mode,
-            threads=args.threads,
-            blocks=blocks,
-            gate=gate.judge(blocks, gate.load_thresholds()),
-            selftest=selftest,
-            limit=reached,
-            ab=compared,
-            tolerance=args.tolerance,
-            seconds=time.perf_counter() - start,
-            raw=json_file.read_text(encoding="utf-8"),
-        )
+        float32 = configs(MODES[mode]["batches"], ["float32"])
+        reached = limit.measure(float32, rounds=3 if args.quick else 8)
+        verdicts, raw = gate.judge(blocks, gate.load_thresholds()), json_file.read_text("utf-8")
+        seconds = time.perf_counter() - start
+        run = Run(mode, args.threads, blocks, verdicts, selftest, reached, compared,
+                  args.tolerance, seconds, raw)  # fmt: skip
         path = write_bench_report(run, reports)
     print(f"wrote {path} ({run.seconds:.0f} s)")
     for line in run.verdict_lines():

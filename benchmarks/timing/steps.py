@@ -12,7 +12,7 @@ imported when it is built. :func:`assert_same_step` proves that a step computes 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +22,7 @@ from benchmarks.threads import default_threads
 INPUTS, HIDDEN, OUTPUTS = 784, 128, 10
 #: Hidden activations of the post's two networks, by nplearn class name.
 NETS = ("ReLU", "Sigmoid")
+DTYPES = ("float32", "float64")
 LR = 1e-6
 SEED = 20200614
 #: From this batch size on, a step (over a millisecond) is timed in process CPU time.
@@ -67,6 +68,11 @@ class Config:
             out[f"W{i}"] = rng.uniform(-bound, bound, (fan_in, fan_out)).astype(self.dtype)
             out[f"b{i}"] = rng.uniform(-bound, bound, fan_out).astype(self.dtype)
         return out
+
+
+def configs(batches: Sequence[int], dtypes: Sequence[str] = DTYPES) -> list[Config]:
+    """Both networks, each dtype, each batch size, in that nesting."""
+    return [Config(n, d, b) for n in NETS for d in dtypes for b in batches]
 
 
 class NplearnStep:
