@@ -100,7 +100,8 @@ def lint(session: nox.Session) -> None:
 def mutants(session: nox.Session) -> None:
     """Mutation testing of the core math with pinned mutmut; writes reports/mutation.md.
 
-    Not part of CI: about half an hour on 2 cores. ``-- --resume`` keeps earlier verdicts.
+    Not part of CI: minutes when every mutant dies, up to half an hour with many survivors.
+    ``-- --resume`` keeps earlier verdicts.
     """
     _run(session, "-m", "pip", "install", "-q", "-c", "constraints.txt", "mutmut==3.8.1")
     _run(session, "-m", "verification.mutation_run", *session.posargs)
