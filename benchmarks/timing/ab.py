@@ -107,13 +107,9 @@ class Worker:
         self.label = label
         environ = {**os.environ, **pinned_environment(default_threads()), **(env or {})}
         environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(folder), str(ROOT)]))
+        command, pipe = [sys.executable, "-m", "benchmarks.timing.worker"], subprocess.PIPE
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.timing.worker"],
-            cwd=folder,
-            env=environ,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
+            command, cwd=folder, env=environ, stdin=pipe, stdout=pipe, text=True
         )
         first = self._read()
         if "error" in first:
@@ -123,14 +119,12 @@ class Worker:
             raise ABError(f"{label}: imported nplearn from {self.ready['nplearn']}, not {folder}")
 
     def _read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line:
             raise ABError(f"{self.label}: the timing worker died (exit {self.proc.wait()})")
         return json.loads(line)
 
     def ask(self, **request: Any) -> dict[str, Any]:
-        assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
         answer = self._read()
@@ -148,8 +142,7 @@ class Worker:
         return float(np.quantile(self.ask(time=key, steps=1, chunks=steps)["times"], QUANTILE))
 
     def close(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
+        self.proc.stdin.close()
         self.proc.wait(timeout=30)
 
 
@@ -182,7 +175,6 @@ def judge(
 
     def trimmed(a: np.ndarray, axis: int = -1) -> np.ndarray:
         return stats.trim_mean(a, TRIM, axis=axis)
-
     ci = stats.bootstrap(
         (logs,), trimmed, n_resamples=4000, method="percentile", rng=np.random.default_rng(0)
     ).confidence_interval
