@@ -20,8 +20,7 @@ import pytest
 
 from benchmarks.mnist import execute as execute_module
 from benchmarks.mnist.configs import RunConfig
-from benchmarks.mnist.execute import RunFailed, execute, run_file
-from benchmarks.mnist.plan import plan
+from benchmarks.mnist.execute import RunFailed, execute, plan, run_file
 from benchmarks.mnist.runs import RunResult
 
 TIMING = ("train_time", "wall_time")

@@ -2,19 +2,17 @@
 
 Contract
 --------
-Runs, in order: the unit tests of the ablation's conclusion (``test_ablation.py``, no training);
-every training run of ``plan.plan`` through joblib (``execute``: ``--jobs`` loky processes, or a
-Dask cluster with ``--dask``; 1 BLAS thread per run; each run saved as it finishes, ``--resume``
-keeps the saved ones); then, alone in this process with ``--threads`` BLAS threads and as many
-torch threads, the time-to-accuracy runs of the post's CE recipe and the best recipe (per seed,
-nplearn and, when installed, PyTorch in lockstep: ``tta.interleaved``); then writes
-``<out>/mnist.md`` (title, provenance header with the data files' SHA-256, body from
-``report.render``) and the figures, CSV and JSON under ``<out>/mnist/``.
+Runs the ablation conclusion's unit tests (``test_ablation.py``, no training); every training run
+of ``execute.plan`` through joblib (``--jobs`` loky processes or a ``--dask`` cluster; 1 BLAS
+thread per run; each saved as it finishes, ``--resume`` keeps the saved ones); then, alone in this
+process with ``--threads`` BLAS and torch threads, the time-to-accuracy runs (``tta``); and writes
+``<out>/mnist.md`` (provenance header with the data files' SHA-256, body from ``report.render``)
+with its figures, CSV and JSON under ``<out>/mnist/``.
 
 ``--quick`` (CI smoke test): one seed, every run capped at 2 epochs, written under
-``reports/quick/`` unless ``--out`` says otherwise, and judged by nothing. ``--epochs-scale`` or
-fewer than 3 seeds make a REDUCED RUN, not judged either. Exit status 0 unless a unit test
-failed, the data is missing or a run failed (its name is printed).
+``reports/quick/`` unless ``--out`` says otherwise, judged by nothing; ``--epochs-scale`` or fewer
+than 3 seeds make a REDUCED RUN, not judged either. Exit status 0 unless a unit test failed, the
+data is missing or a run failed (its name is printed).
 """
 
 from __future__ import annotations
@@ -31,8 +29,7 @@ import pytest
 
 from benchmarks.mnist import ablation, plots, report, results, tta
 from benchmarks.mnist.datasets import digests, prepare
-from benchmarks.mnist.execute import RunFailed, execute
-from benchmarks.mnist.plan import plan
+from benchmarks.mnist.execute import RunFailed, execute, plan
 from benchmarks.threads import default_threads
 from nplearn.data import DataError
 from verification.markdown import write_report
@@ -48,20 +45,12 @@ def _options(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--quick", action="store_true", help="smoke test: 1 seed, 2 epochs per run, no verdicts")
     add("--seeds", type=int, default=None, help=f"number of seeds 0..N-1 (default {FULL_SEEDS})")
     add("--epochs-scale", type=float, default=1.0, help="multiply every epoch count")
-    add(
-        "--jobs",
-        type=int,
-        help="runs at a time: local processes (default: one per core) or, with --dask ADDRESS, "
-        "at most this many of the cluster's threads (default: all)",
-    )
+    jobs = "runs at a time (default: one process per core, or all of a --dask cluster's threads)"
+    add("--jobs", type=int, help=jobs)
     add("--dask", metavar="ADDRESS", help="run on a Dask cluster: scheduler address, or 'local'")
     add("--resume", action="store_true", help="keep the runs already saved under --out")
-    add(
-        "--threads",
-        type=int,
-        default=default_threads(),
-        help="BLAS and torch threads of the time-to-accuracy runs ($NPLEARN_BENCH_THREADS or 1)",
-    )
+    threads = "BLAS and torch threads of the time-to-accuracy runs ($NPLEARN_BENCH_THREADS or 1)"
+    add("--threads", type=int, default=default_threads(), help=threads)
     add("--out", type=Path, help="report folder (default: reports/, or reports/quick/ if --quick)")
     opts = parser.parse_args(argv)
     if any(n is not None and n < 1 for n in (opts.seeds, opts.jobs)):
@@ -70,12 +59,6 @@ def _options(argv: Sequence[str] | None) -> argparse.Namespace:
         opts.jobs = -1 if opts.dask not in (None, "local") else os.cpu_count() or 1
     opts.out = opts.out or Path("reports/quick" if opts.quick else "reports")
     return opts
-
-
-def _mode(opts: argparse.Namespace, seeds: Sequence[int]) -> str:
-    if opts.quick:
-        return "QUICK MODE"
-    return "REDUCED RUN" if opts.epochs_scale != 1.0 or len(seeds) < FULL_SEEDS else "full"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     start = time.perf_counter()
     seeds = tuple(range(opts.seeds or (1 if opts.quick else FULL_SEEDS)))
-    mode = _mode(opts, seeds)
+    reduced = opts.epochs_scale != 1.0 or len(seeds) < FULL_SEEDS
+    mode = "QUICK MODE" if opts.quick else "REDUCED RUN" if reduced else "full"
     todo = plan(quick=opts.quick, seeds=seeds, epochs_scale=opts.epochs_scale)
     folder = opts.out / "mnist"
     try:

@@ -2,21 +2,10 @@
 
 Contract
 --------
-:func:`variants` derives, from the post-faithful MSE config, one config per
-set of changed factors (:data:`COMBINATIONS`): the baseline, each factor
-alone, and combinations that show which factors are needed together (each
-triple, and that triple minus each of its factors). The factors:
-
-- ``relu``: the correct ReLU backward instead of the post's ``np.maximum(grad, 0)``;
-- ``init``: He initialisation instead of the post's ``randn``;
-- ``lr``: the cross-entropy run's learning rate (5e-2) instead of 1e-4;
-- ``sum``: the gradient summed over the batch (``p - t`` per sample, the scale
-  of the cross-entropy run's ``p - y``) instead of the post's ``/ batch``.
-
-:func:`summarise` turns results into plain table rows (mean and std over
-seeds) and :func:`conclusion` writes the one-sentence conclusion from those
-numbers alone (nothing in it is hard-coded but the 90 % bar that defines a
-"working classifier").
+:func:`variants` derives from the post-faithful MSE config one config per set of changed
+:data:`FACTORS` in :data:`COMBINATIONS`; :func:`summarise` turns results into table rows (mean and
+std over seeds) and :func:`conclusion` writes the one-sentence conclusion from those numbers alone
+(only the :data:`WORKING` bar of a "working classifier" is a constant).
 """
 
 from __future__ import annotations

@@ -2,13 +2,9 @@
 
 Contract
 --------
-:func:`prepare` loads a data set with :func:`nplearn.data.load_mnist` (which checks every file
-against its registered payload SHA-256) and returns a :class:`Prepared` holding: the post's 48k/12k
-split (its ``train_test_split(train/255, labels, test_size=0.2, random_state=42)``), all 60k
-training images in file order, the test images divided by 255 (the correct evaluation) and raw
-uint8 (the post's quirk), and the labels as int64. Images are float32 in [0, 1] unless raw. Arrays
-are never modified after preparation. :func:`digests` gives the payload SHA-256 of each file for
-the report's provenance header.
+:func:`prepare` loads a data set with :func:`nplearn.data.load_mnist` (each file checked against
+its registered SHA-256) into a :class:`Prepared` whose arrays are never modified; :func:`digests`
+gives each file's SHA-256 for the report's provenance header.
 """
 
 from __future__ import annotations

@@ -1,19 +1,19 @@
-"""Run the training jobs through joblib, on local processes or a Dask cluster, keeping every result.
+"""Plan the training runs of one invocation and run them through joblib, keeping every result.
 
 Contract
 --------
-:func:`execute` runs a plan's jobs with ``joblib.Parallel``: loky worker processes by default
-(``n_jobs`` of them), or the workers of a Dask distributed cluster through joblib's ``dask``
-backend (``dask="local"`` starts a ``LocalCluster`` of ``n_jobs`` one-thread workers; any other
-value is a scheduler address). Every run uses one BLAS thread (threadpoolctl), so results do not
-depend on the backend, the number of workers or the order runs finish in: a run's outcome is a
-function of its job alone. Longest runs start first.
+:func:`plan` lists every ``(data set, config, seed)`` job of a mode: the post-faithful CE and MSE
+runs and the best config on each data set, and the ablation variants on MNIST (full mode: the
+post's epochs; quick mode: at most :data:`QUICK_EPOCHS`; ``epochs_scale`` shrinks a full plan). A
+job is plain, picklable data: any worker runs it from the job alone.
 
-Each finished run is saved at once, atomically, as ``<folder>/<data set>/<config>/seed<n>.json``
-(:meth:`RunResult.to_dict`); ``resume=True`` loads the runs already saved with the same config
-instead of training them again. A run that raises, or a worker that dies, stops the execution with
-:class:`RunFailed` naming the run (for a dead worker: the runs it may have been running), after
-every run that finished has been saved.
+:func:`execute` runs the jobs with ``joblib.Parallel``, longest first: ``n_jobs`` loky processes,
+or a Dask cluster through joblib's ``dask`` backend (``dask="local"``: a ``LocalCluster`` of
+``n_jobs`` one-thread workers; else a scheduler address). Every run uses one BLAS thread, so a
+run's outcome is a function of its job alone, whatever the backend or finishing order. Each
+finished run is saved at once, atomically, as ``<folder>/<data set>/<config>/seed<n>.json``;
+``resume=True`` loads those saved with the same config. A run that raises, or a dead worker,
+stops the execution with :class:`RunFailed` naming the run(s), after every finished run is saved.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import json
 import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +32,66 @@ from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import threadpool_info, threadpool_limits
 from tqdm.auto import tqdm
 
+from benchmarks.mnist import ablation
+from benchmarks.mnist.configs import BEST, POST_CE, POST_MSE, RunConfig, scaled
 from benchmarks.mnist.datasets import Prepared, prepare
-from benchmarks.mnist.plan import Job
 from benchmarks.mnist.runs import RunResult, run
 from nplearn.atomic import atomic_write_text
 
-__all__ = ["RunFailed", "blas_kernel", "execute", "load_checkpoint", "run_file", "save_checkpoint"]
+__all__ = ["Job", "Plan", "RunFailed", "blas_kernel", "execute", "load_checkpoint", "plan"]
+__all__ += ["run_file", "save_checkpoint"]
 
+QUICK_EPOCHS = 2
+ABLATION_EPOCHS = 30  # the post's MSE run has 100; shortened to fit the time budget
+HEADLINE = (POST_CE, POST_MSE, BEST)
 _DATA: dict[str, Prepared] = {}  # per worker process: each data set is loaded once
+
+
+@dataclass(frozen=True)
+class Job:
+    """One training run to do."""
+
+    dataset: str
+    config: RunConfig
+    seed: int
+
+    @property
+    def name(self) -> str:
+        """``"<data set>/<config key>/seed <n>"``: how errors and the progress bar name it."""
+        return f"{self.dataset}/{self.config.key}/seed {self.seed}"
+
+    @property
+    def cost(self) -> float:
+        """Relative cost (epochs times training-set size), to start the longest runs first."""
+        return self.config.epochs * (1.25 if self.config.full_train else 1.0)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The ``jobs`` in report order, the ``headline`` configs and ablation ``variants`` as run."""
+
+    jobs: tuple[Job, ...]
+    headline: tuple[RunConfig, ...]
+    variants: tuple[ablation.Variant, ...]
+    seeds: tuple[int, ...]
+    datasets: tuple[str, ...]
+
+
+def plan(
+    *,
+    quick: bool,
+    seeds: Sequence[int],
+    epochs_scale: float = 1.0,
+    datasets: Sequence[str] = ("mnist", "fashion-mnist"),
+) -> Plan:
+    """Every headline config on every data set and the ablation on the first, for every seed."""
+    cap = QUICK_EPOCHS if quick else None
+    headline = tuple(scaled(cfg, epochs_scale, cap) for cfg in HEADLINE)
+    ablation_epochs = max(1, round(ABLATION_EPOCHS * epochs_scale))
+    variants = tuple(ablation.variants(POST_MSE, min(ablation_epochs, cap or ablation_epochs)))
+    jobs = [Job(name, cfg, seed) for name in datasets for cfg in headline for seed in seeds]
+    jobs += [Job(datasets[0], v.config, seed) for v in variants for seed in seeds]
+    return Plan(tuple(jobs), headline, variants, tuple(seeds), tuple(datasets))
 
 
 class RunFailed(RuntimeError):
@@ -47,10 +99,7 @@ class RunFailed(RuntimeError):
 
 
 def blas_kernel() -> str:
-    """The BLAS kernels of this process and who chose them, e.g. ``"openblas SkylakeX (...)"``.
-
-    ``OPENBLAS_CORETYPE`` forces OpenBLAS's kernel; otherwise OpenBLAS picks one for the CPU.
-    """
+    """The BLAS kernels of this process and who chose them (``OPENBLAS_CORETYPE`` or the CPU)."""
     blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
     kernels = ", ".join(sorted({f"{p['internal_api']} {p.get('architecture')}" for p in blas}))
     forced = os.environ.get("OPENBLAS_CORETYPE")
@@ -61,8 +110,8 @@ def blas_kernel() -> str:
 def _task(job: Job, datasets: Sequence[str]) -> RunResult:
     """Run one job with one BLAS thread; any error names the job.
 
-    A worker loads every data set of the plan on its first job, so its memory stays flat from
-    then on (loky restarts a worker whose memory grows, taking it for a leak).
+    A worker loads every data set on its first job, so its memory stays flat from then on (loky
+    restarts a worker whose memory grows, taking it for a leak).
     """
     try:
         for name in set(datasets) - _DATA.keys():

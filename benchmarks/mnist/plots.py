@@ -2,11 +2,8 @@
 
 Contract
 --------
-Figures take plain data (pandas frames, arrays, ablation rows), compute no result and are written
-with ``benchmarks.png.save_png`` (atomic PNG). Curves over seeds are the mean with a +-1 std band:
-accuracy and loss per epoch (one panel per data set and configuration), the confusion matrices
-(like the post's), the ablation (final accuracy per variant, accuracy per epoch) and time to
-accuracy (accuracy against training seconds, nplearn vs PyTorch, and seconds per threshold).
+Figures take plain data, compute no result and are written with ``benchmarks.png.save_png``
+(atomic). Curves over seeds are the mean with a +-1 std band.
 """
 
 from __future__ import annotations
@@ -20,7 +17,7 @@ import pandas as pd
 
 from benchmarks.mnist.ablation import WORKING, Row
 from benchmarks.mnist.datasets import NAMES
-from benchmarks.mnist.plan import Plan
+from benchmarks.mnist.execute import Plan
 from benchmarks.mnist.runs import RunResult
 from benchmarks.mnist.tta import THRESHOLDS
 from benchmarks.png import save_png
@@ -106,28 +103,17 @@ def _tta(
 ) -> None:
     """Accuracy against training seconds for every curve, and mean seconds per threshold."""
     fig, (curves, bars) = plt.subplots(1, 2, figsize=(15, 5))
-    colours = dict(
-        zip(points["config"].unique(), ("tab:blue", "tab:orange", "tab:green"), strict=False)
-    )
+    colours = dict(zip(points["config"].unique(), ("tab:blue", "tab:orange"), strict=True))
     styles = {"nplearn": "-", "torch": "--"}
     for (framework, config, seed), frame in points.groupby(["framework", "config", "seed"]):
-        curves.plot(
-            frame["train_seconds"],
-            frame["test_accuracy"],
-            styles.get(framework, "-"),
-            color=colours[config],
-            alpha=0.8,
-            label=f"{framework} {config}" if seed == points["seed"].min() else None,
-        )
+        label = f"{framework} {config}" if seed == points["seed"].min() else None
+        x, y = frame["train_seconds"], frame["test_accuracy"]
+        curves.plot(x, y, styles[framework], color=colours[config], alpha=0.8, label=label)
     for threshold in thresholds:
         curves.axhline(threshold, color="grey", linewidth=0.8, linestyle=":")
     low = min(points["test_accuracy"].min(), min(thresholds)) - 0.01
-    curves.set(
-        xlabel="training seconds (evaluation excluded)",
-        ylabel="test accuracy",
-        ylim=(max(low, 0.0), 1.0),
-        title="test accuracy vs training time",
-    )
+    curves.set(xlabel="training seconds (evaluation excluded)", ylabel="test accuracy")
+    curves.set(ylim=(max(low, 0.0), 1.0), title="test accuracy vs training time")
     curves.grid(alpha=0.3)
     curves.legend(fontsize=8)
     groups = summary.groupby(["config", "framework"], sort=False)
@@ -135,22 +121,12 @@ def _tta(
     x = np.arange(len(thresholds))
     for i, ((config, framework), frame) in enumerate(groups):
         frame = frame.set_index("threshold").reindex(list(thresholds))
-        bars.bar(
-            x + i * width,
-            frame["mean"],
-            width,
-            yerr=frame["std"].fillna(0.0),
-            color=colours.get(config, "grey"),
-            hatch="//" if framework == "torch" else None,
-            edgecolor="black",
-            label=f"{framework} {config}",
-        )
+        style = {"color": colours[config], "edgecolor": "black", "label": f"{framework} {config}"}
+        hatch, error = "//" if framework == "torch" else None, frame["std"].fillna(0.0)
+        bars.bar(x + i * width, frame["mean"], width, yerr=error, hatch=hatch, **style)
     bars.set_xticks(x + width * (groups.ngroups - 1) / 2, [f"{t:.0%}" for t in thresholds])
-    bars.set(
-        xlabel="test accuracy threshold",
-        ylabel="training seconds to reach it",
-        title="time to accuracy (mean +- std; missing bar: not reached)",
-    )
+    bars.set(xlabel="test accuracy threshold", ylabel="training seconds to reach it")
+    bars.set_title("time to accuracy (mean +- std; missing bar: not reached)")
     bars.grid(alpha=0.3, axis="y")
     bars.legend(fontsize=8)
     save_png(fig, path)

@@ -2,13 +2,10 @@
 
 Contract
 --------
-:func:`render` fills ``report_template.md`` from an :class:`Inputs` bundle: run settings, the
-headline table with one verdict per claim or target, then the post's scripts, the MSE ablation,
-the best configuration, time to accuracy and Fashion-MNIST. Every number and verdict is computed
-from that data; only the post's quoted claims, the targets and the best recipe's fixed choices
-(shuffling, all 60k images) are constants. A run that cannot judge (quick or reduced) shows the
-numbers and no verdict; a full run's verdicts name what they depend on (CPU, BLAS kernel,
-threads).
+:func:`render` fills ``report_template.md`` from an :class:`Inputs` bundle. Every number and
+verdict is computed from that data; only the post's claims, the targets and the best recipe's
+fixed choices are constants. A quick or reduced run shows the numbers and no verdict; a full
+run's verdicts name what they depend on (CPU, BLAS kernel, threads).
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ import pandas as pd
 from benchmarks.mnist.ablation import FACTORS, WORKING, Row
 from benchmarks.mnist.configs import RunConfig
 from benchmarks.mnist.datasets import NAMES
-from benchmarks.mnist.plan import Plan
+from benchmarks.mnist.execute import Plan
 from benchmarks.mnist.results import aggregate, pm
 from verification.markdown import markdown_table
 

@@ -1,20 +1,11 @@
-"""Turn run results into plain tables (histories, final metrics, time to accuracy) and save them.
+"""Turn run results into plain pandas tables and save them; nothing here trains or plots.
 
 Contract
 --------
-Functions from results (``runs.RunResult``, ``tta`` points) to pandas frames;
-nothing here trains or plots. Every aggregate is a mean and a population
-standard deviation (``ddof=0``) over however many seeds ran.
-
-- :func:`histories` and :func:`finals`: long per-epoch and per-run frames
-  (also written as CSV beside the plots);
-- :func:`aggregate`: mean/std of final metrics per (data set, config);
-- :func:`tta_summary`: from the time-to-accuracy points, per
-  config, threshold and framework, the mean/std seconds over the seeds that
-  reached the threshold, how many did, and the per-seed ratio nplearn/torch;
-  :func:`peer_agreement`: how far apart the two frameworks' accuracies are at
-  the same evaluation points (they run the same computation);
-- :func:`write_data`: the frames as CSV and a JSON summary, written atomically.
+Per-epoch :func:`histories`, per-run :func:`finals` and their :func:`aggregate`; the
+time-to-accuracy :func:`tta_summary` and :func:`peer_agreement`; :func:`write_data` saves the
+frames as CSV and a JSON summary, atomically. Every aggregate is a mean and a population standard
+deviation (``ddof=0``) over however many seeds ran.
 """
 
 from __future__ import annotations
@@ -34,6 +25,7 @@ from nplearn.atomic import atomic_write_text
 __all__ = ["aggregate", "finals", "histories", "peer_agreement", "pm", "tta_summary", "write_data"]
 
 FINAL_COLUMNS = "test_accuracy post_accuracy post_error active_units train_time wall_time".split()
+TTA_COLUMNS = ["config", "threshold", "framework", "mean", "std", "reached", "seeds"]
 
 
 def histories(results: Iterable[RunResult]) -> pd.DataFrame:
@@ -60,8 +52,8 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
     """Mean and std of the final metrics per ``(dataset, config)``.
 
     Returns:
-        Index ``(dataset, config)``; columns ``(<metric>, "mean"|"std")`` plus
-        ``("epochs", "max")`` and ``("seed", "count")``.
+        Index ``(dataset, config)``; columns ``(<metric>, "mean"|"std")``, ``("epochs", "max")``
+        and ``("seed", "count")``.
     """
     metrics = {column: ["mean", lambda s: s.std(ddof=0)] for column in FINAL_COLUMNS}
     with np.errstate(invalid="ignore"):  # a diverged run's post-style error may be inf
@@ -82,10 +74,9 @@ def tta_summary(points: pd.DataFrame) -> pd.DataFrame:
     """Seconds to each threshold per config and framework, and nplearn/torch ratios.
 
     Returns:
-        Rows ``config, threshold, framework, mean, std, reached, seeds`` where
-        ``framework`` is ``"nplearn"``, ``"torch"`` or ``"ratio"`` (nplearn
-        seconds / torch seconds, per seed, over the seeds where both reached
-        the threshold); ``mean``/``std`` are NaN when no seed reached it.
+        Rows of :data:`TTA_COLUMNS`; ``framework`` is ``"nplearn"``, ``"torch"`` or ``"ratio"``
+        (per seed, over the seeds where both reached the threshold); ``mean``/``std`` over the
+        seeds that reached it (NaN if none), ``seeds`` how many ran.
     """
     ran = points.groupby(["config", "framework"]).seed.nunique()
     rows = []
@@ -97,18 +88,9 @@ def tta_summary(points: pd.DataFrame) -> pd.DataFrame:
             found["ratio"] = (found["nplearn"] / found["torch"]).dropna()
             for framework, seconds in found.items():
                 count = len(seconds) if framework == "ratio" else ran.get((config, framework), 0)
-                rows.append(
-                    {
-                        "config": config,
-                        "threshold": threshold,
-                        "framework": framework,
-                        "mean": seconds.mean(),
-                        "std": seconds.std(ddof=0),
-                        "reached": len(seconds),
-                        "seeds": int(count),
-                    }
-                )
-    return pd.DataFrame(rows)
+                stats = (seconds.mean(), seconds.std(ddof=0), len(seconds), int(count))
+                rows.append((config, threshold, framework, *stats))
+    return pd.DataFrame(rows, columns=TTA_COLUMNS)
 
 
 def peer_agreement(points: pd.DataFrame) -> float:
@@ -134,11 +116,7 @@ def _clean(value: object) -> object:
 
 
 def write_data(folder: Path, frames: Mapping[str, pd.DataFrame], summary: Mapping) -> list[str]:
-    """Write each frame as ``<name>.csv`` and ``summary`` as ``summary.json``, atomically.
-
-    Returns:
-        The file names written.
-    """
+    """Write each frame as ``<name>.csv`` and ``summary`` as ``summary.json``; returns the names."""
     for name, frame in frames.items():
         atomic_write_text(folder / f"{name}.csv", frame.to_csv(index=False))
     atomic_write_text(folder / "summary.json", json.dumps(_clean(summary), indent=1) + "\n")

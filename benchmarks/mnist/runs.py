@@ -2,26 +2,17 @@
 
 Contract
 --------
-:func:`run` trains with :func:`nplearn.training.fit` (in-order batches or a seeded shuffle, last
-partial batch dropped like the post's loop) and returns a :class:`RunResult`: the per-epoch history
-(training loss and accuracy over the epoch's batches, validation loss/accuracy on the post's 12k
-split when the config trains on the 48k split, test loss/accuracy on the 10k test set divided by
-255 (every epoch for runs of up to 39 epochs, else on about 20 evenly spaced epochs and the last,
-NaN elsewhere), learning rate, cumulative training seconds excluding evaluation, wall seconds), the
-final correct test metrics and confusion matrix, the post-style test metrics, and for ReLU networks
-the fraction of hidden units active on at least one test image.
-
-Post-style metrics reproduce the post's test loops on purpose (nplearn itself is correct): test
-images NOT divided by 255, batches of 100 in order with the last partial batch dropped, accuracy =
-mean of per-batch accuracies, and the "test error" = sum over batches of ``loss / (n_test /
-batch)`` with the post's loss values (MSE: ``0.5*sum((p-t)^2)/batch``; cross-entropy: ``-mean(y *
-log p)``, i.e. divided by batch*classes, here from the stable log-softmax).
-
-Seeds: ``numpy.random.SeedSequence(seed).spawn(2)`` gives the generator that initialises the
-weights (child 0) and the one that shuffles (child 1). Losses in the history are per sample, so
-every configuration's curves share one scale. A run whose loss turns NaN or inf stops there
-(``fit(on_nonfinite="warn")``): its history ends with that epoch's row, NaN training loss and the
-test metrics of the last finite weights.
+:func:`run` trains with :func:`nplearn.training.fit` (last partial batch dropped like the post's
+loop) and returns a :class:`RunResult`: the per-epoch history (training, validation on the post's
+12k split when there is one, and test metrics on the test set / 255: every epoch in short runs,
+on about :data:`TEST_POINTS` epochs and the last in long ones; learning rate; training seconds
+without evaluation; wall seconds), the final test metrics and confusion matrix, the post-style
+ones (the post's test loops on purpose: images NOT / 255, mean of per-batch accuracies, "test
+error" = sum over batches of the post's loss / (n_test / batch)) and, for ReLU, the fraction of
+hidden units active on some test image. Losses are per sample. ``SeedSequence(seed).spawn(2)``
+seeds the weights (child 0) and the shuffle (child 1). A loss that turns NaN or inf stops the run
+(``fit(on_nonfinite="warn")``); its last row has NaN training loss and the last finite weights'
+test metrics.
 """
 
 from __future__ import annotations

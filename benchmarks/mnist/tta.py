@@ -2,15 +2,13 @@
 
 Contract
 --------
-:func:`time_to_accuracy` trains the post's CE recipe (capped at :data:`POST_CE_EPOCHS` epochs) and
-the best recipe for every seed, alone in this process with ``threads`` BLAS and torch threads.
-Per (config, seed), nplearn and, when installed, PyTorch (same initial weights, optimiser, batch
-order, schedule and evaluation points, so the two curves differ only by the frameworks' speed and
-float rounding) are :func:`trainer` generators advanced by :func:`interleaved`: one evaluation
-interval (a quarter epoch) each, in ABBA order, so drift of the machine's speed affects them alike.
-Only training steps are timed (``time.perf_counter``), from the first step; evaluation is not. A
-curve ends at its first point at or above the highest threshold, or when the batches run out.
-Each (config, seed) is saved when done; ``resume`` keeps it if it was timed with the same config,
+:func:`time_to_accuracy` times the post's CE recipe (capped at :data:`POST_CE_EPOCHS` epochs) and
+the best recipe for every seed, with ``threads`` BLAS and torch threads. Per (config, seed),
+nplearn and, when installed, PyTorch (same initial weights, optimiser, batch order, schedule and
+evaluation points) are :func:`trainer` generators advanced by :func:`interleaved`, a quarter epoch
+each in ABBA order, so drift of the machine's speed affects both alike. Only training steps are
+timed. A curve ends at its first point at or above the highest threshold, or with its batches.
+Each (config, seed) is saved when done; ``resume`` keeps it if timed with the same config,
 threads, frameworks and BLAS kernel.
 """
 
@@ -31,8 +29,7 @@ from tqdm.auto import tqdm
 
 from benchmarks.mnist.configs import RunConfig, build, lr_at, scaled
 from benchmarks.mnist.datasets import Prepared
-from benchmarks.mnist.execute import blas_kernel, load_checkpoint, save_checkpoint
-from benchmarks.mnist.plan import Plan
+from benchmarks.mnist.execute import Plan, blas_kernel, load_checkpoint, save_checkpoint
 from benchmarks.mnist.runs import generators
 from nplearn.training import batches, predict, train_step
 
@@ -131,8 +128,6 @@ def _torch(cfg: RunConfig, data: Prepared, order: list, initial: dict) -> Iterat
     """
     import torch
 
-    if cfg.l2 and (cfg.weight_decay or cfg.schedule != "constant"):
-        raise ValueError("the post's L2 rule has a torch equivalent only alone, at a constant lr")
     activation = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid}[cfg.activation]
     first, second = torch.nn.Linear(784, 128), torch.nn.Linear(128, 10)
     model = torch.nn.Sequential(first, activation(), second)
@@ -141,16 +136,11 @@ def _torch(cfg: RunConfig, data: Prepared, order: list, initial: dict) -> Iterat
             layer.weight.copy_(torch.from_numpy(initial[f"{index}.W"].T.copy()))
             layer.bias.copy_(torch.from_numpy(initial[f"{index}.b"]))
     decay = 2 * cfg.l2 / cfg.lr if cfg.l2 else cfg.weight_decay
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=decay
-    )
+    optimizer = torch.optim.SGD(model.parameters(), cfg.lr, cfg.momentum, weight_decay=decay)
     loss_fn = torch.nn.CrossEntropyLoss(reduction=cfg.loss.removeprefix("ce-"))
     x, y = map(torch.from_numpy, _training_set(cfg, data))
     x_test, y_test = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
-    torch_order = [
-        [idx if isinstance(idx, slice) else torch.from_numpy(idx) for idx in epoch]
-        for epoch in order
-    ]
+    torch_order = [[i if isinstance(i, slice) else torch.from_numpy(i) for i in e] for e in order]
 
     def step(idx: Any) -> None:
         optimizer.zero_grad(set_to_none=True)
@@ -198,11 +188,8 @@ def time_to_accuracy(
                     runs["torch"] = _torch(cfg, data, order, initial)
                 saved = dict(zip(runs, interleaved(list(runs.values())), strict=True))
                 save_checkpoint(path, key, saved)
-            frames += [
-                pd.DataFrame(points, columns=COLUMNS).assign(
-                    framework=name, config=cfg.key, seed=seed
-                )
-                for name, points in saved.items()
-            ]
+            for name, curve in saved.items():
+                frame = pd.DataFrame(curve, columns=COLUMNS)
+                frames.append(frame.assign(framework=name, config=cfg.key, seed=seed))
     points = pd.concat(frames, ignore_index=True)
     return configs, points[["framework", "config", "seed", *COLUMNS]], kernel
