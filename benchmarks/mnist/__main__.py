@@ -122,7 +122,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan=todo,
         finals=finals,
         ablation_rows=rows,
-        ablation_text=conclusion,
         tta=tta_table,
         tta_configs=tta_configs,
         tta_agreement=results.peer_agreement(points),

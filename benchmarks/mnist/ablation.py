@@ -73,12 +73,8 @@ def variants(base: RunConfig, epochs: int) -> list[Variant]:
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the ablation table, means over ``seeds`` (see :class:`Variant` for labels).
-
-    ``accuracy`` is the test accuracy (test images / 255), ``loss`` the final per-sample training
-    loss (NaN if a run diverged), ``active_units`` the fraction of hidden units active on some
-    test image.
-    """
+    """One line of the ablation table: test accuracy (/255), final per-sample training loss (NaN:
+    diverged) and live hidden units, means over ``seeds`` (labels as :class:`Variant`'s)."""
 
     changes: tuple[str, ...]
     label: str
@@ -97,18 +93,10 @@ def summarise(chosen: Sequence[Variant], results: Sequence[RunResult]) -> list[R
         runs = [r for r in results if r.config == variant.config.key]
         accuracy = np.array([r.test_accuracy for r in runs])
         active = [r.active_units for r in runs if r.active_units is not None]
-        rows.append(
-            Row(
-                changes=variant.changes,
-                label=variant.label,
-                short=variant.short,
-                accuracy=float(accuracy.mean()),
-                accuracy_std=float(accuracy.std()),
-                loss=float(np.mean([r.history["loss"].iloc[-1] for r in runs])),
-                active_units=float(np.mean(active)) if active else float("nan"),
-                seeds=len(runs),
-            )
-        )
+        loss = float(np.mean([r.history["loss"].iloc[-1] for r in runs]))
+        live = float(np.mean(active)) if active else float("nan")
+        stats = (float(accuracy.mean()), float(accuracy.std()), loss, live, len(runs))
+        rows.append(Row(variant.changes, variant.label, variant.short, *stats))
     return rows
 
 

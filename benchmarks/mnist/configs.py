@@ -34,15 +34,13 @@ class RunConfig:
 
     Attributes:
         key, label: identifier for file names and tables (``"post-ce"``); readable name.
-        activation: ``"sigmoid"``, ``"relu"`` or ``"post-relu"`` (the post's wrong backward).
-        loss: ``"ce-sum"`` (the post's ``p - y`` gradient), ``"ce-mean"`` (PyTorch's), ``"mse"``
-            (the post's, gradient ``/batch``) or ``"mse-sum"`` (not divided by the batch).
-        init: ``Linear`` init: ``"randn"`` (the post's), ``"he"``, ``"pytorch"``.
-        lr, epochs, l2, momentum, weight_decay, batch_size: SGD's settings; ``l2`` is the
-            post's rule ``w <- w - lr*g - 2*l2*w``, ``weight_decay`` coupled decay.
-        schedule: ``"constant"`` or ``"cosine"`` (per-epoch cosine decay to 0).
-        shuffle: reshuffle the training set every epoch (seeded generator).
-        full_train: train on all 60k images instead of the post's 48k split (no validation).
+        activation, init: a key of :data:`ACTIVATIONS` (``"post-relu"``: the post's backward);
+            ``Linear``'s init (``"randn"``: the post's).
+        loss: a key of :data:`LOSSES`: cross-entropy summed (the post's) or mean; MSE per batch
+            (the post's) or summed.
+        lr, epochs, l2, momentum, weight_decay, batch_size: SGD's settings; ``l2`` is the post's
+            rule ``w <- w - lr*g - 2*l2*w``; ``schedule`` ``"constant"`` or ``"cosine"``.
+        shuffle, full_train: reshuffle every epoch; train on all 60k images (no validation).
         claim: what the post claims for this recipe, or its target (headline table).
     """
 
@@ -79,11 +77,7 @@ BEST = RunConfig(
 
 
 class SummedMSE(MSE):
-    r"""The post's MSE summed over the batch: :math:`\frac12\|p - t\|^2`, gradient ``p - t``.
-
-    The same per-sample scale as the post's cross-entropy gradient ``p - y`` (the ablation's
-    "gradient scale" factor).
-    """
+    """The post's MSE summed over the batch (gradient ``p - t``, the CE run's ``p - y`` scale)."""
 
     reduction = "sum"  # its value is summed over the batch, as CrossEntropyLoss(reduction="sum")
 
@@ -92,9 +86,6 @@ class SummedMSE(MSE):
         batch = pred.shape[0]
         grad *= batch
         return value * batch, grad
-
-    def __repr__(self) -> str:
-        return "SummedMSE()"
 
 
 ACTIVATIONS = {"sigmoid": Sigmoid, "relu": ReLU, "post-relu": PostReLU}

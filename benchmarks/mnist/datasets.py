@@ -54,8 +54,5 @@ def prepare(name: str = "mnist") -> Prepared:
 
 def digests(names: tuple[str, ...]) -> dict[str, str]:
     """``{"<data set>/<file> SHA-256": digest}`` for every file of the named data sets."""
-    return {
-        f"{name}/{file} SHA-256": sha
-        for name in names
-        for file, sha in DATASETS[name].files.values()
-    }
+    files = [(name, file, sha) for name in names for file, sha in DATASETS[name].files.values()]
+    return {f"{name}/{file} SHA-256": sha for name, file, sha in files}

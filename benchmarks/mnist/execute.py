@@ -188,24 +188,18 @@ def execute(
     resume: bool = False,
     progress: bool = True,
 ) -> tuple[list[RunResult], str]:
-    """Run ``jobs``; returns their results in job order and a description of the backend.
+    """Run ``jobs`` (see the module docstring); returns their results in job order and the backend.
 
-    ``n_jobs`` is the number of loky processes or LocalCluster workers, or with a Dask address the
-    most runs at a time (-1: one per thread of the cluster); ``dask`` is ``None`` (loky),
-    ``"local"`` or a scheduler address (``tcp://host:8786``). Each finished run is saved in
-    ``folder``; ``resume`` reuses the runs saved there with the same config.
+    ``n_jobs``: loky processes or LocalCluster workers, or with a Dask address (``dask``) the most
+    runs at a time (-1: one per thread of the cluster).
 
     Raises:
         RunFailed: a run raised or a worker died; finished runs are saved.
     """
     index = {(j.dataset, j.config.key, j.seed): i for i, j in enumerate(jobs)}
     datasets = sorted({j.dataset for j in jobs})
-    done: dict[int, RunResult] = {}
-    if resume:
-        saved = {
-            i: load_checkpoint(run_file(folder, j), asdict(j.config)) for i, j in enumerate(jobs)
-        }
-        done = {i: RunResult.from_dict(r) for i, r in saved.items() if r is not None}
+    saved = [resume and load_checkpoint(run_file(folder, j), asdict(j.config)) for j in jobs]
+    done = {i: RunResult.from_dict(r) for i, r in enumerate(saved) if r}
     todo = sorted((i for i in range(len(jobs)) if i not in done), key=lambda i: -jobs[i].cost)
     dispatched: list[int] = []
 

@@ -141,11 +141,7 @@ def write_figures(
     tta_points: pd.DataFrame,
     tta_summary: pd.DataFrame,
 ) -> dict[str, str]:
-    """Draw every figure of the report into ``folder``.
-
-    Returns:
-        Figure name -> file name relative to the report (``mnist/<name>.png``).
-    """
+    """Draw every figure into ``folder``; returns figure name -> path relative to the report."""
     panels = [
         (d, c.key, f"{NAMES.get(d, d)}: {c.key} ({c.epochs} epochs)")
         for d in plan.datasets

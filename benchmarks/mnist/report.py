@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.mnist.ablation import FACTORS, WORKING, Row
+from benchmarks.mnist.ablation import FACTORS, WORKING, Row, conclusion
 from benchmarks.mnist.configs import RunConfig
 from benchmarks.mnist.datasets import NAMES
 from benchmarks.mnist.execute import Plan
@@ -38,19 +38,12 @@ TEMPLATE = Path(__file__).with_name("report_template.md")
 
 @dataclass(frozen=True)
 class Inputs:
-    """What the report is rendered from: plain data, nothing here trains or writes.
-
-    ``finals`` is ``results.finals``; ``tta`` is ``results.tta_summary`` of the ``tta_configs``
-    as run, ``tta_agreement`` its ``results.peer_agreement``; ``settings`` (mode, backend,
-    threads, timings) are shown verbatim; ``judged`` says whether this run can judge the claims
-    (full epochs and seeds), ``depends``/``tta_depends`` what the verdicts depend on (CPU, BLAS
-    kernel, threads); ``figures`` maps a figure to its path relative to the report.
-    """
+    """What the report is rendered from: ``results`` frames, ablation rows, settings shown as
+    they are, ``judged`` (can this run judge), what the verdicts ``depends`` on, figure paths."""
 
     plan: Plan
     finals: pd.DataFrame
     ablation_rows: Sequence[Row]
-    ablation_text: str
     tta: pd.DataFrame
     tta_configs: Sequence[RunConfig]
     tta_agreement: float
@@ -175,26 +168,21 @@ def _faithful_table(inputs: Inputs) -> str:
 
 
 def _ablation(inputs: Inputs) -> dict[str, object]:
-    rows = [
-        [
-            f"`{r.short}`: {r.label}",
-            pm(r.accuracy, r.accuracy_std),
-            "diverged (NaN)" if r.loss != r.loss else f"{r.loss:.4g}",
-            "-" if r.active_units != r.active_units else f"{r.active_units:.3f}",
-            r.seeds,
-        ]
-        for r in inputs.ablation_rows
-    ]
+    rows = []
+    for r in inputs.ablation_rows:
+        loss = "diverged (NaN)" if r.loss != r.loss else f"{r.loss:.4g}"
+        live = "-" if r.active_units != r.active_units else f"{r.active_units:.3f}"
+        label, accuracy = f"`{r.short}`: {r.label}", pm(r.accuracy, r.accuracy_std)
+        rows.append([label, accuracy, loss, live, r.seeds])
     by = {r.changes: r for r in inputs.ablation_rows}
 
     def value(changes: tuple[str, ...], field: str, spec: str) -> str:
         return format(getattr(by[changes], field), spec) if changes in by else "n/a"
 
     columns = ["variant", "test accuracy (/255)", "final training loss per sample"]
+    unjudged = "none drawn from a quick or reduced run."
     return {
-        "conclusion": inputs.ablation_text
-        if inputs.judged
-        else "none drawn from a quick or reduced run.",
+        "conclusion": conclusion(inputs.ablation_rows) if inputs.judged else unjudged,
         "ablation_epochs": inputs.plan.variants[0].config.epochs,
         "working": f"{WORKING:.0%}",
         "factors": "\n".join(f"- `{k}`: {text}" for k, (text, _) in FACTORS.items()),

@@ -38,14 +38,8 @@ def histories(results: Iterable[RunResult]) -> pd.DataFrame:
 
 def finals(results: Iterable[RunResult]) -> pd.DataFrame:
     """One row per run: ``dataset, config, seed, epochs`` and the final metrics."""
-    return pd.DataFrame.from_records(
-        [
-            {"dataset": r.dataset, "config": r.config, "seed": r.seed, "epochs": r.epochs}
-            | {column: getattr(r, column) for column in FINAL_COLUMNS}
-            | {"blas": r.blas}
-            for r in results
-        ]
-    )
+    columns = ["dataset", "config", "seed", "epochs", *FINAL_COLUMNS, "blas"]
+    return pd.DataFrame([[getattr(r, c) for c in columns] for r in results], columns=columns)
 
 
 def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
@@ -65,9 +59,7 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
 
 def pm(mean: float, std: float, digits: int = 4) -> str:
     """``"mean +- std"`` with ``digits`` decimals (``"n/a"`` for NaN)."""
-    if mean is None or np.isnan(mean):
-        return "n/a"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+    return "n/a" if np.isnan(mean) else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
 def tta_summary(points: pd.DataFrame) -> pd.DataFrame:

@@ -41,14 +41,8 @@ HISTORY_COLUMNS += ["test_accuracy", "lr", "train_time", "wall_time"]
 
 @dataclass
 class RunResult:
-    """The outcome of one training run (what was run, and :data:`HISTORY_COLUMNS` per epoch).
-
-    ``epochs`` counts the epochs trained; ``test_accuracy`` is the final accuracy on the test
-    set / 255, ``post_accuracy`` and ``post_error`` the post-style metrics; ``confusion`` (rows
-    true, columns predicted) and ``post_confusion`` the matrices of both evaluations;
-    ``active_units`` is None for Sigmoid; ``train_time``/``wall_time`` are seconds of training
-    only / of the whole fit; ``blas`` the BLAS kernel, set by the process that ran it.
-    """
+    """The outcome of one training run (see the module docstring); ``epochs`` counts the epochs
+    trained, ``active_units`` is None for Sigmoid, ``blas`` is set by the process that ran it."""
 
     dataset: str
     config: str

@@ -19,19 +19,8 @@ def _rows(accuracy: dict[tuple[str, ...], float]) -> list[Row]:
     """Every subset of the factors, with the given accuracy (default 0.10)."""
     keys = tuple(FACTORS)
     subsets = [c for n in range(len(keys) + 1) for c in combinations(keys, n)]
-    return [
-        Row(
-            changes=s,
-            label=" + ".join(FACTORS[c][0] for c in s) or "baseline",
-            short=" ".join(f"+{c}" for c in s),
-            accuracy=accuracy.get(s, 0.10),
-            accuracy_std=0.0,
-            loss=0.1,
-            active_units=1.0,
-            seeds=3,
-        )
-        for s in subsets
-    ]
+    labels = {s: " + ".join(FACTORS[c][0] for c in s) or "baseline" for s in subsets}
+    return [Row(s, labels[s], "", accuracy.get(s, 0.10), 0.0, 0.1, 1.0, 3) for s in subsets]
 
 
 def test_one_working_set_is_named_with_what_leaving_one_out_gives() -> None:

@@ -76,13 +76,8 @@ def trainer(
 
 
 def interleaved(trainers: Sequence[Iterator[Point]]) -> list[list[Point]]:
-    """Advance ``trainers`` one point each per round, rounds alternating in ABBA order.
-
-    A trainer stops after its first point at or above ``max(THRESHOLDS)``; the rest go on alone.
-
-    Returns:
-        Each trainer's points, in the order given.
-    """
+    """Each trainer's points: one point each per round, rounds in ABBA order; a trainer stops
+    after its first point at or above ``max(THRESHOLDS)``, the rest go on alone."""
     curves: list[list[Point]] = [[] for _ in trainers]
     turn = list(range(len(trainers)))
     while turn:
