@@ -107,12 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "command": "python -m benchmarks.mnist "
         + " ".join(argv if argv is not None else sys.argv[1:]),
     }
-    conclusion = ablation.conclusion(rows)
     summary = {
         "mode": mode,
         "seeds": list(seeds),
         "settings": settings,
-        "ablation_conclusion": conclusion,
+        "ablation_conclusion": ablation.conclusion(rows),
         "configs": {c.key: asdict(c) for c in todo.headline},
         "ablation": [asdict(r) for r in rows],
         "time_to_accuracy": tta_table.to_dict(orient="records"),

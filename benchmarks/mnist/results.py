@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.mnist.runs import RunResult
+from benchmarks.mnist.runs import HISTORY_COLUMNS, RunResult
 from benchmarks.mnist.tta import THRESHOLDS
 from nplearn.atomic import atomic_write_text
 
@@ -31,9 +31,7 @@ TTA_COLUMNS = ["config", "threshold", "framework", "mean", "std", "reached", "se
 def histories(results: Iterable[RunResult]) -> pd.DataFrame:
     """All per-epoch histories in one long frame with ``dataset, config, seed`` first."""
     frames = [r.history.assign(dataset=r.dataset, config=r.config, seed=r.seed) for r in results]
-    frame = pd.concat(frames, ignore_index=True)
-    first = ["dataset", "config", "seed", "epoch"]
-    return frame[first + [c for c in frame.columns if c not in first]]
+    return pd.concat(frames, ignore_index=True)[["dataset", "config", "seed", *HISTORY_COLUMNS]]
 
 
 def finals(results: Iterable[RunResult]) -> pd.DataFrame:
