@@ -46,8 +46,7 @@ class Layer:
         raise NotImplementedError
 
     def backward(  # pragma: no cover - abstract
-        # Equivalent mutant: this abstract method only raises, whatever its default.
-        self, grad: Tensor, *, input_grad: bool = True  # pragma: no mutate
+        self, grad: Tensor, *, input_grad: bool
     ) -> Tensor | None:
         raise NotImplementedError
 

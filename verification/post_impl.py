@@ -1,23 +1,14 @@
-"""The post's own library, copied verbatim, and :class:`PostReLU`, its ReLU bug on nplearn's ReLU.
+"""The post's own library, verbatim, and :class:`PostReLU`, its ReLU bug on nplearn's ReLU.
 
-Contract
---------
-``Linear``, ``ReLU``, ``Sigmoid`` (with ``sigmoid``/``sigmoid_prime``), ``softmax``, ``Loss``,
-``CrossEntropyLoss``, ``Network``, ``SGD`` and the training script's ``to_one_hot`` exactly as
-published in the post ("NumPy-Learn, A Homemade Machine Learning Library", 2020), bugs included
-(``ReLU.backward`` clips the gradient; the cross-entropy loss and gradient disagree; softmax is
-computed twice per step). Only the imports are gathered at the top and ``MSE`` is left out. The
-benchmarks time it as a peer; never import it as a library. Its ``Linear`` draws from NumPy's
-global ``np.random.randn`` on purpose (the post's initialisation, float64).
-
-:class:`PostReLU` is the one place the suite gets the post's ReLU bug from: nplearn's ``ReLU``
-whose backward is the verbatim ``ReLU.backward`` below. The must-fail tests plant it, and the
-MNIST reproduction trains with it to reproduce the post's MSE run.
+Contract: the post's ``Linear``, ``ReLU``, ``Sigmoid``, ``softmax``, ``Loss``, ``CrossEntropyLoss``,
+``Network``, ``SGD`` and ``to_one_hot`` as published, bugs included (``ReLU.backward`` clips the
+gradient; the cross-entropy loss and gradient disagree; softmax runs twice per step); imports
+gathered at the top, ``MSE`` left out, lint silenced. The benchmarks time it; never use it as a
+library. :class:`PostReLU` (the must-fail tests, the post's MSE run) is the one copy of the bug.
 """
 
 # ruff: noqa: E741, NPY002, UP006, UP007, UP035
 # mypy: ignore-errors
-# (verbatim third-party code: its names, typing style and type errors are kept as published)
 
 from typing import List, Union
 
@@ -293,11 +284,8 @@ from nplearn.layers import ReLU as _NplearnReLU  # noqa: E402
 
 
 class PostReLU(_NplearnReLU):
-    """nplearn's ReLU with the post's backward ``np.maximum(grad, 0)`` (wrong on purpose).
-
-    Forward is the correct ``max(x, 0)``. Backward ignores where ``x > 0`` and zeroes negative
-    *gradients* instead, so every hidden unit passes on the positive part of its upstream
-    gradient. Never use it to train anything but the reproduction of the post.
+    """nplearn's ReLU whose backward is the post's ``np.maximum(grad, 0)`` (wrong on purpose):
+    it zeroes negative *gradients* instead of masking where ``x <= 0``.
 
     Shape:
         - input, output, grad: ``(batch, features)``
