@@ -160,7 +160,8 @@ def _backend(n_jobs: int, dask: str | None) -> Iterator[str]:
     with contextlib.ExitStack() as stack:
         if dask == "local":
             cluster = stack.enter_context(
-                LocalCluster(n_workers=n_jobs, threads_per_worker=1, dashboard_address=None)
+                # ":0": any free port, so a cluster already serving the default 8787 is no clash
+                LocalCluster(n_workers=n_jobs, threads_per_worker=1, dashboard_address=":0")
             )
             client = stack.enter_context(Client(cluster))
         else:
