@@ -9,6 +9,7 @@ gives each file's SHA-256 for the report's provenance header.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,10 +18,12 @@ from sklearn.model_selection import train_test_split
 from nplearn.data import DATASETS, load_mnist
 from nplearn.functional import Tensor
 
-__all__ = ["NAMES", "Prepared", "digests", "prepare"]
+__all__ = ["NAMES", "Prepared", "digests", "prepare", "training_images"]
 
 #: How the report names each data set.
 NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+TRAIN_IMAGES = 60_000  # in each data set's training file
+VALIDATION = 0.2  # the post's split: this fraction of the training images held out
 
 
 @dataclass(frozen=True)
@@ -47,9 +50,16 @@ def prepare(name: str = "mnist") -> Prepared:
     """Load data set ``name`` (a key of ``nplearn.data.DATASETS``) and prepare its views."""
     x, y, x_test, y_test = load_mnist(name=name)
     x_full = x.astype(np.float32) / 255
-    x_train, x_val, y_train, y_val = train_test_split(x_full, y, test_size=0.2, random_state=42)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_full, y, test_size=VALIDATION, random_state=42
+    )
     x_test_scaled = x_test.astype(np.float32) / 255
     return Prepared(name, x_train, y_train, x_val, y_val, x_full, y, x_test_scaled, y_test, x_test)
+
+
+def training_images(full_train: bool) -> int:
+    """How many images a run trains on: all of the training file, or the post's 80 % split."""
+    return TRAIN_IMAGES if full_train else TRAIN_IMAGES - math.ceil(TRAIN_IMAGES * VALIDATION)
 
 
 def digests(names: tuple[str, ...]) -> dict[str, str]:

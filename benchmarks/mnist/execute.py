@@ -7,9 +7,10 @@ runs and the best config on each data set, and the ablation variants on MNIST (f
 post's epochs; quick mode: at most :data:`QUICK_EPOCHS`; ``epochs_scale`` shrinks a full plan). A
 job is plain, picklable data: any worker runs it from the job alone.
 
-:func:`execute` runs the jobs with ``joblib.Parallel``, longest first: ``n_jobs`` loky processes,
-or a Dask cluster through joblib's ``dask`` backend (``dask="local"``: a ``LocalCluster`` of
-``n_jobs`` one-thread workers; else a scheduler address). Every run uses one BLAS thread, so a
+:func:`execute` runs the jobs with ``joblib.Parallel``, longest first (``Job.cost``, which also
+weights the progress bar, ``progress.CostBar``): ``n_jobs`` loky processes, or a Dask cluster
+through joblib's ``dask`` backend (``dask="local"``: a ``LocalCluster`` of ``n_jobs`` one-thread
+workers; else a scheduler address). Every run uses one BLAS thread, so a
 run's outcome is a function of its job alone, whatever the backend or finishing order. Each
 finished run is saved at once, atomically, as ``<folder>/<data set>/<config>/seed<n>.json``;
 ``resume=True`` loads those saved with the same config. A run that raises, or a dead worker,
@@ -30,11 +31,11 @@ from typing import Any
 import numpy as np
 from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import threadpool_info, threadpool_limits
-from tqdm.auto import tqdm
 
 from benchmarks.mnist import ablation
 from benchmarks.mnist.configs import BEST, POST_CE, POST_MSE, RunConfig, scaled
-from benchmarks.mnist.datasets import Prepared, prepare
+from benchmarks.mnist.datasets import Prepared, prepare, training_images
+from benchmarks.mnist.progress import CostBar
 from benchmarks.mnist.runs import RunResult, run
 from nplearn.atomic import atomic_write_text
 
@@ -61,9 +62,10 @@ class Job:
         return f"{self.dataset}/{self.config.key}/seed {self.seed}"
 
     @property
-    def cost(self) -> float:
-        """Relative cost (epochs times training-set size), to start the longest runs first."""
-        return self.config.epochs * (1.25 if self.config.full_train else 1.0)
+    def cost(self) -> int:
+        """Expected cost: epochs times batches per epoch (the last partial batch is dropped)."""
+        batches = training_images(self.config.full_train) // self.config.batch_size
+        return self.config.epochs * batches
 
 
 @dataclass(frozen=True)
@@ -203,13 +205,14 @@ def execute(
     done = {i: RunResult.from_dict(r) for i, r in enumerate(saved) if r}
     todo = sorted((i for i in range(len(jobs)) if i not in done), key=lambda i: -jobs[i].cost)
     dispatched: list[int] = []
+    bar = CostBar([j.cost for j in jobs], done, disable=not progress)
 
     def tasks() -> Iterator[object]:
         for i in todo:
             dispatched.append(i)
+            bar.start(i)
             yield delayed(_task)(jobs[i], datasets)
 
-    bar = tqdm(total=len(jobs), initial=len(done), unit="run", disable=not progress)
     with bar, _backend(n_jobs, dask) as described:
         bar.set_description(f"training runs ({described})")
         parallel = Parallel(return_as="generator_unordered", pre_dispatch="n_jobs", batch_size=1)
@@ -218,8 +221,7 @@ def execute(
                 i = index[result.dataset, result.config, result.seed]
                 save_checkpoint(run_file(folder, jobs[i]), asdict(jobs[i].config), result.to_dict())
                 done[i] = result
-                bar.set_postfix_str(f"{jobs[i].name}: {result.test_accuracy:.4f}", refresh=False)
-                bar.update()
+                bar.finish(i, f"{jobs[i].name}: {result.test_accuracy:.4f}")
         except RunFailed as exc:
             raise RunFailed(f"{exc}; {_kept(done, folder)}") from exc
         except Exception as exc:

@@ -1,0 +1,85 @@
+"""The MNIST training bar's time estimate is right within 2x from the first finished run.
+
+Contract
+--------
+A simulated full run (every job of the full plan, run times proportional to ``Job.cost`` with a
+fixed overhead and noise, on 2 workers, longest first as ``execute`` orders them) drives a
+:class:`benchmarks.mnist.progress.CostBar` on a fake clock. After every finished run the estimate
+tqdm shows (``smoothing=0``: the rest of the cost at the average rate so far) must be within 2x
+of the time actually left (the last estimates, with one worker left busy, come closest to the
+bound). The same schedule counted in runs must miss it by far: the test can fail.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+import pytest
+
+from benchmarks.mnist.execute import plan
+from benchmarks.mnist.progress import CostBar
+
+WORKERS = 2
+SECONDS_PER_BATCH = 6.5e-4  # about a full run's pace; only ratios matter
+OVERHEAD = 1.5  # seconds per run that do not scale with its batches (loading, evaluation)
+
+
+def _estimates(costs: list[float], seconds: np.ndarray) -> list[tuple[float, float]]:
+    """``(shown estimate, true time left)`` after each finished run of a simulated execution."""
+    now = [0.0]
+    bar = CostBar(costs, disable=True, clock=lambda: now[0])
+    order = sorted(range(len(costs)), key=lambda i: -seconds[i])  # longest first
+    running: list[tuple[float, int]] = []
+    finished: list[tuple[float, float, float]] = []  # (time, bar count, bar initial)
+    for i in order:
+        if len(running) == WORKERS:
+            now[0], j = heapq.heappop(running)
+            bar.finish(j)
+            finished.append((now[0], bar.count, bar.initial))
+        bar.start(i)
+        heapq.heappush(running, (now[0] + seconds[i], i))
+    while running:
+        now[0], j = heapq.heappop(running)
+        bar.finish(j)
+        finished.append((now[0], bar.count, bar.initial))
+    end, total = finished[-1][0], bar.total
+    return [((total - n) * t / (n - initial), end - t) for t, n, initial in finished[:-1]]
+
+
+@pytest.fixture
+def schedule() -> tuple[list[float], np.ndarray]:
+    """The full plan's costs and simulated run times (seconds, noise +-15 %)."""
+    costs = [float(job.cost) for job in plan(quick=False, seeds=(0, 1, 2)).jobs]
+    noise = np.random.default_rng(0).uniform(0.85, 1.15, len(costs))
+    return costs, (OVERHEAD + SECONDS_PER_BATCH * np.array(costs)) * noise
+
+
+def test_the_estimate_is_within_2x_from_the_first_finished_run(
+    schedule: tuple[list[float], np.ndarray],
+) -> None:
+    costs, seconds = schedule
+    assert max(costs) > 5 * min(costs)  # the case at hand: runs of very unequal cost
+    for shown, left in _estimates(costs, seconds):
+        assert left / 2 <= shown <= 2 * left, f"estimate {shown:.0f} s, {left:.0f} s left"
+
+
+def test_counting_runs_instead_misses_by_far(schedule: tuple[list[float], np.ndarray]) -> None:
+    costs, seconds = schedule
+    shown, left = _estimates([1.0] * len(costs), seconds)[0]
+    assert shown > 4 * left
+
+
+def test_the_tqdm_bar_shows_the_count_and_averages_over_the_whole_job() -> None:
+    now = [0.0]
+    with CostBar([3.0, 1.0, 2.0, 4.0], done=[0], clock=lambda: now[0]) as bar:
+        assert bar.bar.smoothing == 0  # the estimate is the average rate, as simulated above
+        assert (bar.initial, bar.count, bar.total, bar.bar.n) == (3.0, 3.0, 10.0, 3.0)
+        bar.start(1)
+        bar.start(3)
+        now[0] = 1.0
+        bar.finish(1, "mnist/best/seed 0: 0.98")
+        # run 1: 1 cost unit in 1 s; run 3, still running, is credited 1 s at that pace
+        assert bar.count == bar.bar.n == 3.0 + 1.0 + 1.0
+        assert bar.finished == {0, 1}
+        assert "2/4 runs, mnist/best/seed 0: 0.98" in str(bar.bar)
