@@ -1,0 +1,88 @@
+"""The registry of checks: every check, the pieces it runs on and the factories it needs.
+
+Contract
+--------
+:data:`CHECKS` is the one list. A :class:`Check` is one function ``run(target, piece) -> Result``
+that runs for every target; :meth:`Check.rows` lists its ``(piece, needs)`` rows, ``needs`` being
+the factories that must be present (else the row is ``not present``). A new check is one function
+and one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from verification.conformance.checks import layers, losses, mutation, overfit, stability, training
+from verification.conformance.result import Result
+from verification.conformance.target import ACTIVATIONS, FACTORIES, LAYERS, LOSSES, Target
+
+__all__ = ["CHECKS", "Check", "Row", "rows"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A check: its name, its rows ``(piece, factories needed)``, and its function."""
+
+    name: str
+    pieces: tuple[tuple[str, tuple[str, ...]], ...]
+    run: Callable[[Target, str], Result]
+
+
+def _alone(pieces: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((p, (p,)) for p in pieces)
+
+
+CHECKS: list[Check] = [
+    Check("forward", _alone(LAYERS), layers.forward),
+    Check("backward vs differences", _alone(LAYERS), layers.backward_differences),
+    Check("backward vs torch", _alone(LAYERS), layers.backward_torch),
+    Check("own gradient", _alone(LOSSES), losses.own_gradient),
+    Check("vs torch", _alone(LOSSES), losses.against_torch),
+    Check("stability", _alone((*ACTIVATIONS, "softmax", "cross_entropy")), stability.stability),
+    Check("inputs not mutated", _alone((*LAYERS, *LOSSES)), mutation.not_mutated),
+    Check("L2 rule", (("sgd", ("sgd", "linear")),), training.sgd),
+    Check(
+        "end to end",
+        tuple((f"network+{a}", ("network", "linear", a, "cross_entropy|mse")) for a in ACTIVATIONS),
+        training.end_to_end,
+    ),
+    Check(
+        "overfit 50",
+        (("training", ("network", "linear", "relu|sigmoid|tanh", "cross_entropy|mse", "sgd")),),
+        overfit.overfit,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a card: a check on one piece."""
+
+    check: Check
+    piece: str
+    needs: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return f"{self.piece}-{self.check.name.replace(' ', '-')}"
+
+    def present(self, target: Target) -> bool:
+        """Whether ``target`` has every factory needed (``a|b``: either)."""
+        return all(any(target.has(p) for p in need.split("|")) for need in self.needs)
+
+    def missing(self, target: Target) -> list[str]:
+        return [need.replace("|", " or ") for need in self.needs
+                if not any(target.has(p) for p in need.split("|"))]
+
+
+def rows() -> list[Row]:
+    """Every row of a card, piece by piece (a piece's rows in the order of :data:`CHECKS`)."""
+    out = [Row(c, piece, needs) for c in CHECKS for piece, needs in c.pieces]
+    order = list(dict.fromkeys(row.piece for row in sorted(out, key=_piece_rank)))
+    return sorted(out, key=lambda row: order.index(row.piece))
+
+
+def _piece_rank(row: Row) -> int:
+    base = row.piece.split("+")[0]
+    return FACTORIES.index(base) if base in FACTORIES else len(FACTORIES)

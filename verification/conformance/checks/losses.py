@@ -1,0 +1,105 @@
+"""Loss checks: each loss against its own gradient, and against PyTorch under its conventions.
+
+Contract
+--------
+Cross-entropy is fed one-hot targets, and logits (or their softmax when its declared input is
+``"probabilities"``); MSE real targets. *Own gradient*: central differences of the library's own
+loss value, with respect to what its gradient is declared to be taken of, against ``loss.grad``;
+whatever the convention, a value and a gradient that disagree fail here, and a fitted factor
+names the disagreement. *Against PyTorch*: the value and the gradient against the float64
+oracle under the declared reduction (and scale), each diagnosed on its own (suspects: softmax
+over the wrong axis, the gradient of the other reduction, a fitted factor).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.special
+
+from verification.conformance import calls, diagnosis, inputs, oracle
+from verification.conformance.judge import Example, Finding, judge
+from verification.conformance.numeric import error, fd_step, fd_tol, gradient, oracle_tol
+from verification.conformance.numeric import result_dtype as dtype_of
+from verification.conformance.result import Result
+from verification.conformance.target import Target
+
+__all__ = ["against_torch", "own_gradient", "sizes"]
+
+
+def sizes(example: Example) -> dict[str, int]:
+    """The sizes a fitted factor may equal: the batch size and the number of classes."""
+    batch, classes = np.shape(example["z"])
+    return {"batch size": batch, "number of classes": classes}
+
+
+def _examples(piece: str, bound: float) -> tuple[list[Example], Any]:
+    ce = piece == "cross_entropy"
+    return inputs.loss_examples(ce, bound), inputs.loss_strategy(ce, bound)
+
+
+def own_gradient(target: Target, piece: str) -> Result:
+    """``loss.grad`` against central differences of the library's own loss value."""
+    conventions = target.conventions[piece]
+    wrt_logits = piece == "cross_entropy" and conventions["grad_wrt"] == "logits"
+
+    def trial(example: Example) -> Finding:
+        fed, _, _ = oracle.loss(piece, conventions, example["z"], example["target"])
+        _, grad = calls.run_loss(target, piece, fed, example["target"])
+        dtype = dtype_of(grad)
+        live = np.array(example["z"] if wrt_logits else fed, dtype=np.float64)
+
+        def f() -> float:
+            given = scipy.special.softmax(live, axis=1) if wrt_logits else live
+            return calls.run_loss(target, piece, given, example["target"])[0]
+
+        numeric = gradient(f, live, fd_step(dtype))
+        tol = fd_tol(dtype)
+        e = error(grad, numeric)
+        if e <= tol:
+            return Finding(e, tol)
+        words = diagnosis.scale(grad, numeric, sizes(example), tol)
+        return Finding(e, tol, words and f"gradient and loss value disagree: gradient {words}")
+
+    return judge(piece, "own gradient", trial, *_examples(piece, 3.0))
+
+
+def _suspects(piece: str, conventions: dict[str, Any], example: Example) -> list[tuple[str, Any]]:
+    """The gradients of suspected mistakes: softmax over the wrong axis, the other reduction."""
+    z, t = example["z"], example["target"]
+    out = []
+    if piece == "cross_entropy" and conventions["input"] == "logits":
+        batch = z.shape[0] if conventions["reduction"] == "mean" else 1
+        for words, axis in (("axis 0, across the batch", 0), ("the whole batch", None)):
+            p = scipy.special.softmax(z, axis=axis)
+            out.append((f"softmax normalised over the wrong axis ({words})", (p - t) / batch))
+    return out
+
+
+def against_torch(target: Target, piece: str) -> Result:
+    """The loss value and ``loss.grad`` against PyTorch float64 under the declared conventions."""
+    conventions = dict(target.conventions[piece])
+
+    def trial(example: Example) -> Finding:
+        fed, value, grad = oracle.loss(piece, conventions, example["z"], example["target"])
+        got_value, got_grad = calls.run_loss(target, piece, fed, example["target"])
+        tol = oracle_tol(dtype_of(got_grad))
+        errors = {"value": error(got_value, value), "gradient": error(got_grad, grad)}
+        worst = max(errors.values())
+        if worst <= tol:
+            return Finding(worst, tol)
+        found = {}
+        for name, got, ref in (("value", got_value, value), ("gradient", got_grad, grad)):
+            failed = not errors[name] <= tol
+            words = None
+            if failed:
+                formulas = _suspects(piece, conventions, example) if name == "gradient" else []
+                words = diagnosis.formula(got, formulas, tol) or diagnosis.scale(
+                    got, ref, sizes(example), tol
+                )
+            found[f"loss {name}" if name == "value" else name] = (failed, words)
+        return Finding(worst, tol, diagnosis.per_tensor(found))
+
+    bound = 20.0 if piece == "cross_entropy" else 3.0
+    return judge(piece, "vs torch", trial, *_examples(piece, bound))

@@ -1,0 +1,170 @@
+"""Stability at extreme inputs: finite and correct, for activations, softmax and cross-entropy.
+
+Contract
+--------
+Activations get inputs of +-1000 and tiny ones (+-1e-300, +-1e-30); the softmax layer and
+cross-entropy get logits with entries of +-1000 and moderate logits times 1000. Forward and
+backward (for a loss: value and gradient) are compared with the PyTorch float64 oracle; entries
+where the oracle itself is not finite are not judged. The row is ``unstable`` when the piece is
+right on moderate inputs but not on an extreme probe, and ``wrong`` when it is wrong on moderate
+inputs already. The diagnosis says which quantity fails at which probe, and whether it is not
+finite (for cross-entropy, also whether ``log(softmax(z))`` is not finite there).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.special
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from verification.conformance import calls, inputs, oracle
+from verification.conformance.judge import Example, Finding, judge, show
+from verification.conformance.numeric import error, oracle_tol
+from verification.conformance.numeric import result_dtype as dtype_of
+from verification.conformance.result import PASS, UNSTABLE, WRONG, Result
+from verification.conformance.target import Target
+
+__all__ = ["PROBES", "stability"]
+
+_RNG = np.random.default_rng(inputs.SEED)
+_MODERATE = _RNG.uniform(-3, 3, (inputs.BATCH, inputs.CLASSES))
+#: Extreme probes: name -> input rows.
+PROBES: dict[str, dict[str, np.ndarray]] = {
+    "activation": {
+        "inputs of +-1000": np.array([[1000.0, -1000.0, 500.0, -700.0], [-1000, 1000, 0.5, -2]]),
+        "tiny inputs (+-1e-300, +-1e-30)": np.array([[1e-300, -1e-300, 1e-30, -1e-30]]),
+    },
+    "logits": {
+        "large negative logits (-1000)": np.array(
+            [[0.0, -1000, 2, 1, -1000], [-1000, -1000, -999, -1000, -1001], [3, -1000, 0, 0, 1]]
+        ),
+        "large positive logits (+1000)": np.array(
+            [[1000.0, 0, -1, 2, 999], [1000, 1000, 1000, 1000, 1000], [0, 1, 1000, 2, 0]]
+        ),
+        "logits x1000": _MODERATE * 1000,
+    },
+}
+_EXTREMES = [-1000.0, 1000.0, 1e-300, -1e-300, 1e-30, -1e-30, 0.5, -2.0, 1.0]
+
+
+def _probe_examples(kind: str, loss: bool) -> list[tuple[str, Example]]:
+    out = []
+    for i, (name, x) in enumerate(PROBES[kind].items()):
+        rng = np.random.default_rng([inputs.SEED, 200 + i])
+        if loss:
+            labels = rng.integers(0, x.shape[1], x.shape[0])
+            out.append((name, {"z": x, "target": inputs.onehot(labels, x.shape[1])}))
+        else:
+            out.append((name, {"x": x, "grad": rng.standard_normal(x.shape)}))
+    return out
+
+
+def _strategy(loss: bool) -> st.SearchStrategy[Example]:
+    shapes = st.tuples(st.integers(1, 2), st.integers(2, 4))
+
+    def build(shape: tuple[int, int]) -> st.SearchStrategy[Example]:
+        x = hnp.arrays(np.float64, shape, elements=st.sampled_from(_EXTREMES))
+        if loss:
+            labels = hnp.arrays(np.int64, shape[0], elements=st.integers(0, shape[1] - 1))
+            return st.fixed_dictionaries({"z": x, "target": labels.map(
+                lambda y: inputs.onehot(y, shape[1]))})
+        grad = hnp.arrays(np.float64, shape, elements=st.sampled_from([1.0, -1.0, 0.5]))
+        return st.fixed_dictionaries({"x": x, "grad": grad})
+
+    return shapes.flatmap(build)
+
+
+def _measure(target: Target, piece: str, example: Example) -> tuple[dict[str, Any], dict, float]:
+    """The library's and the oracle's quantities on ``example``, and the tolerance."""
+    if piece == "cross_entropy":
+        conventions = target.conventions[piece]
+        fed, value, grad = oracle.loss(piece, conventions, example["z"], example["target"])
+        got_value, got_grad = calls.run_loss(target, piece, fed, example["target"])
+        found = {"loss value": got_value, "gradient": got_grad}
+        return found, {"loss value": value, "gradient": grad}, oracle_tol(dtype_of(got_grad))
+    y, dx, _ = calls.run_layer(target, piece, example)
+    ref = oracle.layer(piece, example["x"], example["grad"])
+    return {"output": y, "dx": dx}, {"output": ref["y"], "dx": ref["dx"]}, oracle_tol(
+        dtype_of(dx, y))
+
+
+def _errors(target: Target, piece: str, example: Example) -> tuple[dict, dict, float]:
+    """Per quantity: the error against the oracle, whether the library's value is finite where
+    the oracle's is, and the tolerance."""
+    found, ref, tol = _measure(target, piece, example)
+    errors = {k: error(v, ref[k]) for k, v in found.items()}
+    finite = {}
+    for k, v in found.items():
+        judged = np.isfinite(np.asarray(ref[k], dtype=float))
+        value = np.asarray(v, dtype=float)
+        finite[k] = value.shape == judged.shape and bool(np.all(np.isfinite(value[judged])))
+    return errors, finite, tol
+
+
+def _probe_trial(target: Target, piece: str, probe: str, right: dict[str, bool]):
+    """A probe fails on a quantity right on moderate inputs that is wrong there, or on any
+    quantity that is not finite where the oracle is."""
+
+    def trial(example: Example) -> Finding:
+        errors, finite, tol = _errors(target, piece, example)
+        bad = {k for k in errors if not finite[k] or (right[k] and not errors[k] <= tol)}
+        worst = max((errors[k] for k in bad), default=max(e for k, e in errors.items()
+                                                          if right[k]) if any(right.values())
+                    else 0.0)
+        if not bad:
+            return Finding(worst, tol)
+        names = sorted(bad)
+        nonfinite = [k for k in names if not finite[k]]
+        words = f"{' and '.join(names)} {'not finite' if nonfinite else 'wrong'} at {probe}"
+        if piece == "cross_entropy" and nonfinite:
+            with np.errstate(all="ignore"):
+                naive = np.log(scipy.special.softmax(example["z"], axis=1))
+            if not np.all(np.isfinite(naive)):
+                words += ", where log(softmax(z)) is not finite (softmax underflows to 0)"
+        return Finding(max(worst, tol * 2, errors[names[0]]), tol, words)
+
+    return trial
+
+
+def _join(failing: list[tuple[str, Result]]) -> str | None:
+    """One sentence for the failing probes: probes with the same finding share it."""
+    groups: dict[str, list[str]] = {}
+    for probe, result in failing:
+        if result.diagnosis:
+            groups.setdefault(result.diagnosis.replace(probe, "{}"), []).append(probe)
+    return "; ".join(t.replace("{}", ", ".join(p)) for t, p in groups.items()) or None
+
+
+def stability(target: Target, piece: str) -> Result:
+    """Finite and correct at extreme inputs; ``unstable`` if only the extremes fail.
+
+    A quantity already wrong on moderate inputs is judged at the extremes only for being finite.
+    """
+    loss = piece == "cross_entropy"
+    if loss:
+        moderate = inputs.loss_examples(True, 3.0)
+    else:
+        spec = oracle.SPECS[piece]
+        moderate = inputs.layer_examples(False, spec.bound, spec.kinks, 0.0)
+    measured = [_errors(target, piece, example) for example in moderate]
+    right = {k: all(errors[k] <= tol for errors, _, tol in measured) for k in measured[0][0]}
+    probes = _probe_examples("logits" if loss or piece == "softmax" else "activation", loss)
+    rows = [
+        judge(piece, "stability", _probe_trial(target, piece, name, right), [example],
+              _strategy(loss), verdict=UNSTABLE)
+        for name, example in probes
+    ]
+    failing = [(name, r) for (name, _), r in zip(probes, rows, strict=True) if r.failed]
+    worst = max(r.worst_error or 0.0 for r in rows)
+    if failing:
+        return Result(piece, "stability", UNSTABLE, worst, _join(failing),
+                      failing[0][1].counterexample)
+    if all(right.values()):
+        return Result(piece, "stability", PASS, worst)
+    wrong = " and ".join(k for k, ok in right.items() if not ok)
+    words = f"{wrong} wrong on moderate inputs already (see the other rows); finite at extremes"
+    return Result(piece, "stability", WRONG, max(e for m in measured for e in m[0].values()),
+                  words, show(moderate[0]))

@@ -1,0 +1,118 @@
+"""From measurements to a verdict: run a trial on fixed examples, shrink a failure with hypothesis.
+
+Contract
+--------
+A check measures with a *trial*: ``trial(example) -> Finding`` (worst error, tolerance,
+diagnosis), an example being a dict of named arrays. :func:`judge` runs the trial on the check's
+fixed examples (sizes chosen so that the batch size, the number of classes and 2 differ, which a
+diagnosis needs); if any fails, the row gets ``verdict`` (``wrong`` unless the check says
+otherwise), the diagnosis of the worst failing example, and a minimal counterexample: hypothesis
+``find`` over the check's strategy of small examples, derandomized, stopped after
+:data:`SHRINK_SECONDS` with the smallest failing example found so far (the fixed example if
+none). An example on which the library raises does not count as failing while shrinking.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample, Unsatisfiable
+
+from verification.conformance.result import PASS, WRONG, Result
+
+__all__ = ["Example", "Finding", "judge", "show", "shrink"]
+
+Example = dict[str, Any]
+SHRINK_SECONDS = 2.0
+SHRINK_SETTINGS = settings(
+    max_examples=25,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.generate, Phase.shrink],
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One trial's worst relative error, the tolerance it is judged by, and a diagnosis."""
+
+    error: float
+    tol: float
+    diagnosis: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return not self.error <= self.tol  # NaN fails
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+def shrink(
+    strategy: st.SearchStrategy[Example], fails: Callable[[Example], bool]
+) -> Example | None:
+    """A small example on which ``fails`` holds, or None if hypothesis finds none in time."""
+    smallest: list[Example] = []
+    stop = time.monotonic() + SHRINK_SECONDS
+
+    def predicate(example: Example) -> bool:
+        if time.monotonic() > stop:
+            raise _OutOfTime
+        try:
+            failed = bool(fails(example))
+        except Exception:
+            return False
+        if failed:
+            smallest[:] = [example]
+        return failed
+
+    try:
+        return find(strategy, predicate, settings=SHRINK_SETTINGS)
+    except (_OutOfTime, NoSuchExample, Unsatisfiable):
+        return smallest[0] if smallest else None
+
+
+def show(example: Example) -> str:
+    """``"x=[[0.5, -1]], grad=[[1]]"``: the example's arrays, compactly."""
+
+    def cell(value: Any) -> str:
+        if isinstance(value, np.ndarray):
+            text = np.array2string(value, precision=4, separator=", ", threshold=40)
+            return " ".join(text.split())
+        return repr(value)
+
+    return ", ".join(f"{k}={cell(v)}" for k, v in example.items())
+
+
+def _size(error: float) -> float:
+    return math.inf if math.isnan(error) else error
+
+
+def judge(
+    piece: str,
+    check: str,
+    trial: Callable[[Example], Finding],
+    examples: Sequence[Example],
+    strategy: st.SearchStrategy[Example] | None,
+    *,
+    verdict: str = WRONG,
+) -> Result:
+    """The row of ``check`` on ``piece`` from ``trial`` on ``examples`` (module contract)."""
+    findings = [(trial(example), example) for example in examples]
+    worst = max(_size(f.error) for f, _ in findings)
+    failing = [(f, ex) for f, ex in findings if f.failed]
+    if not failing:
+        return Result(piece, check, PASS, worst)
+    finding, example = max(failing, key=lambda fe: _size(fe[0].error))
+    small = shrink(strategy, lambda ex: trial(ex).failed) if strategy is not None else None
+    return Result(piece, check, verdict, worst, finding.diagnosis, show(small or example))

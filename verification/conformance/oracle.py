@@ -1,0 +1,113 @@
+"""The PyTorch float64 oracle for every piece of the protocol, and each piece's input ranges.
+
+Contract
+--------
+:data:`SPECS` gives each layer piece its PyTorch forward, its input ranges and its kinks: the
+linear layer and the activations come from ``verification.registry`` (the same entries nplearn's
+own tests use); softmax, which nplearn has as a function only, is declared here. :func:`layer`
+runs a layer's forward and backward in torch; :func:`loss` a loss under a target's declared
+conventions, returning what the library is fed and what it must give back. Torch runs in
+float64 on one thread and is imported on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from verification.registry import LAYERS
+
+__all__ = ["SPECS", "Spec", "layer", "loss", "torch"]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A layer piece: torch forward ``torch -> f(x, **params)``, gradient-check and oracle input
+    bounds, kinks, and (if the registry has one) a plausible wrong derivative ``f'(y)`` named by
+    ``wrong``."""
+
+    torch: Callable[[Any], Callable[..., Any]]
+    bound: float = 3.0
+    oracle_bound: float = 40.0
+    kinks: tuple[float, ...] = ()
+    wrong_derivative: Callable[[np.ndarray], np.ndarray] | None = None
+    wrong: str = ""
+
+
+SPECS: dict[str, Spec] = {
+    e.id.lower(): Spec(e.torch, e.bound, e.oracle_bound, e.kinks, e.wrong_derivative, e.wrong)
+    for e in LAYERS
+}
+SPECS["softmax"] = Spec(lambda torch: lambda x: torch.softmax(x, dim=1), bound=3.0)
+
+_torch: Any = None
+
+
+def torch() -> Any:
+    """The torch module, set to one thread (float64 is asked for explicitly everywhere)."""
+    global _torch
+    if _torch is None:
+        import torch as module
+
+        module.set_num_threads(1)
+        _torch = module
+    return _torch
+
+
+def _leaf(array: np.ndarray) -> Any:
+    return torch().tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+
+
+def layer(
+    piece: str, x: np.ndarray, upstream: np.ndarray, params: Mapping[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
+    """``{"y", "dx", "dW", "db"}`` (parameter gradients only for a linear layer) from torch.
+
+    Shape:
+        - x: ``(batch, in)``; upstream: the output's shape; params: ``W (in, out)``, ``b (out,)``
+    """
+    tx = _leaf(x)
+    tparams = {k: _leaf(v) for k, v in (params or {}).items()}
+    ty = SPECS[piece].torch(torch())(tx, **tparams)
+    ty.backward(torch().tensor(np.asarray(upstream, dtype=np.float64)))
+    out = {"y": ty.detach().numpy(), "dx": tx.grad.numpy()}
+    out.update({f"d{k}": t.grad.numpy() for k, t in tparams.items()})
+    return out
+
+
+def _divisor(reduction: str, shape: tuple[int, ...]) -> int:
+    return {"sum": 1, "mean": shape[0], "mean_all": shape[0] * shape[1]}[reduction]
+
+
+def loss(
+    piece: str, conventions: Mapping[str, Any], z: np.ndarray, target: np.ndarray
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """``(fed, value, grad)`` of a loss under ``conventions``.
+
+    ``z`` is the prediction (MSE) or the logits (cross-entropy). ``fed`` is what the library's
+    loss takes: ``z``, or ``softmax(z)`` when its input is ``"probabilities"``. ``grad`` is the
+    gradient with respect to ``fed``, or to ``z`` when ``grad_wrt`` is ``"logits"``.
+
+    Shape:
+        - z, target, fed, grad: ``(batch, classes)``; target one-hot rows (cross-entropy).
+    """
+    t = torch()
+    tz, ty = _leaf(z), t.tensor(np.asarray(target, dtype=np.float64))
+    n = _divisor(conventions["reduction"], z.shape)
+    if piece == "mse":
+        value = conventions["scale"] * ((tz - ty) ** 2).sum() / n
+        value.backward()
+        return np.array(z, dtype=np.float64), float(value.detach()), tz.grad.numpy()
+    if conventions["input"] == "logits":
+        value = -(ty * t.log_softmax(tz, dim=1)).sum() / n
+        value.backward()
+        return np.array(z, dtype=np.float64), float(value.detach()), tz.grad.numpy()
+    tp = t.softmax(tz, dim=1)
+    fed = _leaf(tp.detach().numpy())
+    wrt_logits = conventions["grad_wrt"] == "logits"
+    value = -(ty * (t.log_softmax(tz, dim=1) if wrt_logits else t.log(fed))).sum() / n
+    value.backward()
+    return fed.detach().numpy(), float(value.detach()), (tz if wrt_logits else fed).grad.numpy()

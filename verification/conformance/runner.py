@@ -1,0 +1,93 @@
+"""Run the checks on a target: each in a child process with a time limit, never raising.
+
+Contract
+--------
+:func:`run_row` gives one row's :class:`Result`: ``not present`` when the target lacks a factory
+the row needs; otherwise the check runs in a forked child process (Linux and macOS; elsewhere in
+this process, without a limit) with NumPy warnings silenced, and the row is ``error: timed out``
+when the child outlives ``timeout`` seconds (it is killed), ``error`` with the message of a
+:class:`~verification.conformance.calls.CheckError`, or with the type and first line of any other
+exception, or of a child that died. :func:`run_checks` runs every row of
+:func:`~verification.conformance.checks.rows` in order. PyTorch is imported before forking, so
+that children share it instead of importing it each.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import traceback
+from collections.abc import Iterable
+
+import numpy as np
+
+from verification.conformance import oracle
+from verification.conformance.calls import CheckError
+from verification.conformance.checks import Row, rows
+from verification.conformance.result import ERROR, NOT_PRESENT, Result
+from verification.conformance.target import Target
+
+__all__ = ["DEFAULT_TIMEOUT", "run_checks", "run_row"]
+
+DEFAULT_TIMEOUT = 30.0
+
+
+def _first_line(exc: BaseException) -> str:
+    line = (str(exc).strip().splitlines() or [""])[0]
+    return line if isinstance(exc, CheckError) else f"{type(exc).__name__}: {line}".rstrip(": ")
+
+
+def _run_here(row: Row, target: Target) -> Result:
+    try:
+        with np.errstate(all="ignore"):
+            return row.check.run(target, row.piece)
+    except Exception as exc:
+        return Result(row.piece, row.check.name, ERROR, detail=_first_line(exc))
+
+
+def _child(row: Row, target: Target, conn) -> None:
+    try:
+        conn.send(_run_here(row, target))
+    except BaseException as exc:  # e.g. a result that cannot be pickled
+        conn.send(Result(row.piece, row.check.name, ERROR, detail=_first_line(exc)))
+        traceback.print_exc()
+    finally:
+        conn.close()
+
+
+def run_row(row: Row, target: Target, timeout: float = DEFAULT_TIMEOUT) -> Result:
+    """The row's result (see the module contract); never raises for the library's faults."""
+    if not row.present(target):
+        return Result(row.piece, row.check.name, NOT_PRESENT,
+                      detail=f"no {', '.join(row.missing(target))}")
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return _run_here(row, target)
+    oracle.torch()
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(row, target, send), daemon=True)
+    process.start()
+    send.close()
+    try:
+        if receive.poll(timeout):
+            return receive.recv()
+        if process.is_alive():
+            return Result(row.piece, row.check.name, ERROR, detail="timed out")
+        return Result(row.piece, row.check.name, ERROR,
+                      detail=f"the check's process died (exit code {process.exitcode})")
+    except EOFError:
+        return Result(row.piece, row.check.name, ERROR,
+                      detail=f"the check's process died (exit code {process.exitcode})")
+    finally:
+        receive.close()
+        if process.is_alive():
+            process.kill()
+        process.join()
+
+
+def run_checks(
+    target: Target, timeout: float = DEFAULT_TIMEOUT, selected: Iterable[Row] | None = None
+) -> list[Result]:
+    """Every row's result for ``target``, in card order."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    return [run_row(row, target, timeout) for row in (rows() if selected is None else selected)]
