@@ -54,7 +54,7 @@ class CostBar:
         self.initial = self.count = sum(costs[i] for i in self.finished)
         self.bar = tqdm(
             total=self.total, initial=self.initial, smoothing=0, disable=disable,
-            bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}",
+            bar_format="{l_bar}{bar}| {elapsed}<{remaining}{postfix}",
         )  # fmt: skip
         self.bar.set_postfix_str(self._runs(), refresh=False)
 

@@ -21,10 +21,10 @@ from benchmarks.mnist.ablation import FACTORS, WORKING, Row, conclusion
 from benchmarks.mnist.configs import RunConfig
 from benchmarks.mnist.datasets import NAMES
 from benchmarks.mnist.execute import Plan
-from benchmarks.mnist.results import aggregate, pm
+from benchmarks.mnist.results import CONFIDENCE, aggregate, pm
 from verification.markdown import markdown_table
 
-__all__ = ["Inputs", "render"]
+__all__ = ["Inputs", "interval_verdict", "render", "tta_verdict"]
 
 BEST_TARGET = 0.980  # the target of the best configuration
 RATIO_TARGET = 0.6  # nplearn's time to 97 % at most 0.6x PyTorch's
@@ -32,7 +32,7 @@ POST_CE_CLAIM = 0.95  # "Average Test Accuracy: 0.95"
 POST_MSE_CLAIM = 2643.26  # "Test Error is 2643.26"
 TTA_THRESHOLD = 0.97
 SAME_TRAJECTORY = 0.002  # max accuracy gap (20 test images) still read as float rounding
-RATIO = "ratio nplearn / PyTorch"
+RATIO = f"ratio nplearn / PyTorch [{CONFIDENCE:.0%} interval]"
 TEMPLATE = Path(__file__).with_name("report_template.md")
 
 
@@ -126,30 +126,53 @@ def _verdicts(inputs: Inputs) -> dict[str, object]:
         "best_target": f"{BEST_TARGET:.3f}",
         "best_verdict": verdict(best_acc >= BEST_TARGET, "met", "NOT met"),
         "best_acc": inputs.pm("mnist", best.key, "test_accuracy"),
-        "tta_verdict": _tta_verdict(inputs),
+        "tta_verdict": tta_verdict(
+            inputs.tta, inputs.tta_configs, inputs.judged, inputs.tta_depends
+        ),
         "judged_note": f"\nThe accuracy verdicts were measured with {inputs.depends}.\n"
         if inputs.judged
         else "",
     }
 
 
-def _tta_verdict(inputs: Inputs) -> str:
-    if not inputs.tta.query("framework == 'torch'")["seeds"].any():
+def interval_verdict(low: float, high: float, target: float) -> str:
+    """``"met"`` when the whole interval is at or below ``target``, ``"NOT met"`` when it lies
+    above, else (NaN bounds included) ``"inconclusive"``."""
+    if high <= target:
+        return "met"
+    return "NOT met" if low > target else "inconclusive"
+
+
+def tta_verdict(tta: pd.DataFrame, configs: Sequence[RunConfig], judged: bool, depends: str) -> str:
+    """The headline's time-to-97 % line: per config the pooled ratio, its interval and (judged
+    runs only) :func:`interval_verdict` against :data:`RATIO_TARGET`.
+
+    Args:
+        tta: ``results.tta_summary`` rows; configs: the timed configs; depends: what the
+            timings were measured with (named by judged runs).
+    """
+    if not tta.query("framework == 'torch'")["seeds"].any():
         return "- Time to accuracy: PyTorch not installed; no comparison."
     parts = []
-    for cfg in inputs.tta_configs:
-        ratio = inputs.tta.query(
+    for cfg in configs:
+        row = tta.query(
             "config == @cfg.key and framework == 'ratio' and threshold == @TTA_THRESHOLD"
-        )
-        if ratio["reached"].iloc[0] == 0:
+        ).iloc[0]
+        if row.reached == 0:
             parts.append(f"{cfg.key}: not reached by both within {cfg.epochs} epochs")
             continue
-        value = float(ratio["mean"].iloc[0])
-        met = (", **met**" if value <= RATIO_TARGET else ", **NOT met**") if inputs.judged else ""
-        parts.append(f"{cfg.key}: nplearn / PyTorch = {value:.2f}{met}")
-    depends = f" (measured with {inputs.tta_depends})" if inputs.judged else ""
+        verdict = f", **{interval_verdict(row.low, row.high, RATIO_TARGET)}**" if judged else ""
+        parts.append(f"{cfg.key}: nplearn / PyTorch = {_interval(row)}{verdict}")
+    measured = f" (measured with {depends})" if judged else ""
     target = f"{TTA_THRESHOLD:.0%} (target: nplearn / PyTorch <= {RATIO_TARGET})"
-    return f"- Time to {target}: {'; '.join(parts)}{depends}."
+    return f"- Time to {target}: {'; '.join(parts)}{measured}."
+
+
+def _interval(row: object) -> str:
+    """``"pooled [low, high]"`` of a ratio row, 3 decimals so the target's side shows."""
+    ratio, low, high = (getattr(row, k) for k in ("pooled", "low", "high"))
+    bounds = "no interval: fewer than 2 ABBA pairs" if high != high else f"{low:.3f}, {high:.3f}"
+    return f"{ratio:.3f} [{bounds}]"
 
 
 def _faithful_table(inputs: Inputs) -> str:
@@ -199,11 +222,10 @@ def _ablation(inputs: Inputs) -> dict[str, object]:
 def _tta(inputs: Inputs) -> dict[str, object]:
     rows = []
     for (config, threshold), frame in inputs.tta.groupby(["config", "threshold"], sort=False):
-        cells = {
-            r.framework: ("not reached" if r.reached == 0 else pm(r.mean, r.std, 2))
-            + f" ({r.reached}/{r.seeds})"
-            for r in frame.itertuples()
-        }
+        cells = {}
+        for r in frame.itertuples():
+            shown = _interval(r) if r.framework == "ratio" else pm(r.mean, r.std, 2)
+            cells[r.framework] = f"{shown if r.reached else 'not reached'} ({r.reached}/{r.seeds})"
         rows.append([config, f"{threshold:.0%}", cells["nplearn"], cells["torch"], cells["ratio"]])
     gap = inputs.tta_agreement
     same = "float32 rounding only: the ratio compares the speed of the same computation"
@@ -211,6 +233,7 @@ def _tta(inputs: Inputs) -> dict[str, object]:
     return {
         "tta_caps": ", ".join(f"{c.key}: at most {c.epochs} epochs" for c in inputs.tta_configs),
         "tta_depends": inputs.tta_depends,
+        "confidence": f"{CONFIDENCE:.0%}",
         "tta_agreement": ""
         if gap != gap
         else "The two frameworks' test accuracies at the same evaluation points differ by at "

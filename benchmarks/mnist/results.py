@@ -6,6 +6,16 @@ Per-epoch :func:`histories`, per-run :func:`finals` and their :func:`aggregate`;
 time-to-accuracy :func:`tta_summary` and :func:`peer_agreement`; :func:`write_data` saves the
 frames as CSV and a JSON summary, atomically. Every aggregate is a mean and a population standard
 deviation (``ddof=0``) over however many seeds ran.
+
+The nplearn / PyTorch time-to-accuracy ratio also gets an interval (:func:`abba_pairs`,
+:func:`ratio_interval`). Its sampling unit is one ABBA pair of rounds of one seed's lockstep run
+(nplearn, PyTorch, PyTorch, nplearn: two quarter epochs each), up to the threshold: machine noise
+varies from pair to pair, and ABBA cancels a linear drift within one. The ratio is the pooled one,
+nplearn's summed seconds over PyTorch's (the seeds' times to the threshold added up), and the
+interval a BCa bootstrap (``scipy.stats.bootstrap``, paired, resampling the units, seeded): a
+ratio of sums, unlike a t-interval on log ratios, keeps the units where one framework had already
+reached the threshold (its trajectory differs from the other's by float rounding) and so is
+exactly the ratio of the times to the threshold.
 """
 
 from __future__ import annotations
@@ -17,15 +27,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import bootstrap
 
 from benchmarks.mnist.runs import HISTORY_COLUMNS, RunResult
 from benchmarks.mnist.tta import THRESHOLDS
 from nplearn.atomic import atomic_write_text
 
-__all__ = ["aggregate", "finals", "histories", "peer_agreement", "pm", "tta_summary", "write_data"]
+__all__ = ["abba_pairs", "aggregate", "finals", "histories", "peer_agreement", "pm"]
+__all__ += ["ratio_interval", "tta_summary", "write_data"]
 
 FINAL_COLUMNS = "test_accuracy post_accuracy post_error active_units train_time wall_time".split()
 TTA_COLUMNS = ["config", "threshold", "framework", "mean", "std", "reached", "seeds"]
+TTA_COLUMNS += ["pooled", "low", "high", "pairs"]
+CONFIDENCE = 0.95  # of the ratio's interval
 
 
 def histories(results: Iterable[RunResult]) -> pd.DataFrame:
@@ -60,13 +74,66 @@ def pm(mean: float, std: float, digits: int = 4) -> str:
     return "n/a" if np.isnan(mean) else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
+def abba_pairs(points: pd.DataFrame, config: str, threshold: float) -> np.ndarray:
+    """Each framework's training seconds per ABBA pair of rounds, up to ``threshold``.
+
+    A seed counts when both frameworks reached ``threshold``; each framework's seconds stop at
+    its own first point at or above it (the other's may go on for a round or two).
+
+    Returns:
+        Shape ``(2, pairs)``: nplearn's and PyTorch's seconds in each (seed, pair) unit.
+    """
+    units = []
+    for _, run in points[points["config"] == config].groupby("seed"):
+        seconds = []
+        for framework in ("nplearn", "torch"):
+            curve = run[run["framework"] == framework].sort_values("step")
+            hit = np.flatnonzero(curve["test_accuracy"].to_numpy() >= threshold)
+            if len(hit):
+                total = curve["train_seconds"].to_numpy()[: hit[0] + 1]
+                seconds.append(np.diff(total, prepend=0.0))  # per round (quarter epoch)
+        if len(seconds) == 2:
+            pairs = -(-max(map(len, seconds)) // 2)
+            padded = np.zeros((2, 2 * pairs))
+            for row, chunk in zip(padded, seconds, strict=True):
+                row[: len(chunk)] = chunk
+            units.append(padded.reshape(2, pairs, 2).sum(axis=2))
+    return np.concatenate(units, axis=1) if units else np.zeros((2, 0))
+
+
+def _pooled(mine: np.ndarray, peer: np.ndarray, axis: int = -1) -> np.ndarray:
+    return mine.sum(axis=axis) / peer.sum(axis=axis)
+
+
+def ratio_interval(units: np.ndarray) -> tuple[float, float, float]:
+    """``(pooled ratio, low, high)``: nplearn's summed seconds over PyTorch's, and its
+    :data:`CONFIDENCE` BCa bootstrap interval over the units (NaN with fewer than 2 units).
+
+    Args:
+        units: shape ``(2, n)``, from :func:`abba_pairs`.
+    """
+    if units.shape[1] == 0:
+        return (np.nan,) * 3
+    ratio = float(_pooled(units[0], units[1]))
+    if units.shape[1] < 2:
+        return ratio, np.nan, np.nan
+    result = bootstrap(
+        (units[0], units[1]), _pooled, paired=True, vectorized=True,
+        confidence_level=CONFIDENCE, rng=np.random.default_rng(0),
+    )  # fmt: skip
+    interval = result.confidence_interval
+    return ratio, float(interval.low), float(interval.high)
+
+
 def tta_summary(points: pd.DataFrame) -> pd.DataFrame:
     """Seconds to each threshold per config and framework, and nplearn/torch ratios.
 
     Returns:
         Rows of :data:`TTA_COLUMNS`; ``framework`` is ``"nplearn"``, ``"torch"`` or ``"ratio"``
         (per seed, over the seeds where both reached the threshold); ``mean``/``std`` over the
-        seeds that reached it (NaN if none), ``seeds`` how many ran.
+        seeds that reached it (NaN if none), ``seeds`` how many ran. Ratio rows also hold the
+        pooled ratio, its interval ``low``/``high`` and the number of ABBA ``pairs`` (see the
+        module docstring); NaN in the others.
     """
     ran = points.groupby(["config", "framework"]).seed.nunique()
     rows = []
@@ -76,10 +143,13 @@ def tta_summary(points: pd.DataFrame) -> pd.DataFrame:
             first = hit.groupby(["framework", "seed"]).train_seconds.min()
             found = {f: first.get(f, pd.Series(dtype=float)) for f in ("nplearn", "torch")}
             found["ratio"] = (found["nplearn"] / found["torch"]).dropna()
+            units = abba_pairs(points, config, threshold)
+            spread = {"ratio": (*ratio_interval(units), units.shape[1])}
             for framework, seconds in found.items():
                 count = len(seconds) if framework == "ratio" else ran.get((config, framework), 0)
                 stats = (seconds.mean(), seconds.std(ddof=0), len(seconds), int(count))
-                rows.append((config, threshold, framework, *stats))
+                extra = spread.get(framework, (np.nan,) * 4)
+                rows.append((config, threshold, framework, *stats, *extra))
     return pd.DataFrame(rows, columns=TTA_COLUMNS)
 
 
