@@ -1,45 +1,90 @@
-"""``python -m benchmarks.timing [--quick] [--reports DIR] [--baseline REF] [--self-test]``.
+"""``python -m benchmarks.timing [--quick] [--reports DIR] [--baseline REF] [--budget S]
+[--tolerance T] [--self-test --runs N [--plant F]]``.
 
 Contract
 --------
 Pins BLAS/OpenMP/PyTorch/XLA to ``--threads`` (default ``$NPLEARN_BENCH_THREADS`` or 1), then runs
-the timing pass and :mod:`.gate` over its JSON; in full mode the self-test (an A/B against a copy
-made :data:`run.PLANT` slower must say ``slower``, else the gate fails); "How far from the limit"
-(:mod:`.limit`); with ``--baseline REF`` the A/B (:mod:`.ab`) of the working tree against REF.
-A full run writes ``reports/bench.md`` (or ``--reports DIR``) and exits 1 when the gate fails;
-``--quick`` writes under ``reports/quick/`` and judges nothing. The A/B judges in both modes:
-exit 1 on a regression, last line ``A/B: ...``. ``--self-test [--runs N]``: N A/Bs against a
-planted slowdown and N against an unmodified copy, exit 0 when >= 95% of each come out right.
-Exit 2: bad input (unknown ref, a REF whose nplearn fails to import) or a benchmark error.
+the timing pass and :mod:`.gate` over its JSON (rows whose interval straddles the limit timed
+again); in full mode the self-test (an A/B against a copy made :data:`run.PLANT` slower must say
+``REGRESSION``); "How far from the limit" (:mod:`.limit`); with ``--baseline REF`` the A/B
+(:mod:`.ab`) of the working tree against REF. Every sequential comparison measures until decided
+or ``--budget`` seconds (default :data:`run.BUDGET`). A full run writes ``reports/bench.md`` (or
+``--reports DIR``); ``--quick`` writes under ``reports/quick/`` and judges no gate. The A/B judges
+in both modes, last line ``A/B: REGRESSION|no regression|INCONCLUSIVE ...``. ``--self-test``:
+``--runs`` quick A/Bs against each plant (``--plant F``, default 0.03 and 0 = identical code) and
+a tally per verdict. Exit statuses: see :data:`EPILOG`.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from benchmarks.threads import default_threads, pinned_environment
+from benchmarks.timing.sequential import BAD_INPUT, BenchError
 
 ROOT = Path(__file__).resolve().parents[2]
+EPILOG = """exit status: 0 passed / no regression; 1 REGRESSION, GATE FAILED or SELF-TEST FAILED;
+2 bad input (an option out of range, an unknown ref, a ref without an nplearn folder or whose
+nplearn fails to import) or a benchmark error; 3 INCONCLUSIVE (the A/B or the gate could not
+decide within --budget: this machine was too noisy for the tolerance)."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, no usage block, exit :data:`BAD_INPUT`."""
+        self.exit(BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _number(low: float, high: float, what: str, *, closed: bool = False) -> object:
+    """A parser of floats in ``(low, high)`` (``[low, high)`` when ``closed``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not ((low <= value) if closed else (low < value)) or not value < high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    return parse
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m benchmarks.timing",
         description="Time nplearn's training step against a fused NumPy floor, PyTorch, JAX and "
         "the post's code; with --baseline REF, against REF's nplearn.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
-    add("--quick", action="store_true", help="smoke test: batches 16 and 100, short, no verdicts")
+    add("--quick", action="store_true", help="smoke test: batches 16 and 100, short, no gate")
     add("--reports", type=Path, help="report folder (default reports/, quick: reports/quick/)")
     add("--threads", type=int, default=default_threads(), help="pinned BLAS/OpenMP/torch threads")
     add("--baseline", metavar="REF", help="A/B: time the working tree's nplearn against REF's")
-    add("--tolerance", type=float, default=0.03, help="A/B: smallest slowdown flagged (0.03 = 3%%)")
-    add("--self-test", action="store_true", help="only the A/B's planted-slowdown check")
-    add("--runs", type=int, default=1, help="self-test: A/Bs of each kind (acceptance: 20)")
+    add("--tolerance", type=_number(0, 0.5, "in (0, 0.5)"), default=0.03,
+        help="A/B: the slowdown to rule in or out (0.03 = 3%%), in (0, 0.5)")  # fmt: skip
+    add("--budget", metavar="SECONDS", type=_number(0, math.inf, "a positive number"),
+        help="seconds each comparison may measure before it reads INCONCLUSIVE "
+        "(default: 100 quick, 600 full)")  # fmt: skip
+    add("--self-test", action="store_true", help="only quick A/Bs against planted slowdowns")
+    add("--runs", type=_count, default=1, help="self-test: A/Bs of each kind (acceptance: 20)")
+    add("--plant", metavar="F", action="append", type=_number(0, 1, "in [0, 1)", closed=True),
+        help="self-test: slow the copy's train_step by F (0: identical copy); repeatable; "
+        "default 0.03 and 0")  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -48,13 +93,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.update(pinned_environment(args.threads))
     from benchmarks.timing import run  # after the pinning: it loads NumPy's BLAS
 
-    if args.self_test:
-        return run.self_test(args.runs, args.tolerance)
     try:
+        if args.self_test:
+            plants = args.plant or [run.PLANT, 0.0]
+            budget = args.budget or run.BUDGET["quick"]
+            return run.self_test(args.runs, args.tolerance, plants, budget)
         return run.run_all(args, args.reports or ROOT / "reports" / ("quick" if args.quick else ""))
-    except run.ab.ABError as exc:
+    except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return run.BAD_INPUT
+        return BAD_INPUT
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from benchmarks.timing.ab import QUANTILE
+from benchmarks.timing.sequential import QUANTILE
 from benchmarks.timing.steps import IMPLS, Config, Step, assert_same_step, configs, make_step
 
 #: Batch sizes, interleaved blocks per implementation, seconds per block.

@@ -1,12 +1,16 @@
-"""The gate: nplearn's step over the fused floor's, paired block by block, against thresholds.json.
+"""The gate: nplearn's step over the fused floor's, each with its interval, against thresholds.json.
 
 Contract
 --------
 ``python -m benchmarks.timing.gate RESULTS.json [--thresholds FILE]`` judges a ``--benchmark-json``
-file and exits 1 when a configuration is over its limit. :func:`paired` gives per configuration
-the median over repeats of ``impl / reference`` of the two blocks of one repeat (timed next to
-each other), with their range. :func:`judge`: ``pass``, ``FAIL``, or ``noise`` when the floor
-came out slower than the step it bounds (neither a pass nor a failure, never a result).
+file from its blocks alone; exit 0 passed, 1 failed, 3 inconclusive. :func:`paired` gives per
+configuration ``impl / reference`` over the repeats (the two blocks of a repeat are timed next to
+each other in one process): the exponentiated mean log ratio and its 95% t-interval.
+:func:`judge`: ``pass`` when the interval lies at or below the limit, ``FAIL`` when above it, else
+``undecided``; a floor slower than the step it bounds (point below 1) is undecided too.
+:func:`remeasure` times undecided rows again with :func:`.sequential.measure` (nplearn and the
+floor in fresh workers of this tree, an interval over clusters) within a budget; a row still
+undecided reads ``inconclusive``. :func:`status`: ``PASSED`` only when every gated row passes.
 """
 
 from __future__ import annotations
@@ -16,10 +20,15 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from benchmarks.timing.sequential import FAILED, INCONCLUSIVE, OK, ROOT, Side, estimate, measure
+from benchmarks.timing.steps import Config
 
 THRESHOLDS = Path(__file__).resolve().parents[1] / "thresholds.json"
 CONFIG = ["net", "dtype", "batch"]
+RATIO = "nplearn / floor"
 
 
 def blocks(path: str | Path) -> pd.DataFrame:
@@ -33,19 +42,16 @@ def blocks(path: str | Path) -> pd.DataFrame:
 
 def paired(frame: pd.DataFrame, impl: str, reference: str = "floor") -> pd.DataFrame:
     """Per configuration: ``ratio``, ``low``, ``high``, ``time`` and ``ref_time`` (medians, s)."""
+    columns = [*CONFIG, "ratio", "low", "high", "time", "ref_time"]
     wide = frame.pivot_table(index=[*CONFIG, "repeat"], columns="impl", values="value")
     if impl not in wide or reference not in wide:
-        return pd.DataFrame(columns=[*CONFIG, "ratio", "low", "high", "time", "ref_time"])
+        return pd.DataFrame(columns=columns)
     both = wide[[impl, reference]].dropna()
-    both["r"] = both[impl] / both[reference]
-    out = both.groupby(level=CONFIG).agg(
-        ratio=("r", "median"),
-        low=("r", "min"),
-        high=("r", "max"),
-        time=(impl, "median"),
-        ref_time=(reference, "median"),
-    )
-    return out.reset_index()
+    rows = []
+    for key, group in both.groupby(level=CONFIG):
+        e = estimate(np.log(group[impl] / group[reference]), level=0.95)
+        rows.append([*key, e.ratio, e.low, e.high, group[impl].median(), group[reference].median()])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def load_thresholds(path: str | Path = THRESHOLDS) -> dict:
@@ -62,19 +68,52 @@ def load_thresholds(path: str | Path = THRESHOLDS) -> dict:
         raise ValueError(f"{path}: malformed thresholds ({exc})") from exc
 
 
+def _verdict(ratio: float, low: float, high: float, limit: float | None) -> str:
+    if limit is None:
+        return "not gated"
+    if ratio >= 1 and high <= limit:
+        return "pass"
+    return "FAIL" if low > limit else "undecided"
+
+
 def judge(frame: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
-    """:func:`paired` nplearn / floor with ``limit`` and ``verdict`` (or ``not gated``)."""
-
-    def verdict(ratio: float, limit: float | None) -> str:
-        if ratio < 1:
-            return "noise (floor slower)"
-        return "not gated" if limit is None else "pass" if ratio <= limit else "FAIL"
-
+    """:func:`paired` nplearn / floor with ``limit``, ``verdict`` and ``measured`` (how)."""
     out = paired(frame, "nplearn")
     keys = zip(out["dtype"], out["batch"], strict=True)
     out["limit"] = [thresholds["limits"].get(k) for k in keys]
-    out["verdict"] = [verdict(r, m) for r, m in zip(out["ratio"], out["limit"], strict=True)]
+    rows = zip(out["ratio"], out["low"], out["high"], out["limit"], strict=True)
+    out["verdict"] = [_verdict(*row) for row in rows]
+    out["measured"] = "blocks"
     return out
+
+
+def remeasure(verdicts: pd.DataFrame, budget: float) -> pd.DataFrame:
+    """Undecided rows timed again across fresh processes; ``inconclusive`` if still undecided."""
+    out = verdicts.copy()
+    todo = {Config(r.net, r.dtype, int(r.batch)): r.Index
+            for r in out.itertuples() if r.verdict == "undecided"}  # fmt: skip
+    if todo:
+        side = {"tree": Side("working tree", ROOT, ("floor", "nplearn"))}
+        limits = {c: out.at[i, "limit"] for c, i in todo.items()}
+        outcome = measure(
+            side, {RATIO: (("tree", "nplearn"), ("tree", "floor"))}, list(todo), budget=budget,
+            decide=lambda c, name, e: None if (v := _verdict(
+                e.ratio, e.low, e.high, limits[c])) == "undecided" else v,
+        )  # fmt: skip
+        for c, i in todo.items():
+            e, t = outcome.estimates[c][RATIO], outcome.times[c]
+            out.loc[i, ["ratio", "low", "high"]] = e.ratio, e.low, e.high
+            out.loc[i, ["time", "ref_time"]] = t["tree", "nplearn"] / 1e3, t["tree", "floor"] / 1e3
+            out.at[i, "verdict"] = outcome.verdicts[c][RATIO] or "inconclusive"
+            out.at[i, "measured"] = f"{e.clusters} clusters"
+    out.loc[out["verdict"] == "undecided", "verdict"] = "inconclusive"
+    return out
+
+
+def status(verdicts: pd.DataFrame) -> str:
+    """``FAILED`` when a row fails, else ``INCONCLUSIVE`` when one is, else ``PASSED``."""
+    seen = set(verdicts["verdict"])
+    return "FAILED" if "FAIL" in seen else "INCONCLUSIVE" if "inconclusive" in seen else "PASSED"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,19 +122,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--thresholds", type=Path, default=THRESHOLDS)
     args = parser.parse_args(argv)
     verdicts = judge(blocks(args.results), load_thresholds(args.thresholds))
+    verdicts.loc[verdicts["verdict"] == "undecided", "verdict"] = "inconclusive"
     for row in verdicts.itertuples():
         print(
             f"nplearn / floor {row.net} {row.dtype} batch {row.batch}: {row.ratio:.3f} "
-            f"(blocks {row.low:.3f}-{row.high:.3f}, "
-            f"{1e3 * row.time:.3f} vs {1e3 * row.ref_time:.3f} ms), "
-            f"limit {row.limit}: {row.verdict}"
+            f"[{row.low:.3f}, {row.high:.3f}] ({1e3 * row.time:.3f} vs "
+            f"{1e3 * row.ref_time:.3f} ms), limit {row.limit}: {row.verdict}"
         )
-    failed = int((verdicts["verdict"] == "FAIL").sum())
-    print(
-        f"GATE {'FAILED' if failed else 'PASSED'}: nplearn / fused floor "
-        f"({failed} of {len(verdicts)} configurations over their limit)"
-    )
-    return 1 if failed else 0
+    word = status(verdicts)
+    print(f"GATE {word}: nplearn / fused floor, every gated row's 95% interval against its limit")
+    return {"PASSED": OK, "FAILED": FAILED, "INCONCLUSIVE": INCONCLUSIVE}[word]
 
 
 if __name__ == "__main__":

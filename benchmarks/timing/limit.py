@@ -1,80 +1,71 @@
-"""How far from the limit: nplearn's step against the fastest step measured on this machine.
+"""How far from the limit: nplearn's step against every other step measured on this machine.
 
 Contract
 --------
-:func:`measure` starts one :mod:`.worker` with the environment as given (the default kernel) and
-one per other OpenBLAS kernel this CPU supports (:func:`nplearn.doctor.supported_coretypes`;
-duplicates of a kernel dropped). Per configuration it times, in rounds (order reversed every
-round), the fused floor and nplearn under every kernel, and PyTorch and JAX (when installed) in
-the default worker; each round gives nplearn (default kernel) / candidate from blocks of that round.
+:func:`measure` times, with :func:`.sequential.measure` (fresh workers in every cluster, intervals
+over clusters, nothing decided), a worker with the environment as given (the default kernel:
+the fused floor, nplearn, and PyTorch and JAX when installed) and one per other OpenBLAS kernel
+this CPU supports (:func:`nplearn.doctor.supported_coretypes`; one that loads a kernel already
+present is dropped): the floor and nplearn. Every candidate gets nplearn (default kernel) /
+candidate with its interval over ``clusters`` clusters.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
-from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import numpy as np
-
-from benchmarks.timing.ab import ROOT, ABError, Worker
+from benchmarks.timing.sequential import ROOT, Estimate, Side, Worker
+from benchmarks.timing.sequential import measure as measure_clusters
 from benchmarks.timing.steps import Config
 from nplearn.doctor import VAR, supported_coretypes
 
 DEFAULT = "default"
+OURS = (DEFAULT, "nplearn")
 
 
 @dataclass
 class Limit:
     """Per config and candidate ``(worker, impl)``: median ``times`` (ms) and ``ratios``
-    ``(median, low, high)``; ``kernels`` maps each worker to the kernel it ran."""
+    (nplearn default kernel / candidate); ``kernels`` maps each worker to the kernel it ran."""
 
     kernels: dict[str, str]
-    times: dict[Config, dict[tuple[str, str], float]] = field(default_factory=dict)
-    ratios: dict[Config, dict[tuple[str, str], tuple[float, float, float]]] = field(
-        default_factory=dict
-    )
+    times: dict[Config, dict[tuple[str, str], float]]
+    ratios: dict[Config, dict[tuple[str, str], Estimate]]
 
     def fastest(self, config: Config) -> tuple[str, str]:
         return min(self.times[config], key=self.times[config].__getitem__)
 
 
-def _workers(stack: ExitStack) -> dict[str, Worker]:
-    workers = {DEFAULT: Worker(ROOT, "default kernel")}
-    stack.callback(workers[DEFAULT].close)
-    for coretype in supported_coretypes():
-        worker = Worker(ROOT, f"{VAR}={coretype}", env={VAR: coretype})
-        stack.callback(worker.close)
-        if worker.kernel() not in {w.kernel() for w in workers.values()}:
-            workers[coretype] = worker
-    return workers
+def _sides() -> dict[str, Side]:
+    """The default worker and one per OpenBLAS kernel that loads as a kernel not yet present."""
+    peers = tuple(p for p in ("torch", "jax") if importlib.util.find_spec(p))
+    sides = {DEFAULT: Side("default kernel", ROOT, ("floor", "nplearn", *peers))}
+    kernels = set()
+    for name, env in [(DEFAULT, ()), *((c, ((VAR, c),)) for c in supported_coretypes())]:
+        probe = Worker(Side(f"{VAR}={name}", ROOT, (), env))
+        try:
+            probe.handshake()
+            kernel = probe.kernel()
+        finally:
+            probe.close()
+        if kernel not in kernels:
+            kernels.add(kernel)
+            sides.setdefault(name, Side(f"{VAR}={name}", ROOT, ("floor", "nplearn"), env))
+    return sides
 
 
-def measure(configs: Sequence[Config], *, rounds: int, block: float = 0.03) -> Limit:
-    with ExitStack() as stack:
-        workers = _workers(stack)
-        result = Limit({name: w.kernel() for name, w in workers.items()})
-        plan: dict[Config, dict[tuple[str, str], int]] = {}
-        for c in configs:
-            plan[c] = {}
-            for name, worker in workers.items():
-                for impl in ("floor", "nplearn", *(("torch", "jax") if name == DEFAULT else ())):
-                    try:
-                        seconds = worker.ask(build=[impl, c.net, c.dtype, c.batch])["seconds"]
-                    except ABError:  # a peer that is not installed
-                        continue
-                    plan[c][(name, impl)] = max(8, round(block / seconds))
-        seen: dict[Config, dict[tuple[str, str], list[float]]] = {c: {} for c in configs}
-        for r in range(rounds):
-            for c in configs:
-                order = list(plan[c]) if r % 2 == 0 else list(plan[c])[::-1]
-                for name, impl in order:
-                    key = [impl, c.net, c.dtype, c.batch]
-                    value = workers[name].block(key, plan[c][name, impl])
-                    seen[c].setdefault((name, impl), []).append(value)
-    for c in configs:
-        ours = np.asarray(seen[c][(DEFAULT, "nplearn")])
-        result.times[c] = {k: 1e3 * float(np.median(v)) for k, v in seen[c].items()}
-        ratios = {k: ours / np.asarray(v) for k, v in seen[c].items()}
-        result.ratios[c] = {k: (float(np.median(r)), r.min(), r.max()) for k, r in ratios.items()}
-    return result
+def measure(
+    configs: Sequence[Config], *, clusters: int, budget: float, block: float = 0.03
+) -> Limit:
+    sides = _sides()
+    arms = [(side, impl) for side, s in sides.items() for impl in s.impls]
+    outcome = measure_clusters(
+        sides, {f"{side} {impl}": (OURS, (side, impl)) for side, impl in arms}, configs,
+        budget=budget, decide=lambda c, name, e: None, max_clusters=clusters, block=block,
+    )  # fmt: skip
+    ratios = {
+        c: {arm: outcome.estimates[c][f"{arm[0]} {arm[1]}"] for arm in arms} for c in configs
+    }
+    return Limit(outcome.kernels, outcome.times, ratios)

@@ -3,10 +3,10 @@
 Contract
 --------
 :class:`Run` holds every result of :func:`benchmarks.timing.run.run_all`; :func:`write_bench_report`
-writes ``<reports>/bench/timings.json`` (the pytest-benchmark JSON), ``bench/ratios.png`` and last
-``<reports>/bench.md`` (provenance on top, prose from ``report_template.md``), all atomically.
-Every ratio comes from interleaved blocks of this run; a fused floor slower than nplearn reads
-``noise``; a quick run shows numbers and no verdict. Nothing here measures.
+writes ``<reports>/bench/ratios.png`` and last ``<reports>/bench.md`` (provenance on top, prose
+from ``report_template.md``), both atomically; no raw data. Every ratio comes from this run, with
+its interval; verdicts are ``pass``/``FAIL``/``inconclusive`` (gate) and ``slower``/``faster``/
+``same``/``inconclusive`` (A/B); a quick run shows numbers and no gate. Nothing here measures.
 """
 
 from __future__ import annotations
@@ -22,15 +22,13 @@ from matplotlib import ticker
 
 from benchmarks.png import save_png
 from benchmarks.timing import ab, gate
-from benchmarks.timing.limit import DEFAULT, Limit
+from benchmarks.timing.limit import DEFAULT, OURS, Limit
+from benchmarks.timing.sequential import ALPHA, LEVEL, LOOKS, ROUNDS, Estimate
 from benchmarks.timing.steps import IMPLS, SEED
-from nplearn.atomic import atomic_write_text
 from verification.markdown import markdown_table, write_report
 
 TEMPLATE = Path(__file__).with_name("report_template.md")
 PEERS = ("nplearn", "torch", "jax", "post")
-LIMIT_COLUMNS = ["configuration", "nplearn, default kernel (ms)", "fastest step", "its time (ms)",
-                 "nplearn / fastest (range)", "fastest kernel"]  # fmt: skip
 LABELS = {"floor": "fused floor", "nplearn": "nplearn", "torch": "PyTorch", "jax": "JAX jit",
           "post": "the post's code"}  # fmt: skip
 
@@ -48,32 +46,37 @@ class Run:
     ab: tuple[list[ab.Comparison], str] | None
     tolerance: float
     seconds: float
-    raw: str
 
-    def caught(self) -> bool:
-        return self.selftest is not None and any(c.verdict == "slower" for c in self.selftest)
+    def gate_reasons(self) -> tuple[list[str], list[str]]:
+        """Full mode: why the gate fails, and why it is inconclusive."""
+        rows = self.gate["verdict"]
+        failed, open_ = int((rows == "FAIL").sum()), int((rows == "inconclusive").sum())
+        found = ab.overall(self.selftest or [])
+        fails = [f"{failed} configurations over their limit"] if failed else []
+        if found == "no regression":
+            fails.append("the self-test's planted slowdown read no regression")
+        opens = [f"{open_} configurations undecided against their limit"] if open_ else []
+        if found == "INCONCLUSIVE":
+            opens.append("the self-test could not decide on the planted slowdown")
+        return fails, opens
 
-    def passed(self) -> bool:
-        """Full mode: no configuration over its limit, and the self-test caught the slowdown."""
-        return self.caught() and not (self.gate["verdict"] == "FAIL").any()
+    def gate_status(self) -> str:
+        """``PASSED`` (every gated row passes, the plant flagged), ``FAILED``, ``INCONCLUSIVE``."""
+        fails, opens = self.gate_reasons()
+        return "FAILED" if fails else "INCONCLUSIVE" if opens else "PASSED"
 
     def verdict_lines(self) -> list[str]:
         lines = [
             f"nplearn / floor {r.net} {r.dtype} batch {r.batch}: {_ratio(r.ratio, r.low, r.high)}"
-            + (f", limit {r.limit}: {r.verdict}" if self.mode == "full" else _noise(r.ratio))
+            + (f" ({r.measured}), limit {r.limit}: {r.verdict}" if self.mode == "full" else "")
             for r in self.gate.itertuples()
         ]
         if self.mode == "quick":
             return [*lines, "quick run: numbers only; too short to judge (no gate, no self-test)"]
-        flagged = sum(c.verdict == "slower" for c in self.selftest or [])
-        lines.append(
-            f"self-test: the A/B flagged the planted 3% slowdown in {flagged} of "
-            f"{len(self.selftest or [])} configurations"
-        )
-        failed = int((self.gate["verdict"] == "FAIL").sum())
-        why = [f"{failed} configurations over their limit"] if failed else []
-        why += [] if self.caught() else ["the self-test's planted slowdown was not flagged"]
-        return [*lines, "GATE PASSED" if not why else "GATE FAILED: " + "; ".join(why)]
+        lines.append("self-test: " + ab.summary(self.selftest or [], "the copy", self.tolerance))
+        fails, opens = self.gate_reasons()
+        why = "; ".join(fails or opens)
+        return [*lines, f"GATE {self.gate_status()}" + (f": {why}" if why else "")]
 
 
 def _prose(section: str, **values: object) -> str:
@@ -83,52 +86,50 @@ def _prose(section: str, **values: object) -> str:
     return text.format(**values).rstrip() + "\n"
 
 
-def _noise(ratio: float) -> str:
-    return ": noise (floor slower)" if ratio < 1 else ""
-
-
 def _ratio(ratio: float, low: float, high: float) -> str:
-    return f"{ratio:.3f} ({low:.3f}-{high:.3f})"
+    return f"{ratio:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def _gate(run: Run) -> list[str]:
     quick = run.mode == "quick"
     rows = [
         [r.net, r.dtype, r.batch, 1e3 * r.time, 1e3 * r.ref_time,
-         "noise" if r.ratio < 1 else _ratio(r.ratio, r.low, r.high),
-         *(() if quick else (r.limit or "-", r.verdict))]
+         _ratio(r.ratio, r.low, r.high) + (" (floor slower: noise)" if r.ratio < 1 else ""),
+         *(() if quick else (r.measured, r.limit or "-", r.verdict))]
         for r in run.gate.itertuples()
     ]  # fmt: skip
-    columns = ["network", "dtype", "batch", "nplearn (ms)", "fused floor (ms)", "ratio (range)"]
+    columns = ["network", "dtype", "batch", "nplearn (ms)", "fused floor (ms)", "ratio [interval]"]
     if quick:
         return [_prose("quick_gate"), markdown_table(columns, rows)]
-    title = "PASSED" if run.passed() else "FAILED"
     kernel = run.limit.kernels[DEFAULT]
-    return [_prose("gate", title=title, kernel=kernel, threads=run.threads),
-            markdown_table([*columns, "limit", "verdict"], rows)]  # fmt: skip
+    prose = _prose("gate", title=run.gate_status(), kernel=kernel, threads=run.threads, level=LEVEL)
+    return [prose, markdown_table([*columns, "measured over", "limit", "verdict"], rows)]
 
 
 def _comparisons(results: list[ab.Comparison], a: str, b: str) -> str:
     rows = [
-        [c.config.id, c.tree_ms, c.base_ms, c.ratio, f"{c.low:.3f}-{c.high:.3f}", c.verdict]
+        [c.config.id, c.tree_ms, c.base_ms, c.estimate.ratio,
+         f"{c.estimate.low:.3f}-{c.estimate.high:.3f}", c.estimate.clusters, c.verdict,
+         c.undecided() if c.verdict == "inconclusive" else ""]
         for c in results
-    ]
-    columns = ["configuration", f"{a} (ms)", f"{b} (ms)", "ratio", "95% interval", "verdict"]
+    ]  # fmt: skip
+    columns = ["configuration", f"{a} (ms)", f"{b} (ms)", "ratio", f"{LEVEL:.2%} interval",
+               "clusters", "verdict", "what would decide"]  # fmt: skip
     return markdown_table(columns, rows)
 
 
 def _paired(run: Run) -> list[str]:
-    ratios = [
-        gate.paired(run.blocks, impl).set_index(gate.CONFIG)["ratio"].rename(LABELS[impl])
-        for impl in PEERS
-    ]
-    table = pd.concat(ratios, axis=1, join="outer").sort_index()
-    nplearn = LABELS["nplearn"]
-    rows = [
-        [*key, *("" if pd.isna(v) else "noise" if col == nplearn and v < 1 else float(v)
-                 for col, v in zip(table.columns, values, strict=True))]
-        for key, values in zip(table.index, table.to_numpy(), strict=True)
-    ]  # fmt: skip
+    frames = {impl: gate.paired(run.blocks, impl).set_index(gate.CONFIG) for impl in PEERS}
+    keys = sorted(set().union(*(f.index for f in frames.values())))
+
+    def ratio_cell(impl: str, key: tuple) -> str:
+        if key not in frames[impl].index:
+            return ""
+        r = frames[impl].loc[key]
+        noise = impl == "nplearn" and r.ratio < 1
+        return _ratio(r.ratio, r.low, r.high) + (" (noise)" if noise else "")
+
+    rows = [[*key, *(ratio_cell(impl, key) for impl in PEERS)] for key in keys]
     times = run.blocks.groupby([*gate.CONFIG, "impl"])["value"].median().unstack() * 1e3
     times = times[[i for i in IMPLS if i in times]]
     noise = times["floor"] > times["nplearn"]  # a bound slower than what it bounds
@@ -140,7 +141,7 @@ def _paired(run: Run) -> list[str]:
     time_rows = [[*k, *(cell(k, i) for i in times.columns)] for k in times.index]
     return [
         _prose("paired"),
-        markdown_table([*gate.CONFIG, *table.columns], rows),
+        markdown_table([*gate.CONFIG, *(LABELS[i] for i in PEERS)], rows),
         _prose("times"),
         markdown_table([*gate.CONFIG, *(LABELS[i] for i in times.columns)], time_rows),
     ]
@@ -152,20 +153,28 @@ def _limit(run: Run) -> list[str]:
         w: f"default ({k})" if w == DEFAULT else w if w == k else f"{w} ({k})"
         for w, k in lim.kernels.items()
     }
-    rows = []
+    arms = [arm for arm in next(iter(lim.ratios.values()), {}) if arm != OURS]
+    peers = [arm for arm in arms if arm[0] == DEFAULT]
+    kernels = [arm for arm in arms if arm[0] != DEFAULT and arm[1] == "nplearn"]
+    peer_rows, kernel_rows = [], []
     for c, ratios in lim.ratios.items():
         w, impl = lim.fastest(c)
-        floor = min((k for k in lim.times[c] if k[1] == "floor"), key=lim.times[c].__getitem__)
-        ours, best = lim.times[c][(DEFAULT, "nplearn")], lim.times[c][(w, impl)]
-        ratio = _ratio(*ratios[(w, impl)])
-        rows.append([c.id, ours, f"{LABELS[impl]}, {name[w]}", best, ratio, name[floor[0]]])
-    floors = [[c.id, *(lim.times[c].get((w, "floor"), "") for w in lim.kernels)] for c in lim.times]
+        peer_rows.append([c.id, lim.times[c][OURS], *(_estimate(ratios[a]) for a in peers),
+                          f"{LABELS[impl]}, {name[w]}"])  # fmt: skip
+        kernel_rows.append([c.id, *(_estimate(ratios[a]) for a in kernels)])
+    clusters = max((e.clusters for r in lim.ratios.values() for e in r.values()), default=0)
     return [
-        _prose("limit", kernel=lim.kernels[DEFAULT]),
-        markdown_table(LIMIT_COLUMNS, rows),
-        _prose("limit_floors"),
-        markdown_table(["configuration", *(name[w] for w in lim.kernels)], floors),
-    ]
+        _prose("limit", kernel=lim.kernels[DEFAULT], clusters=clusters),
+        markdown_table(["configuration", "nplearn, default kernel (ms)",
+                        *(f"/ {LABELS[i]}" for _, i in peers), "fastest step"], peer_rows),
+        _prose("limit_kernels"),
+        markdown_table(["configuration", *(f"/ nplearn, {name[w]}" for w, _ in kernels)],
+                       kernel_rows),
+    ]  # fmt: skip
+
+
+def _estimate(e: Estimate) -> str:
+    return _ratio(e.ratio, e.low, e.high)
 
 
 def _figure(run: Run, path: Path) -> None:
@@ -189,10 +198,8 @@ def _figure(run: Run, path: Path) -> None:
 
 
 def write_bench_report(run: Run, reports: str | os.PathLike[str]) -> Path:
-    """Write the JSON, the figure, then ``bench.md`` under ``reports``; return its path."""
-    folder = Path(reports) / "bench"
-    atomic_write_text(folder / "timings.json", run.raw)
-    _figure(run, folder / "ratios.png")
+    """Write the figure, then ``bench.md`` under ``reports``; return its path."""
+    _figure(run, Path(reports) / "bench" / "ratios.png")
     body = _gate(run)
     if run.selftest is not None:
         body += [_prose("selftest"), _comparisons(run.selftest, "slowed copy", "working tree")]
@@ -206,7 +213,10 @@ def write_bench_report(run: Run, reports: str | os.PathLike[str]) -> Path:
         ]
     tol = run.tolerance
     body.append(_prose("method", mode=run.mode, seconds=run.seconds, threads=run.threads,
-                       interval=1 + tol / 3, point=1 + tol / 2, tolerance=tol))  # fmt: skip
+                       interval=1 + tol / 3, point=1 + tol / 2, low=1 - tol, tol_high=1 + tol,
+                       rounds=ROUNDS,
+                       looks=", ".join(map(str, LOOKS)), k=len(LOOKS) + 1, alpha=ALPHA,
+                       level=LEVEL))  # fmt: skip
     path = Path(reports) / "bench.md"
     title = "Timings of the 784-128-10 training step" + (" (quick run)" * (run.mode == "quick"))
     extra = {"mode": run.mode, "threads (pinned)": run.threads,

@@ -1,61 +1,209 @@
-"""Unit tests of the timing machinery on synthetic numbers: A/B verdicts, pairing, gate, plan order.
+"""Unit tests of the timing machinery on synthetic numbers: verdicts, stopping rule, gate, CLI.
 
 Contract
 --------
-Fast (nothing is timed); ``python -m benchmarks.timing`` runs them before its timing pass.
+Fast (nothing is timed: workers and clusters are replaced by synthetic draws);
+``python -m benchmarks.timing`` runs them before its timing pass.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.timing import ab, gate
+from benchmarks.timing import __main__ as cli
+from benchmarks.timing import ab, gate, run, sequential
 from benchmarks.timing.conftest import cases
+from benchmarks.timing.sequential import Estimate, Side
 from benchmarks.timing.steps import Config
 
 CFG = Config("ReLU", "float32", 16)
+OTHER = Config("Sigmoid", "float64", 100)
 
 
-@pytest.mark.parametrize(("centre", "verdict"), [(1.03, "slower"), (1.0, "same"), (0.96, "faster")])
-def test_ab_verdict_follows_the_interval_and_the_estimate(centre: float, verdict: str) -> None:
-    rounds = centre * np.exp(np.random.default_rng(1).normal(0, 0.01, 14))
-    result = ab.judge(CFG, rounds, tolerance=0.03)
-    assert result.verdict == verdict and result.low < result.ratio < result.high
+def est(ratio: float, low: float, high: float, sd: float = 0.02) -> Estimate:
+    return Estimate(ratio, low, high, 10, sd, 1.0)
 
 
-def test_ab_noisy_or_small_slowdowns_are_not_regressions() -> None:
-    noisy = 1.03 * np.exp(np.random.default_rng(2).normal(0, 0.2, 14))
-    assert ab.judge(CFG, noisy, tolerance=0.03).verdict == "same"
-    assert ab.judge(CFG, [1.012] * 14, tolerance=0.03).verdict == "same"
+@pytest.mark.parametrize(
+    ("interval", "word"),
+    [
+        ((1.03, 1.015, 1.045), "slower"),
+        ((0.97, 0.955, 0.985), "faster"),
+        ((1.0, 0.98, 1.02), "same"),
+        ((1.0, 0.92, 1.36), None),  # wide: nothing was ruled out
+        ((1.012, 0.99, 1.035), None),  # straddles 1 + tolerance
+        ((1.013, 1.011, 1.015), "same"),  # clear of 1, but not of the tolerance's point
+    ],
+)
+def test_ab_verdicts_follow_the_interval(interval: tuple[float, ...], word: str | None) -> None:
+    assert ab.verdict(est(*interval), 0.03) == word
 
 
-def test_ab_last_line_names_the_worst_configuration() -> None:
-    other = Config("Sigmoid", "float64", 100)
-    results = [ab.judge(CFG, [1.04] * 14, 0.03), ab.judge(other, [1.08] * 14, 0.03)]
-    line = ab.summary(results, "HEAD~1", 0.03)
-    assert line.startswith("A/B: REGRESSION") and "sigmoid-float64-b100 1.080x" in line
-    quiet = ab.summary([ab.judge(CFG, [1.0] * 14, 0.03)], "HEAD~1", 0.03)
-    assert quiet.startswith("A/B: no regression")
+def comparison(config: Config, interval: tuple[float, float, float], word: str) -> ab.Comparison:
+    return ab.Comparison(config, est(*interval), word, 1.0, 1.0, 0.03)
 
 
-def test_paired_ratio_is_the_median_of_per_repeat_ratios() -> None:
-    rows = [("floor", r, t) for r, t in enumerate([1.0, 1.0, 2.0])]
-    rows += [("nplearn", r, t) for r, t in enumerate([1.1, 5.0, 2.4])]
-    frame = pd.DataFrame(
+def test_overall_verdict_and_last_line() -> None:
+    same, slower = (
+        comparison(CFG, (1.0, 0.99, 1.01), "same"),
+        comparison(OTHER, (1.08, 1.05, 1.1), "slower"),
+    )
+    open_ = comparison(OTHER, (1.0, 0.9, 1.2), "inconclusive")
+    assert ab.summary([same, slower], "HEAD~1", 0.03).startswith(
+        "A/B: REGRESSION against HEAD~1: sigmoid-float64-b100 1.080x [1.050, 1.100]"
+    )
+    assert ab.overall([same]) == "no regression"
+    line = ab.summary([same, open_], "HEAD~1", 0.03)
+    assert line.startswith("A/B: INCONCLUSIVE") and "1 of 2 configurations undecided" in line
+    assert "more clusters" in line and "noise 2.0% per cluster" in line
+
+
+def test_undecided_line_estimates_the_clusters_needed() -> None:
+    """Same needs a half-width of log(1.03) around 1.0: (z * sd / log 1.03)^2 clusters in all."""
+    c = ab.Comparison(CFG, Estimate(1.0, 0.95, 1.05, 10, 0.05, 2.0), "inconclusive", 1, 1, 0.03)
+    words = c.undecided().split()
+    more, seconds = int(words[words.index("about") + 1]), words[words.index("about") + 4]
+    z = 2.77  # normal quantile at sequential.LEVEL
+    assert abs(more + 10 - (z * 0.05 / math.log1p(0.03)) ** 2) < 1.5
+    assert seconds == f"(~{2 * more}"
+
+
+def test_estimate_is_a_student_t_interval_over_clusters() -> None:
+    logs = np.log([1.01, 0.99, 1.03, 1.0, 0.98])
+    e = sequential.estimate(logs, level=0.95)
+    half = 2.776 * np.std(logs, ddof=1) / np.sqrt(5)
+    assert e.low == pytest.approx(math.exp(logs.mean() - half), rel=1e-3)
+    assert e.high == pytest.approx(math.exp(logs.mean() + half), rel=1e-3)
+    assert sequential.estimate([0.0, 0.0]).low == 1.0  # no spread: a point, not NaN
+
+
+class FakeWorker:
+    def __init__(self, side: Side) -> None:
+        self.side = side
+
+    def handshake(self) -> None:
+        pass
+
+    def kernel(self) -> str:
+        return "fake"
+
+    def close(self) -> None:
+        pass
+
+
+def simulate(monkeypatch: pytest.MonkeyPatch, ratio: float, runs: int,
+             decide: Any, seed: int = 0) -> list[sequential.Outcome]:  # fmt: skip
+    """``runs`` measurements where every cluster carries its own offset (SD 2%) and each round
+    its noise (SD 1%), the tree ``ratio`` times the baseline."""
+    rng = np.random.default_rng(seed)
+
+    def cluster(workers: Any, config: Config, arms: list, flip: bool, steps: Any,
+                block: float) -> dict:  # fmt: skip
+        offset = rng.normal(0, 0.02)
+        base = np.exp(rng.normal(0, 0.01, sequential.ROUNDS))
+        tree = base * ratio * np.exp(offset + rng.normal(0, 0.01, sequential.ROUNDS))
+        return {arms[0]: list(tree), arms[1]: list(base)}
+
+    monkeypatch.setattr(sequential, "Worker", FakeWorker)
+    monkeypatch.setattr(sequential, "_cluster", cluster)
+    sides = {"tree": Side("t", Path("."), ("nplearn",)), "base": Side("b", Path("."), ("nplearn",))}
+    ratios = {"r": (("tree", "nplearn"), ("base", "nplearn"))}
+    return [
+        sequential.measure(sides, ratios, [CFG], budget=math.inf, decide=decide, say=lambda s: None)
+        for _ in range(runs)
+    ]
+
+
+def excludes_one(c: Config, name: str, e: Estimate) -> str | None:
+    return "differs" if e.low > 1 or e.high < 1 else None
+
+
+def test_repeated_looks_keep_the_false_alarm_rate_at_its_level(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Null data, every look allowed to stop: the rule's rate stays at or below ALPHA, while
+    the same looks at a plain 95% level (no adjustment) exceed it."""
+    runs = 300
+    adjusted = simulate(monkeypatch, 1.0, runs, excludes_one)
+    rate = np.mean([o.verdicts[CFG]["r"] == "differs" for o in adjusted])
+    assert rate <= sequential.ALPHA
+    monkeypatch.setattr(sequential, "LEVEL", 0.95)
+    monkeypatch.setattr(sequential.estimate, "__defaults__", (math.nan, 0.95))
+    naive = simulate(monkeypatch, 1.0, runs, excludes_one, seed=1)
+    assert np.mean([o.verdicts[CFG]["r"] == "differs" for o in naive]) > sequential.ALPHA
+
+
+def test_sequential_ab_decides_a_planted_slowdown_and_identical_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def decide(c: Config, name: str, e: Estimate) -> str | None:
+        return ab.verdict(e, 0.03)
+
+    slower = simulate(monkeypatch, 1.03, 40, decide, seed=2)
+    assert sum(o.verdicts[CFG]["r"] == "slower" for o in slower) >= 38
+    assert not any(o.verdicts[CFG]["r"] == "same" for o in slower)
+    same = simulate(monkeypatch, 1.0, 40, decide, seed=3)
+    assert all(o.verdicts[CFG]["r"] == "same" for o in same)
+    assert all(o.clusters < sequential.LOOKS[-1] for o in same)  # stopped once decided
+
+
+def test_budget_ends_measuring_undecided(monkeypatch: pytest.MonkeyPatch) -> None:
+    (o,) = simulate(monkeypatch, 1.0, 1, lambda c, n, e: None)
+    assert o.clusters == sequential.LOOKS[-1] and o.verdicts[CFG]["r"] is None
+
+
+def blocks_frame(nplearn: list[float], floor: list[float]) -> pd.DataFrame:
+    rows = [("floor", r, t) for r, t in enumerate(floor)]
+    rows += [("nplearn", r, t) for r, t in enumerate(nplearn)]
+    return pd.DataFrame(
         [{"impl": i, "net": "ReLU", "dtype": "float32", "batch": 16, "repeat": r, "value": t}
          for i, r, t in rows]
     )  # fmt: skip
-    (row,) = gate.paired(frame, "nplearn").itertuples()
-    assert row.ratio == pytest.approx(1.2) and (row.low, row.high) == (1.1, 5.0)
-    limits = {"limits": {("float32", 16): 1.15}, "target": {}}
-    assert gate.judge(frame, limits)["verdict"].tolist() == ["FAIL"]
-    faster = frame.assign(value=np.where(frame["impl"] == "nplearn", 0.9, 1.0))
-    assert gate.judge(faster, limits)["verdict"].tolist() == ["noise (floor slower)"]
+
+
+LIMITS = {"limits": {("float32", 16): 1.15}, "target": {}}
+
+
+@pytest.mark.parametrize(
+    ("nplearn", "word"),
+    [([1.05, 1.06, 1.04, 1.05], "pass"), ([1.3, 1.31, 1.29, 1.3], "FAIL"),
+     ([1.1, 1.2, 1.15, 1.16], "undecided"), ([0.9, 0.91, 0.9, 0.92], "undecided")],
+)  # fmt: skip
+def test_gate_rows_get_an_interval_and_three_verdicts(nplearn: list[float], word: str) -> None:
+    (row,) = gate.judge(blocks_frame(nplearn, [1.0] * 4), LIMITS).itertuples()
+    assert row.low < row.ratio < row.high and row.verdict == word
+
+
+def test_gate_remeasures_straddlers_and_reads_inconclusive(monkeypatch: pytest.MonkeyPatch) -> None:
+    verdicts = gate.judge(blocks_frame([1.1, 1.2, 1.15, 1.16], [1.0] * 4), LIMITS)
+
+    def measure(sides: Any, ratios: Any, configs: list, **kw: Any) -> sequential.Outcome:
+        assert configs == [CFG]
+        e = Estimate(1.14, 1.12, 1.16, 30, 0.02, 1.0)
+        arms = {("tree", "nplearn"): 0.11, ("tree", "floor"): 0.1}
+        return sequential.Outcome(
+            {CFG: {gate.RATIO: e}},
+            {CFG: {gate.RATIO: kw["decide"](CFG, gate.RATIO, e)}},
+            {CFG: arms},
+            clusters=30,
+        )
+
+    monkeypatch.setattr(gate, "measure", measure)
+    out = gate.remeasure(verdicts, budget=10)
+    assert out["verdict"].tolist() == ["inconclusive"] and out["measured"].tolist() == [
+        "30 clusters"
+    ]
+    assert gate.status(out) == "INCONCLUSIVE"
+    assert gate.status(out.assign(verdict="pass")) == "PASSED"
+    assert gate.status(pd.concat([out, out.assign(verdict="FAIL")])) == "FAILED"
 
 
 def test_thresholds_cover_the_full_run_and_refuse_bad_limits(tmp_path: Path) -> None:
@@ -73,3 +221,38 @@ def test_blocks_interleave_abba() -> None:
     first = [c.impl for c in plan if c.repeat == 0]
     second = [c.impl for c in plan if c.repeat == 1]
     assert first == second[::-1] and first[0] == "floor" and plan[-1].last
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--budget", "0"], ["--budget", "-5"], ["--budget", "soon"], ["--tolerance", "0"],
+     ["--tolerance", "0.5"], ["--tolerance", "nan"], ["--runs", "0"], ["--plant", "-0.1"]],
+)  # fmt: skip
+def test_bad_options_print_one_line_and_exit_2(argv: list[str], capsys: Any) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.parse_args(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == sequential.BAD_INPUT == 2
+    assert len(err.strip().splitlines()) == 1 and argv[0] in err and "Traceback" not in err
+
+
+def test_a_baseline_without_nplearn_is_bad_input(capsys: Any) -> None:
+    empty = subprocess.run(["git", "hash-object", "-t", "tree", "/dev/null"], cwd=ab.ROOT,
+                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    commit = subprocess.run(["git", "commit-tree", empty, "-m", "no nplearn"], cwd=ab.ROOT,
+                            capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    assert cli.main(["--quick", "--baseline", commit]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no nplearn package folder" in err[0]
+
+
+def test_self_test_tallies_each_verdict(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    draws = iter(["slower", "inconclusive", "same"] * 2)
+
+    def planted_ab(tmp: Path, fraction: float, *args: Any) -> list[ab.Comparison]:
+        return [comparison(CFG, (1.0, 0.99, 1.01), next(draws))]
+
+    monkeypatch.setattr(run, "planted_ab", planted_ab)
+    assert run.self_test(3, 0.03, [0.03], 1.0) == sequential.FAILED
+    out = capsys.readouterr().out
+    assert "1 REGRESSION, 1 no regression, 1 INCONCLUSIVE of 3 runs: NOT ok" in out

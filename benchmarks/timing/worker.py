@@ -1,4 +1,4 @@
-"""A timing worker: one long-lived process that builds training steps and times blocks of them.
+"""A timing worker: one process that builds training steps and times blocks of them.
 
 Contract
 --------
@@ -8,9 +8,9 @@ imports whichever nplearn its ``PYTHONPATH`` puts first (one worker per version 
 
 - first, unasked: ``{"ready": {"nplearn": file, "numpy": version, "blas": [pools]}}``, or
   ``{"error": message}`` and exit 1 when nplearn or numpy cannot be imported;
-- ``{"build": [impl, net, dtype, batch], "pad": p}``: keep ``p`` more bytes allocated (moving
-  every later allocation, so rebuilds sample memory layouts), build that step afresh and answer
-  ``{"seconds": s}`` per step after a warm-up;
+- ``{"build": [impl, net, dtype, batch]}``: build that step (once per process: a process's
+  memory layout is sampled by starting fresh processes) and answer ``{"seconds": s}`` per step
+  after a warm-up;
 - ``{"time": key, "steps": n, "chunks": k}``: ``k`` chunks of ``n`` steps, garbage collector off,
   on the configuration's clock; ``{"times": [...]}`` in seconds per step, one per chunk.
 
@@ -58,14 +58,14 @@ def serve() -> int:
         return 1
     print(json.dumps({"ready": ready}), flush=True)
     built: dict[tuple[Any, ...], Any] = {}
-    padding: list[Any] = []
     for line in sys.stdin:
         request = json.loads(line)
         try:
             if "build" in request:
                 key = tuple(request["build"])
-                padding.append(numpy.empty(request.get("pad", 0), numpy.uint8))
-                built[key] = step = make_step(key[0], Config(*key[1:]))
+                if key not in built:
+                    built[key] = make_step(key[0], Config(*key[1:]))
+                step = built[key]
                 _chunks(step, 3, 1, time.perf_counter)
                 answer: dict[str, Any] = {"seconds": min(_chunks(step, 3, 3, time.perf_counter))}
             else:

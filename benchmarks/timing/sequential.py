@@ -1,0 +1,279 @@
+"""Paired, sequential timing comparisons in fresh worker processes taken in rotation.
+
+Contract
+--------
+A :class:`Side` is the recipe of one :mod:`.worker` process: the folder it imports nplearn from,
+extra environment variables, the implementations (:data:`steps.IMPLS`) it times. An arm is
+``(side, impl)``; a ratio is one arm over another. :func:`measure` times in *clusters*: a cluster
+starts one fresh worker per side, times :data:`ROUNDS` rounds of every still-open configuration
+(one block per arm in order, then in reverse: ABBA, the order mirrored every round and cluster),
+keeps per ratio the cluster's mean log ratio, and closes its workers. A process's offset (its
+memory layout, its core) is so a sampled random effect instead of a frozen bias: intervals are
+Student-t over clusters, never over rounds of one process.
+
+Stopping rule: a *look* comes after the cluster counts in :data:`LOOKS` and when the budget ends,
+at most ``K = len(LOOKS) + 1`` looks, each with intervals of confidence :data:`LEVEL` =
+``1 - ALPHA / K`` (Bonferroni): however the looks fall, the chance that any of them misses the
+true ratio on either side is at most :data:`ALPHA`. A look asks ``decide`` for a verdict on each
+open ratio; a configuration is closed once all its ratios have one. Measuring ends when nothing
+is open, when ``stop`` says so, after ``max_clusters``, or before a cluster that would overrun
+``budget`` seconds (the first cluster always runs). :class:`BenchError` names the side whose
+nplearn fails to import or whose worker fails.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from benchmarks.threads import default_threads, pinned_environment
+from benchmarks.timing.steps import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+#: A block (about ``block`` seconds of single steps) stands for its steps' 10th percentile.
+QUANTILE = 0.1
+ROUNDS = 2
+LOOKS = (6, 9, 13, 19, 28, 40, 58, 84)
+ALPHA = 0.05
+LEVEL = 1 - ALPHA / (len(LOOKS) + 1)
+#: Seconds between progress lines.
+PROGRESS = 10.0
+#: Exit statuses of the timing commands: 1 a regression or a failed gate (FAILED), 2 bad input or a
+#: benchmark that cannot run, 3 inconclusive (too noisy to decide in the budget).
+OK, FAILED, BAD_INPUT, INCONCLUSIVE = 0, 1, 2, 3
+
+Arm = tuple[str, str]
+Ratio = tuple[Arm, Arm]
+
+
+class BenchError(RuntimeError):
+    """A timing that cannot run: bad ref, an nplearn that fails to import, a worker that died."""
+
+
+@dataclass(frozen=True)
+class Side:
+    """One worker process: ``label`` for messages, nplearn from ``folder``, ``impls`` it times."""
+
+    label: str
+    folder: Path
+    impls: tuple[str, ...]
+    env: tuple[tuple[str, str], ...] = ()
+
+
+class Worker:
+    """One :mod:`.worker` process for ``side``; :meth:`handshake` waits until it is ready."""
+
+    def __init__(self, side: Side) -> None:
+        self.side = side
+        environ = {**os.environ, **pinned_environment(default_threads()), **dict(side.env)}
+        environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(side.folder), str(ROOT)]))
+        command, pipe = [sys.executable, "-m", "benchmarks.timing.worker"], subprocess.PIPE
+        self.proc = subprocess.Popen(
+            command, cwd=side.folder, env=environ, stdin=pipe, stdout=pipe, text=True
+        )
+        self.ready: dict[str, Any] = {}
+
+    def handshake(self) -> None:
+        first = self._read()
+        if "error" in first:
+            raise BenchError(f"{self.side.label}: its nplearn fails to import: {first['error']}")
+        self.ready = first["ready"]
+        if Path(self.ready["nplearn"]).parent != self.side.folder / "nplearn":  # an install shadows
+            raise BenchError(f"{self.side.label}: imported nplearn from {self.ready['nplearn']}, "
+                             f"not {self.side.folder}")  # fmt: skip
+
+    def _read(self) -> dict[str, Any]:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise BenchError(f"{self.side.label}: the timing worker died (exit {self.proc.wait()})")
+        return json.loads(line)
+
+    def ask(self, **request: Any) -> dict[str, Any]:
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        answer = self._read()
+        if "error" in answer:
+            raise BenchError(f"{self.side.label}: {answer['error']}")
+        return answer
+
+    def kernel(self) -> str:
+        """The BLAS kernel this worker runs (OpenBLAS's core type), or ``unknown``."""
+        pools = [p for p in self.ready["blas"] if p.get("user_api") == "blas"]
+        return str(pools[0].get("architecture") or "unknown") if pools else "unknown"
+
+    def block(self, key: list[Any], steps: int) -> float:
+        """Time ``steps`` single steps of the built ``key``; their :data:`QUANTILE` in seconds."""
+        return float(np.quantile(self.ask(time=key, steps=1, chunks=steps)["times"], QUANTILE))
+
+    def close(self) -> None:
+        if self.proc.stdin and not self.proc.stdin.closed:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A ratio over clusters: point (exp of the mean log ratio), interval at the level asked,
+    the number of clusters, the SD of their log ratios, seconds a cluster spent on the config."""
+
+    ratio: float
+    low: float
+    high: float
+    clusters: int
+    sd: float
+    seconds: float
+
+    def text(self) -> str:
+        return f"{self.ratio:.3f}x [{self.low:.3f}, {self.high:.3f}]"
+
+
+def estimate(logs: Sequence[float], seconds: float = math.nan, level: float = LEVEL) -> Estimate:
+    """Student-t interval of the mean of per-cluster log ratios ``logs``, exponentiated."""
+    a = np.asarray(logs, dtype=float)
+    if a.size < 2:
+        return Estimate(math.exp(a.mean()) if a.size else math.nan, 0.0, math.inf, a.size,
+                        math.nan, seconds)  # fmt: skip
+    mean, sd = float(a.mean()), float(a.std(ddof=1))
+    low, high = (mean, mean) if sd == 0 else stats.ttest_1samp(a, 0.0).confidence_interval(level)
+    return Estimate(math.exp(mean), math.exp(low), math.exp(high), a.size, sd, seconds)
+
+
+@dataclass
+class Outcome:
+    """Per configuration and ratio name: the last :class:`Estimate` and the verdict (None: the
+    run ended first); per configuration and arm the median ms per step; each side's kernel."""
+
+    estimates: dict[Config, dict[str, Estimate]] = field(default_factory=dict)
+    verdicts: dict[Config, dict[str, str | None]] = field(default_factory=dict)
+    times: dict[Config, dict[Arm, float]] = field(default_factory=dict)
+    kernels: dict[str, str] = field(default_factory=dict)
+    clusters: int = 0
+    looks: int = 0
+    seconds: float = 0.0
+
+
+Decide = Callable[[Config, str, Estimate], "str | None"]
+
+
+def _cluster(
+    workers: Mapping[str, Worker],
+    config: Config,
+    arms: list[Arm],
+    flip: bool,
+    steps: dict[tuple[Config, Arm], int],
+    block: float,
+) -> dict[Arm, list[float]]:
+    """Build ``config`` in every arm, then :data:`ROUNDS` ABBA rounds; per arm per round the
+    sum of its two blocks (seconds per step)."""
+    keys = {arm: [arm[1], config.net, config.dtype, config.batch] for arm in arms}
+    for arm in arms:
+        seconds = workers[arm[0]].ask(build=keys[arm])["seconds"]
+        steps.setdefault((config, arm), max(8, round(block / max(seconds, 1e-7))))
+    sums: dict[Arm, list[float]] = {arm: [] for arm in arms}
+    for r in range(ROUNDS):
+        order = arms[::-1] if (r % 2 == 0) == flip else arms
+        total = dict.fromkeys(arms, 0.0)
+        for arm in [*order, *order[::-1]]:
+            total[arm] += workers[arm[0]].block(keys[arm], steps[config, arm])
+        for arm in arms:
+            sums[arm].append(total[arm])
+    return sums
+
+
+def measure(
+    sides: Mapping[str, Side],
+    ratios: Mapping[str, Ratio],
+    configs: Sequence[Config],
+    *,
+    budget: float,
+    decide: Decide,
+    stop: Callable[[Outcome], bool] = lambda outcome: False,
+    max_clusters: int = LOOKS[-1],
+    block: float = 0.03,
+    say: Callable[[str], None] = print,
+) -> Outcome:
+    """Time ``ratios`` on ``configs`` in clusters until decided or out of ``budget`` seconds."""
+    start = last_said = time.perf_counter()
+    arms = list(dict.fromkeys(arm for ratio in ratios.values() for arm in ratio))
+    out = Outcome(verdicts={c: dict.fromkeys(ratios) for c in configs})
+    logs: dict[Config, dict[str, list[float]]] = {c: {name: [] for name in ratios} for c in configs}
+    seen: dict[Config, dict[Arm, list[float]]] = {c: {arm: [] for arm in arms} for c in configs}
+    cost: dict[Config, list[float]] = {c: [] for c in configs}
+    startup: list[float] = []
+    steps: dict[tuple[Config, Arm], int] = {}
+    open_, looked = list(configs), 0
+
+    def look() -> None:
+        nonlocal looked
+        out.looks, looked = out.looks + 1, out.clusters
+        for c in list(open_):
+            for name in ratios:
+                e = estimate(logs[c][name], float(np.mean(cost[c])))
+                out.estimates.setdefault(c, {})[name] = e
+                out.verdicts[c][name] = out.verdicts[c][name] or decide(c, name, e)
+            if all(out.verdicts[c].values()):
+                open_.remove(c)
+                _say_config(say, c, out, start)
+
+    while open_ and out.clusters < max_clusters and not (looked and stop(out)):
+        if startup and time.perf_counter() - start + np.mean(startup) + sum(
+            np.mean(cost[c]) for c in open_
+        ) > budget:
+            break
+        began = time.perf_counter()
+        workers = {name: Worker(side) for name, side in sides.items()}
+        try:
+            for worker in workers.values():
+                worker.handshake()
+            out.kernels = {name: w.kernel() for name, w in workers.items()}
+            startup.append(time.perf_counter() - began)
+            for c in open_:
+                began = time.perf_counter()
+                sums = _cluster(workers, c, arms, out.clusters % 2 == 1, steps, block)
+                cost[c].append(time.perf_counter() - began)
+                for arm, values in sums.items():
+                    seen[c][arm] += values
+                for name, (num, den) in ratios.items():
+                    logs[c][name].append(float(np.mean(np.log(sums[num]) - np.log(sums[den]))))
+        finally:
+            for worker in workers.values():
+                worker.close()
+        out.clusters += 1
+        if out.clusters in LOOKS:
+            look()
+        if time.perf_counter() - last_said > PROGRESS:
+            last_said = time.perf_counter()
+            say(f"  {out.clusters} clusters, {len(open_)} of {len(configs)} configurations open "
+                f"({last_said - start:.0f} s)")  # fmt: skip
+    if looked != out.clusters:
+        look()
+    for c in open_:
+        _say_config(say, c, out, start)
+    out.times = {c: {a: 1e3 * float(np.median(v)) / 2 for a, v in seen[c].items() if v}
+                 for c in configs}  # fmt: skip
+    out.seconds = time.perf_counter() - start
+    return out
+
+
+def _say_config(say: Callable[[str], None], c: Config, out: Outcome, start: float) -> None:
+    verdicts = out.verdicts[c]
+    cells = ", ".join(
+        f"{name} {e.text()}" + (f" {verdicts[name]}" if verdicts[name] else "")
+        for name, e in out.estimates.get(c, {}).items()
+    )
+    n = max((e.clusters for e in out.estimates.get(c, {}).values()), default=0)
+    say(f"  {c.id:<22} {cells} ({n} clusters, {time.perf_counter() - start:.0f} s)")
