@@ -34,12 +34,11 @@ F64 = np.dtype(np.float64)
 
 
 def result_dtype(*values: Any) -> np.dtype:
-    """The floating dtype of the first floating array among ``values`` (float64 if none)."""
-    for value in values:
-        dtype = getattr(value, "dtype", None)
-        if dtype is not None and np.dtype(dtype).kind == "f":
-            return np.dtype(dtype)
-    return F64
+    """The least precise floating dtype among ``values``' (float64 if none is floating): a
+    result is only as precise as the least precise array the library computed it from."""
+    dtypes = [np.dtype(v.dtype) for v in values if getattr(v, "dtype", None) is not None]
+    floating = [d for d in dtypes if d.kind == "f"]
+    return max(floating, key=lambda d: float(np.finfo(d).eps), default=F64)
 
 
 def _eps(dtype: np.dtype) -> float:

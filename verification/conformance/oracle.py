@@ -41,7 +41,9 @@ SPECS: dict[str, Spec] = {
     e.id.lower(): Spec(e.torch, e.bound, e.oracle_bound, e.kinks, e.wrong_derivative, e.wrong)
     for e in LAYERS
 }
-SPECS["softmax"] = Spec(lambda torch: lambda x: torch.softmax(x, dim=1), bound=3.0)
+# Logits within +-5: beyond, rows saturate and dx is a difference of nearly equal terms, whose
+# rounding in float32 is large beside the small result (extremes are the stability check's).
+SPECS["softmax"] = Spec(lambda torch: lambda x: torch.softmax(x, dim=1), 3.0, oracle_bound=5.0)
 
 _torch: Any = None
 

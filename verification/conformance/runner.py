@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from verification.conformance.checks import Row, rows
 from verification.conformance.result import ERROR, NOT_PRESENT, Result
 from verification.conformance.target import Target
 
-__all__ = ["DEFAULT_TIMEOUT", "run_checks", "run_row"]
+__all__ = ["DEFAULT_TIMEOUT", "ChildFailed", "in_child", "run_checks", "run_row"]
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -45,14 +45,52 @@ def _run_here(row: Row, target: Target) -> Result:
         return Result(row.piece, row.check.name, ERROR, detail=_first_line(exc))
 
 
-def _child(row: Row, target: Target, conn) -> None:
+class ChildFailed(Exception):
+    """The child process timed out (message ``"timed out"``) or died."""
+
+
+def _child(fn: Callable[[], Any], conn: Any) -> None:
     try:
-        conn.send(_run_here(row, target))
-    except BaseException as exc:  # e.g. a result that cannot be pickled
-        conn.send(Result(row.piece, row.check.name, ERROR, detail=_first_line(exc)))
-        traceback.print_exc()
+        conn.send((True, fn()))
+    except BaseException as exc:  # the message must reach the parent, whatever it was
+        conn.send((False, _first_line(exc)))
     finally:
         conn.close()
+
+
+def in_child(fn: Callable[[], Any], timeout: float) -> Any:
+    """``fn()`` run in a forked child killed after ``timeout`` s (here, if fork is missing).
+
+    Raises:
+        ChildFailed: ``"timed out"``, the child died, or ``fn`` raised (its first line).
+    """
+    if "fork" not in multiprocessing.get_all_start_methods():
+        try:
+            return fn()
+        except Exception as exc:
+            raise ChildFailed(_first_line(exc)) from exc
+    oracle.torch()
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(fn, send), daemon=True)
+    process.start()
+    send.close()
+    try:
+        if receive.poll(timeout):
+            ok, value = receive.recv()
+            if ok:
+                return value
+            raise ChildFailed(value)
+        if process.is_alive():
+            raise ChildFailed("timed out")
+        raise EOFError
+    except EOFError:
+        raise ChildFailed(f"the check's process died (exit code {process.exitcode})") from None
+    finally:
+        receive.close()
+        if process.is_alive():
+            process.kill()
+        process.join()
 
 
 def run_row(row: Row, target: Target, timeout: float = DEFAULT_TIMEOUT) -> Result:
@@ -60,29 +98,10 @@ def run_row(row: Row, target: Target, timeout: float = DEFAULT_TIMEOUT) -> Resul
     if not row.present(target):
         return Result(row.piece, row.check.name, NOT_PRESENT,
                       detail=f"no {', '.join(row.missing(target))}")
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return _run_here(row, target)
-    oracle.torch()
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(row, target, send), daemon=True)
-    process.start()
-    send.close()
     try:
-        if receive.poll(timeout):
-            return receive.recv()
-        if process.is_alive():
-            return Result(row.piece, row.check.name, ERROR, detail="timed out")
-        return Result(row.piece, row.check.name, ERROR,
-                      detail=f"the check's process died (exit code {process.exitcode})")
-    except EOFError:
-        return Result(row.piece, row.check.name, ERROR,
-                      detail=f"the check's process died (exit code {process.exitcode})")
-    finally:
-        receive.close()
-        if process.is_alive():
-            process.kill()
-        process.join()
+        return in_child(lambda: _run_here(row, target), timeout)
+    except ChildFailed as exc:
+        return Result(row.piece, row.check.name, ERROR, detail=str(exc))
 
 
 def run_checks(

@@ -113,7 +113,7 @@ def backward_torch(target: Target, piece: str) -> Result:
         y, dx, grads = calls.run_layer(target, piece, example)
         ref = oracle.layer(piece, example["x"], example["grad"], _params(example))
         found = {"dx": dx, **{f"d{k}": v for k, v in grads.items()}}
-        tol = oracle_tol(dtype_of(dx, y))
+        tol = oracle_tol(dtype_of(dx, y, *grads.values()))
         worst = max(error(v, ref[k]) for k, v in found.items())
         diag = _diagnose(piece, example, ref, found, tol) if not worst <= tol else None
         return Finding(worst, tol, diag)
@@ -127,7 +127,7 @@ def backward_differences(target: Target, piece: str) -> Result:
 
     def trial(example: Example) -> Finding:
         y, dx, grads = calls.run_layer(target, piece, example)
-        dtype = dtype_of(dx, y)
+        dtype = dtype_of(dx, y, *grads.values())
         step, tol = fd_step(dtype), fd_tol(dtype)
         live = {k: np.array(v, dtype=np.float64) for k, v in example.items() if k != "grad"}
 

@@ -1,0 +1,84 @@
+"""``parametrize_with_checks``: the conformance checks as tests of a library's own pytest suite.
+
+Contract
+--------
+As scikit-learn's helper of the same name::
+
+    from verification.conformance import parametrize_with_checks
+
+    @parametrize_with_checks("my_adapter.py")
+    def test_my_library(check):
+        check()
+
+gives one test per row of the card, with the id ``piece-check`` (``relu-backward-vs-torch``).
+The adapter path is taken relative to the test file's folder when it exists there, else to the
+working directory; it is loaded when the first test runs. A row whose verdict is ``wrong``,
+``unstable`` or ``error`` raises ``AssertionError`` with the verdict, worst error, diagnosis and
+counterexample; a piece the adapter does not define passes, with a :class:`NotPresent` warning
+(the library has no such piece, so nothing of it can be wrong, and the run still says so).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from verification.conformance.checks import Row, rows
+from verification.conformance.result import NOT_PRESENT
+from verification.conformance.runner import DEFAULT_TIMEOUT, run_row
+from verification.conformance.target import Target, load_adapter
+
+__all__ = ["NotPresent", "parametrize_with_checks"]
+
+
+class NotPresent(UserWarning):
+    """The adapter has no such piece: the check has nothing to run on."""
+
+
+@functools.cache
+def _target(path: Path) -> Target:
+    return load_adapter(path)
+
+
+def _check(row: Row, path: Path, timeout: float) -> Callable[[], None]:
+    def check() -> None:
+        result = run_row(row, _target(path), timeout)
+        if result.verdict == NOT_PRESENT:
+            warnings.warn(f"{row.id}: not present ({result.detail})", NotPresent, stacklevel=2)
+        elif result.failed:
+            raise AssertionError(
+                f"{row.id}: {result.verdict_text()}; worst error {result.worst_error}; "
+                f"diagnosis: {result.diagnosis or 'none (no known pattern)'}; "
+                f"counterexample: {result.counterexample}"
+            )
+
+    check.__name__ = check.__qualname__ = row.id
+    return check
+
+
+def parametrize_with_checks(
+    adapter: str | os.PathLike[str], *, timeout: float = DEFAULT_TIMEOUT
+) -> Any:
+    """A ``pytest.mark.parametrize("check", ...)`` over every check, for the adapter file.
+
+    Args:
+        adapter: the adapter file (relative to the calling test file's folder, or to the
+            working directory).
+        timeout: the time limit of each check, in seconds.
+    """
+    path = Path(adapter)
+    if not path.is_absolute():
+        here = Path(inspect.stack()[1].filename).resolve().parent / path
+        path = here if here.is_file() else Path.cwd() / path
+    every = rows()
+    return pytest.mark.parametrize(
+        "check", [_check(row, path.resolve(), timeout) for row in every],
+        ids=[row.id for row in every],
+    )
