@@ -185,5 +185,6 @@ def summary(results: Sequence[Comparison], baseline: str, tolerance: float) -> s
     open_ = [c for c in results if c.verdict == "inconclusive"]
     worst = max(open_, key=lambda c: c.estimate.high - c.estimate.low)
     return (f"A/B: INCONCLUSIVE against {baseline}: {len(open_)} of {len(results)} configurations "
-            f"undecided; this machine was too noisy to judge a {tol} in the time given (--budget); "
+            f"undecided; this machine was too noisy to judge {tolerance:.0%} in the time given "
+            f"(--budget); "
             f"e.g. {worst.line()}")  # fmt: skip

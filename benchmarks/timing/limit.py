@@ -7,7 +7,7 @@ over clusters, nothing decided), a worker with the environment as given (the def
 the fused floor, nplearn, and PyTorch and JAX when installed) and one per other OpenBLAS kernel
 this CPU supports (:func:`nplearn.doctor.supported_coretypes`; one that loads a kernel already
 present is dropped): the floor and nplearn. Every candidate gets nplearn (default kernel) /
-candidate with its interval over ``clusters`` clusters.
+candidate with its 95% interval over ``clusters`` clusters.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ def measure(
     outcome = measure_clusters(
         sides, {f"{side} {impl}": (OURS, (side, impl)) for side, impl in arms}, configs,
         budget=budget, decide=lambda c, name, e: None, max_clusters=clusters, block=block,
+        level=0.95,
     )  # fmt: skip
     ratios = {
         c: {arm: outcome.estimates[c][f"{arm[0]} {arm[1]}"] for arm in arms} for c in configs

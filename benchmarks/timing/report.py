@@ -163,14 +163,15 @@ def _limit(run: Run) -> list[str]:
                           f"{LABELS[impl]}, {name[w]}"])  # fmt: skip
         kernel_rows.append([c.id, *(_estimate(ratios[a]) for a in kernels)])
     clusters = max((e.clusters for r in lim.ratios.values() for e in r.values()), default=0)
-    return [
+    out = [
         _prose("limit", kernel=lim.kernels[DEFAULT], clusters=clusters),
         markdown_table(["configuration", "nplearn, default kernel (ms)",
                         *(f"/ {LABELS[i]}" for _, i in peers), "fastest step"], peer_rows),
-        _prose("limit_kernels"),
-        markdown_table(["configuration", *(f"/ nplearn, {name[w]}" for w, _ in kernels)],
-                       kernel_rows),
     ]  # fmt: skip
+    if kernels:
+        columns = ["configuration", *(f"/ nplearn, {name[w]}" for w, _ in kernels)]
+        out += [_prose("limit_kernels"), markdown_table(columns, kernel_rows)]
+    return out
 
 
 def _estimate(e: Estimate) -> str:

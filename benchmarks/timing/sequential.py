@@ -148,7 +148,7 @@ def estimate(logs: Sequence[float], seconds: float = math.nan, level: float = LE
         return Estimate(math.exp(a.mean()) if a.size else math.nan, 0.0, math.inf, a.size,
                         math.nan, seconds)  # fmt: skip
     mean, sd = float(a.mean()), float(a.std(ddof=1))
-    low, high = (mean, mean) if sd == 0 else stats.ttest_1samp(a, 0.0).confidence_interval(level)
+    low, high = (mean, mean) if sd < 1e-12 else stats.ttest_1samp(a, 0.0).confidence_interval(level)
     return Estimate(math.exp(mean), math.exp(low), math.exp(high), a.size, sd, seconds)
 
 
@@ -204,9 +204,11 @@ def measure(
     stop: Callable[[Outcome], bool] = lambda outcome: False,
     max_clusters: int = LOOKS[-1],
     block: float = 0.03,
+    level: float = LEVEL,
     say: Callable[[str], None] = print,
 ) -> Outcome:
-    """Time ``ratios`` on ``configs`` in clusters until decided or out of ``budget`` seconds."""
+    """Time ``ratios`` on ``configs`` in clusters until decided or out of ``budget`` seconds;
+    intervals at ``level`` (:data:`LEVEL` keeps the repeated looks' error rates)."""
     start = last_said = time.perf_counter()
     arms = list(dict.fromkeys(arm for ratio in ratios.values() for arm in ratio))
     out = Outcome(verdicts={c: dict.fromkeys(ratios) for c in configs})
@@ -222,7 +224,7 @@ def measure(
         out.looks, looked = out.looks + 1, out.clusters
         for c in list(open_):
             for name in ratios:
-                e = estimate(logs[c][name], float(np.mean(cost[c])))
+                e = estimate(logs[c][name], float(np.mean(cost[c])), level)
                 out.estimates.setdefault(c, {})[name] = e
                 out.verdicts[c][name] = out.verdicts[c][name] or decide(c, name, e)
             if all(out.verdicts[c].values()):

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.timing import __main__ as cli
-from benchmarks.timing import ab, gate, run, sequential
+from benchmarks.timing import ab, gate, limit, report, run, sequential
 from benchmarks.timing.conftest import cases
 from benchmarks.timing.sequential import Estimate, Side
 from benchmarks.timing.steps import Config
@@ -99,8 +99,14 @@ class FakeWorker:
         pass
 
 
-def simulate(monkeypatch: pytest.MonkeyPatch, ratio: float, runs: int,
-             decide: Any, seed: int = 0) -> list[sequential.Outcome]:  # fmt: skip
+def simulate(
+    monkeypatch: pytest.MonkeyPatch,
+    ratio: float,
+    runs: int,
+    decide: Any,
+    seed: int = 0,
+    level: float = sequential.LEVEL,
+) -> list[sequential.Outcome]:
     """``runs`` measurements where every cluster carries its own offset (SD 2%) and each round
     its noise (SD 1%), the tree ``ratio`` times the baseline."""
     rng = np.random.default_rng(seed)
@@ -117,7 +123,9 @@ def simulate(monkeypatch: pytest.MonkeyPatch, ratio: float, runs: int,
     sides = {"tree": Side("t", Path("."), ("nplearn",)), "base": Side("b", Path("."), ("nplearn",))}
     ratios = {"r": (("tree", "nplearn"), ("base", "nplearn"))}
     return [
-        sequential.measure(sides, ratios, [CFG], budget=math.inf, decide=decide, say=lambda s: None)
+        sequential.measure(
+            sides, ratios, [CFG], budget=math.inf, decide=decide, level=level, say=lambda s: None
+        )
         for _ in range(runs)
     ]
 
@@ -135,9 +143,7 @@ def test_repeated_looks_keep_the_false_alarm_rate_at_its_level(
     adjusted = simulate(monkeypatch, 1.0, runs, excludes_one)
     rate = np.mean([o.verdicts[CFG]["r"] == "differs" for o in adjusted])
     assert rate <= sequential.ALPHA
-    monkeypatch.setattr(sequential, "LEVEL", 0.95)
-    monkeypatch.setattr(sequential.estimate, "__defaults__", (math.nan, 0.95))
-    naive = simulate(monkeypatch, 1.0, runs, excludes_one, seed=1)
+    naive = simulate(monkeypatch, 1.0, runs, excludes_one, seed=1, level=0.95)
     assert np.mean([o.verdicts[CFG]["r"] == "differs" for o in naive]) > sequential.ALPHA
 
 
@@ -256,3 +262,33 @@ def test_self_test_tallies_each_verdict(monkeypatch: pytest.MonkeyPatch, capsys:
     assert run.self_test(3, 0.03, [0.03], 1.0) == sequential.FAILED
     out = capsys.readouterr().out
     assert "1 REGRESSION, 1 no regression, 1 INCONCLUSIVE of 3 runs: NOT ok" in out
+
+
+def test_full_report_shows_three_verdicts_and_links_no_raw_file(tmp_path: Path) -> None:
+    rows = [
+        {
+            "impl": i,
+            "net": "ReLU",
+            "dtype": "float32",
+            "batch": 16,
+            "repeat": r,
+            "value": t * (1 + 0.01 * r),
+        }
+        for r in range(4)
+        for i, t in (("floor", 1e-4), ("nplearn", 1.1e-4), ("torch", 2e-4))
+    ]
+    frame = pd.DataFrame(rows)  # fmt: skip
+    verdicts = gate.judge(frame, LIMITS).assign(verdict="inconclusive", measured="9 clusters")
+    ratios = {(limit.DEFAULT, i): Estimate(r, r * 0.9, r * 1.1, 3, 0.05, 1.0)
+              for i, r in (("nplearn", 1.0), ("floor", 1.1), ("torch", 0.5))}  # fmt: skip
+    times = {arm: 0.1 for arm in ratios}
+    lim = limit.Limit({limit.DEFAULT: "SkylakeX"}, {CFG: times}, {CFG: ratios})
+    planted = [comparison(CFG, (1.03, 1.015, 1.045), "slower")]
+    compared = [comparison(CFG, (1.0, 0.9, 1.2), "inconclusive")]
+    result = report.Run("full", 1, frame, verdicts, planted, lim, (compared, "x"), 0.03, 1.0)
+    text = report.write_bench_report(result, tmp_path).read_text(encoding="utf-8")
+    assert "## Gate: INCONCLUSIVE" in text and "| 9 clusters | 1.15 | inconclusive |" in text
+    assert "A/B: INCONCLUSIVE" in text and "| inconclusive | noise 2.0% per cluster" in text
+    assert "1.100 [0.990, 1.210]" in text  # a peer's ratio with its interval
+    assert "timings.json" not in text and not (tmp_path / "bench" / "timings.json").exists()
+    assert result.verdict_lines()[-1].startswith("GATE INCONCLUSIVE: 1 configurations undecided")
