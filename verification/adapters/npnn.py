@@ -36,7 +36,7 @@ from npnn import (  # noqa: E402
 NAME = f"npnn {version('npnn')}"
 
 CONVENTIONS = {
-    "cross_entropy": {"input": "logits", "grad_wrt": "logits", "reduction": "sum"},
+    "cross_entropy": {"input": "logits", "grad_wrt": "input", "reduction": "sum"},
     "sgd": {"l2_rule": "weight_decay"},
 }
 
