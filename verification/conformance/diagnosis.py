@@ -9,6 +9,7 @@ against the oracle's:
   scaling is within the match tolerance, it names ``c`` if it equals one of the sizes of the
   example (``"off by a factor equal to the batch size"``, ``1/batch size``, ``2``, ``the number
   of classes``, ``batch x classes``...), else gives it as a number;
+- :func:`offset` finds a constant added to every entry;
 - :func:`formula` compares the result with the formulas of suspected mistakes (each given with
   its words by the check) and names the first that matches;
 - :func:`per_tensor` joins the findings of several tensors (``"dW and db: off by ...; dx is
@@ -26,7 +27,7 @@ import numpy as np
 
 from verification.conformance.numeric import error
 
-__all__ = ["factors", "formula", "match_tol", "per_tensor", "scale"]
+__all__ = ["factors", "formula", "match_tol", "offset", "per_tensor", "scale"]
 
 
 def match_tol(tol: float) -> float:
@@ -66,6 +67,18 @@ def scale(actual: object, expected: object, sizes: Mapping[str, int], tol: float
         if abs(c - value) <= close * abs(value):
             return f"off by a factor equal to {name}"
     return f"off by a constant factor {c:.4g}"
+
+
+def offset(actual: object, expected: object, tol: float) -> str | None:
+    """``"off by a constant c added to every entry"`` when ``actual - expected`` is constant."""
+    a = np.asarray(actual, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    if a.shape != e.shape or a.size < 2 or not np.all(np.isfinite(a - e)):
+        return None
+    c = float(np.mean(a - e))
+    if c == 0 or error(a - c, e) > match_tol(tol):
+        return None
+    return f"off by a constant {c:.4g} added to every entry"
 
 
 def formula(actual: object, candidates: Iterable[tuple[str, object]], tol: float) -> str | None:

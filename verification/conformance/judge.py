@@ -6,10 +6,10 @@ A check measures with a *trial*: ``trial(example) -> Finding`` (worst error, tol
 diagnosis), an example being a dict of named arrays. :func:`judge` runs the trial on the check's
 fixed examples (sizes chosen so that the batch size, the number of classes and 2 differ, which a
 diagnosis needs); if any fails, the row gets ``verdict`` (``wrong`` unless the check says
-otherwise), the diagnosis of the worst failing example, and a minimal counterexample: hypothesis
-``find`` over the check's strategy of small examples, derandomized, stopped after
-:data:`SHRINK_SECONDS` with the smallest failing example found so far (the fixed example if
-none). An example on which the library raises does not count as failing while shrinking.
+otherwise), the diagnosis of the worst failing example that has one, and a minimal
+counterexample: hypothesis ``find`` over the check's strategy of small examples, derandomized,
+stopped after :data:`SHRINK_SECONDS` with the smallest failing example found so far (the fixed
+example if none). An example on which the library raises does not count as failing while shrinking.
 """
 
 from __future__ import annotations
@@ -113,6 +113,7 @@ def judge(
     failing = [(f, ex) for f, ex in findings if f.failed]
     if not failing:
         return Result(piece, check, PASS, worst)
-    finding, example = max(failing, key=lambda fe: _size(fe[0].error))
+    diagnosed = [(f, ex) for f, ex in failing if f.diagnosis] or failing
+    finding, example = max(diagnosed, key=lambda fe: _size(fe[0].error))
     small = shrink(strategy, lambda ex: trial(ex).failed) if strategy is not None else None
     return Result(piece, check, verdict, worst, finding.diagnosis, show(small or example))

@@ -107,9 +107,12 @@ def loss(
         value = -(ty * t.log_softmax(tz, dim=1)).sum() / n
         value.backward()
         return np.array(z, dtype=np.float64), float(value.detach()), tz.grad.numpy()
-    tp = t.softmax(tz, dim=1)
-    fed = _leaf(tp.detach().numpy())
-    wrt_logits = conventions["grad_wrt"] == "logits"
-    value = -(ty * (t.log_softmax(tz, dim=1) if wrt_logits else t.log(fed))).sum() / n
-    value.backward()
-    return fed.detach().numpy(), float(value.detach()), (tz if wrt_logits else fed).grad.numpy()
+    # The value is what the given probabilities determine (infinite where the target's is 0);
+    # a gradient with respect to the logits is the log-softmax's.
+    fed = _leaf(t.softmax(tz, dim=1).detach().numpy())
+    value = -(ty * t.log(fed)).sum() / n
+    if conventions["grad_wrt"] == "input":
+        value.backward()
+        return fed.detach().numpy(), float(value.detach()), fed.grad.numpy()
+    (-(ty * t.log_softmax(tz, dim=1)).sum() / n).backward()
+    return fed.detach().numpy(), float(value.detach()), tz.grad.numpy()
