@@ -103,6 +103,20 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none", requires=["env"])
+def cards(session: nox.Session) -> None:
+    """Conformance cards of every adapter in verification/adapters, written to reports/cards/.
+
+    Installs the ``conformance`` extra and the third-party libraries pinned by ``cards`` first.
+    Extra arguments go to ``python -m verification.card`` (e.g. ``-- --no-timing``).
+    """
+    _run(session, "-m", "pip", "install", "-q", "-c", "constraints.txt", "-e",
+         ".[conformance,cards]")
+    adapters = sorted(str(p) for p in Path("verification/adapters").glob("[!_]*.py"))
+    _run(session, "-m", "verification.card", *adapters, "--out", "reports/cards",
+         *session.posargs)
+
+
+@nox.session(venv_backend="none", requires=["env"])
 def mutants(session: nox.Session) -> None:
     """Mutation testing of the core math with pinned mutmut; writes reports/mutation.md.
 
