@@ -4,10 +4,12 @@ Contract
 --------
 A simulated full run (every job of the full plan, run times proportional to ``Job.cost`` with a
 fixed overhead and noise, on 2 workers, longest first as ``execute`` orders them) drives a
-:class:`benchmarks.mnist.progress.CostBar` on a fake clock. After every finished run the estimate
-tqdm shows (``smoothing=0``: the rest of the cost at the average rate so far) must be within 2x
-of the time actually left (the last estimates, with one worker left busy, come closest to the
-bound). The same schedule counted in runs must miss it by far: the test can fail.
+:class:`benchmarks.mnist.progress.CostBar` on a fake clock, recounted every
+:data:`REFRESH` seconds as a shown bar is. At every finished run and every recount, from the
+first finished run until the last run starts, the estimate tqdm shows (``smoothing=0``: the rest
+of the cost at the average rate so far) must be within 2x of the time actually left. (After the
+last start, one worker idles and a few seconds are left.) The same schedule counted in runs
+must miss it by far: the test can fail.
 """
 
 from __future__ import annotations
@@ -23,28 +25,32 @@ from benchmarks.mnist.progress import CostBar
 WORKERS = 2
 SECONDS_PER_BATCH = 6.5e-4  # about a full run's pace; only ratios matter
 OVERHEAD = 1.5  # seconds per run that do not scale with its batches (loading, evaluation)
+REFRESH = 5.0  # CostBar's default refresh_every
 
 
 def _estimates(costs: list[float], seconds: np.ndarray) -> list[tuple[float, float]]:
-    """``(shown estimate, true time left)`` after each finished run of a simulated execution."""
+    """``(shown estimate, true time left)`` at every finished run and every recount of a
+    simulated execution, from the first finished run until the last run starts."""
     now = [0.0]
     bar = CostBar(costs, disable=True, clock=lambda: now[0])
-    order = sorted(range(len(costs)), key=lambda i: -seconds[i])  # longest first
+    waiting = sorted(range(len(costs)), key=lambda i: -seconds[i])  # longest first
     running: list[tuple[float, int]] = []
-    finished: list[tuple[float, float, float]] = []  # (time, bar count, bar initial)
-    for i in order:
-        if len(running) == WORKERS:
-            now[0], j = heapq.heappop(running)
-            bar.finish(j)
-            finished.append((now[0], bar.count, bar.initial))
-        bar.start(i)
-        heapq.heappush(running, (now[0] + seconds[i], i))
-    while running:
-        now[0], j = heapq.heappop(running)
+    seen: list[tuple[float, float]] = []  # (time, bar count) while runs wait to start
+    while waiting or running:
+        while waiting and len(running) < WORKERS:
+            bar.start(waiting[0])
+            heapq.heappush(running, (now[0] + seconds[waiting[0]], waiting.pop(0)))
+        done_at, j = heapq.heappop(running)
+        for tick in np.arange(REFRESH * (now[0] // REFRESH + 1), done_at, REFRESH):
+            now[0] = tick
+            bar.refresh()
+            seen += [(tick, bar.count)] if waiting else []
+        now[0] = done_at
         bar.finish(j)
-        finished.append((now[0], bar.count, bar.initial))
-    end, total = finished[-1][0], bar.total
-    return [((total - n) * t / (n - initial), end - t) for t, n, initial in finished[:-1]]
+        seen += [(done_at, bar.count)] if waiting else []
+    end = now[0]
+    counted = [(t, n - bar.initial) for t, n in seen if n > bar.initial]
+    return [((bar.total - bar.initial - n) * t / n, end - t) for t, n in counted]
 
 
 @pytest.fixture

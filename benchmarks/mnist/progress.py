@@ -7,7 +7,8 @@ epoch, ``Job.cost``), not in runs: the longest runs start first, and a bar count
 the first one to finish for an average run, estimating the whole job many times too long. The
 bar also credits every run still in progress with the cost its running time covers at the pace
 of the runs finished so far (at most its own cost), so that the first of k runs started together
-to finish does not read as 1/k of the work done. Its rate is the average over the whole job
+to finish does not read as 1/k of the work done; a shown bar recounts that credit every few
+seconds, not only when a run finishes. Its rate is the average over the whole job
 (``smoothing=0``): runs finish in bursts, which a moving average of the last few mistakes for the
 pace. :meth:`CostBar.start` may be called from another thread (joblib dispatches from one).
 """
@@ -28,13 +29,15 @@ class CostBar:
     """Progress of ``costs[i]``-weighted runs, those in ``done`` already finished (resumed).
 
     ``count`` is the cost done and credited so far (never decreasing), from ``initial`` (the
-    runs in ``done``) to ``total``.
+    runs in ``done``) to ``total``. A shown bar recounts every ``refresh_every`` seconds, so
+    that the runs in progress keep being credited between two finished runs.
 
     Args:
         costs: expected cost of each run, in any unit (``Job.cost``: batches).
         done: indices of the runs finished before this bar (counted, not timed).
         disable: show nothing (the counts are kept all the same).
-        clock: seconds, for the pace (tests pass a fake one).
+        clock: seconds, for the pace (tests pass a fake one and call :meth:`refresh`).
+        refresh_every: seconds between two recounts of a shown bar (None: only on finish).
     """
 
     def __init__(
@@ -44,6 +47,7 @@ class CostBar:
         *,
         disable: bool = False,
         clock: Callable[[], float] = time.perf_counter,
+        refresh_every: float | None = 5.0,
     ) -> None:
         self.costs, self.clock = costs, clock
         self.finished = set(done)
@@ -53,16 +57,24 @@ class CostBar:
         self.total = sum(costs)
         self.initial = self.count = sum(costs[i] for i in self.finished)
         self.bar = tqdm(
-            total=self.total, initial=self.initial, smoothing=0, disable=disable,
+            total=self.total, initial=self.initial, smoothing=0, miniters=0, disable=disable,
             bar_format="{l_bar}{bar}| {elapsed}<{remaining}{postfix}",
         )  # fmt: skip
         self.bar.set_postfix_str(self._runs(), refresh=False)
+        self._stop = threading.Event()
+        if refresh_every and not disable:
+            threading.Thread(target=self._recount, args=(refresh_every,), daemon=True).start()
 
     def __enter__(self) -> CostBar:
         return self
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self._stop.set()
         self.bar.close()
+
+    def _recount(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.refresh()
 
     def _runs(self, last: str = "") -> str:
         return f"{len(self.finished)}/{len(self.costs)} runs" + (f", {last}" if last else "")
@@ -79,16 +91,19 @@ class CostBar:
             self._timed[0] += now - self._started.pop(i, now)
             self._timed[1] += self.costs[i]
             self.finished.add(i)
-            running = dict(self._started)
-        seconds_per_cost = self._timed[0] / self._timed[1] if self._timed[1] else 0.0
-        credit = sum(
-            min(self.costs[j], (now - t) / seconds_per_cost) if seconds_per_cost else 0.0
-            for j, t in running.items()
-        )
-        count = max(sum(self.costs[j] for j in self.finished) + credit, self.count)
-        self.bar.set_postfix_str(self._runs(note), refresh=False)
-        self.bar.update(count - self.count)
-        self.count = count
+            self.bar.set_postfix_str(self._runs(note), refresh=False)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recount: the finished runs, and those in progress at the pace of the finished ones."""
+        with self._lock:
+            now = self.clock()
+            pace = self._timed[0] / self._timed[1] if self._timed[1] else 0.0  # seconds per cost
+            running = self._started.items()
+            credit = sum(min(self.costs[j], (now - t) / pace) for j, t in running) if pace else 0
+            count = max(sum(self.costs[j] for j in self.finished) + credit, self.count)
+            self.bar.update(count - self.count)
+            self.count = count
 
     def set_description(self, text: str) -> None:
         """The bar's label."""
