@@ -65,8 +65,21 @@ def render(target: Target, results: Sequence[Result], timing: dict[str, Any] | N
         "the dtype the library returns.\n"
     )
     if timing is not None:
-        body.append(f"## Timing\n\n{timing['text']}\n")
+        body.append(f"## Timing\n\n{_timing_table(timing)}{timing['text']}\n")
     return "\n".join(body)
+
+
+def _timing_table(timing: dict[str, Any]) -> str:
+    """The timing row: step times and the library's ratios with their 95% intervals."""
+    if "seconds" not in timing:
+        return ""
+    ms = {k: f"{1e3 * v:.3g}" for k, v in timing["seconds"].items()}
+    ratios = [f"{r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}]"
+              for r in (timing["ratio_to_nplearn"], timing["ratio_to_floor"])]
+    columns = ("step", "library (ms)", "nplearn (ms)", "fused floor (ms)",
+               "library / nplearn", "library / floor")
+    row = (f"784-128-10 {timing['config']}", ms["library"], ms["nplearn"], ms["floor"], *ratios)
+    return markdown_table(columns, [row]) + "\n"
 
 
 def _write(target: Target, results: list[Result], timing: dict | None, out: Path,
@@ -127,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_timing:
             from verification.conformance.timing import timing_row
 
-            timing = timing_row(target, timeout=max(args.timeout, 120.0))
+            timing = timing_row(target, timeout=max(args.timeout, 180.0))
         settings = {"check time limit (s)": f"{args.timeout:g}",
                     "checks took (s)": f"{seconds:.1f}"}
         path = _write(target, results, timing, args.out, settings)
