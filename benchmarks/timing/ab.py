@@ -176,8 +176,7 @@ def summary(results: Sequence[Comparison], baseline: str, tolerance: float) -> s
         slower = [c for c in results if c.verdict == "slower"]
         worst = max(slower, key=lambda c: c.estimate.ratio)
         return (f"A/B: REGRESSION against {baseline}: {worst.config.id} {worst.estimate.text()} "
-                f"(working tree / baseline; {len(slower)} of {len(results)} configurations "
-                f"slower at {tol})")  # fmt: skip
+                f"({len(slower)} of {len(results)} configurations slower at {tol})")  # fmt: skip
     if word == "no regression":
         worst = max(results, key=lambda c: c.estimate.high)
         return (f"A/B: no regression against {baseline} ({tol}: every configuration same or "

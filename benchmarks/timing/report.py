@@ -102,7 +102,8 @@ def _gate(run: Run) -> list[str]:
     if quick:
         return [_prose("quick_gate"), markdown_table(columns, rows)]
     kernel = run.limit.kernels[DEFAULT]
-    prose = _prose("gate", title=run.gate_status(), kernel=kernel, threads=run.threads, level=LEVEL)
+    prose = _prose("gate", title=run.gate_status(), kernel=kernel, threads=run.threads,
+                   level=LEVEL, margin=gate.PROCESS_MARGIN)  # fmt: skip
     return [prose, markdown_table([*columns, "measured over", "limit", "verdict"], rows)]
 
 

@@ -126,7 +126,7 @@ def run_all(args: argparse.Namespace, reports: Path) -> int:
             selftest = planted_ab(Path(tmp), PLANT, False, args.tolerance, budget)
     print("== how far from the limit ==", flush=True)
     float32 = configs(MODES[mode]["batches"], ["float32"])
-    reached = limit.measure(float32, clusters=3 if args.quick else 6, budget=budget,
+    reached = limit.measure(float32, clusters=3 if args.quick else 6,
                             block=0.01 if args.quick else 0.03)  # fmt: skip
     run = Run(mode, args.threads, blocks, verdicts, selftest, reached, compared,
               args.tolerance, time.perf_counter() - start)  # fmt: skip
