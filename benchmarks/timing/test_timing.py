@@ -181,7 +181,9 @@ LIMITS = {"limits": {("float32", 16): 1.15}, "target": {}}
 @pytest.mark.parametrize(
     ("nplearn", "word"),
     [([1.05, 1.06, 1.04, 1.05], "pass"), ([1.3, 1.31, 1.29, 1.3], "FAIL"),
-     ([1.1, 1.2, 1.15, 1.16], "undecided"), ([0.9, 0.91, 0.9, 0.92], "undecided")],
+     ([1.1, 1.2, 1.15, 1.16], "undecided"), ([0.9, 0.91, 0.9, 0.92], "undecided"),
+     # tight intervals of one process, but within the process margin of the limit
+     ([1.12, 1.121, 1.119, 1.12], "undecided"), ([1.17, 1.171, 1.169, 1.17], "undecided")],
 )  # fmt: skip
 def test_gate_rows_get_an_interval_and_three_verdicts(nplearn: list[float], word: str) -> None:
     (row,) = gate.judge(blocks_frame(nplearn, [1.0] * 4), LIMITS).itertuples()
