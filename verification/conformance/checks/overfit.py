@@ -81,6 +81,5 @@ def overfit(target: Target, piece: str) -> Result:
             return Result(piece, "overfit 50", PASS, 0.0, detail=f"100% at epoch {epoch}")
         if not math.isfinite(value):
             break
-    words = (f"training accuracy {accuracy:.0%} after {epoch} epochs, last batch loss "
-             f"{value:.3g} ({setting})")
+    words = f"training accuracy {accuracy:.0%} after {epoch} epochs, last batch loss {value:.3g}"
     return Result(piece, "overfit 50", WRONG, 1 - accuracy, words, setting)
