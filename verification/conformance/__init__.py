@@ -9,9 +9,14 @@ results as a report card, and :func:`parametrize_with_checks` runs them in the l
 pytest suite, one test per check, as scikit-learn's helper of that name does.
 """
 
+from __future__ import annotations
+
+import os
+from typing import Any
+
 from verification.conformance.checks import CHECKS, Check, Row, rows
 from verification.conformance.result import VERDICTS, Result
-from verification.conformance.runner import run_checks, run_row
+from verification.conformance.runner import DEFAULT_TIMEOUT, run_checks, run_row
 from verification.conformance.target import NotAnAdapter, Target, load_adapter
 
 __all__ = [
@@ -20,8 +25,12 @@ __all__ = [
 ]
 
 
-def parametrize_with_checks(adapter, **kwargs):
-    """See :func:`verification.conformance.pytest_helper.parametrize_with_checks`."""
+def parametrize_with_checks(
+    adapter: str | os.PathLike[str], *, timeout: float = DEFAULT_TIMEOUT
+) -> Any:
+    """One test per check on the adapter file: see
+    :func:`verification.conformance.pytest_helper.parametrize_with_checks` (pytest is imported
+    only here, so that the card does not need it)."""
     from verification.conformance.pytest_helper import parametrize_with_checks as helper
 
-    return helper(adapter, **kwargs)
+    return helper(adapter, timeout=timeout, stacklevel=2)

@@ -64,7 +64,7 @@ def _check(row: Row, path: Path, timeout: float) -> Callable[[], None]:
 
 
 def parametrize_with_checks(
-    adapter: str | os.PathLike[str], *, timeout: float = DEFAULT_TIMEOUT
+    adapter: str | os.PathLike[str], *, timeout: float = DEFAULT_TIMEOUT, stacklevel: int = 1
 ) -> Any:
     """A ``pytest.mark.parametrize("check", ...)`` over every check, for the adapter file.
 
@@ -72,10 +72,11 @@ def parametrize_with_checks(
         adapter: the adapter file (relative to the calling test file's folder, or to the
             working directory).
         timeout: the time limit of each check, in seconds.
+        stacklevel: which caller's file a relative path starts from (1: this function's).
     """
     path = Path(adapter)
     if not path.is_absolute():
-        here = Path(inspect.stack()[1].filename).resolve().parent / path
+        here = Path(inspect.stack()[stacklevel].filename).resolve().parent / path
         path = here if here.is_file() else Path.cwd() / path
     every = rows()
     return pytest.mark.parametrize(
