@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from verification.conformance import calls, inputs, oracle
-from verification.conformance.judge import Example, Finding, judge
+from verification.conformance.judge import Example, Finding, judge, show, shrink
 from verification.conformance.numeric import error, oracle_tol
 from verification.conformance.numeric import result_dtype as dtype_of
 from verification.conformance.result import PASS, UNSTABLE, WRONG, Result
@@ -164,7 +164,15 @@ def stability(target: Target, piece: str) -> Result:
                       failing[0][1].counterexample)
     if all(right.values()):
         return Result(piece, "stability", PASS, worst)
-    wrong = " and ".join(k for k, ok in right.items() if not ok)
-    words = f"{wrong} wrong on moderate inputs already (see the other rows); finite at extremes"
+    wrong = [k for k, ok in right.items() if not ok]
+    words = (f"{' and '.join(wrong)} wrong on moderate inputs already (see the other rows); "
+             "finite at extremes")
+
+    def fails(example: Example) -> bool:
+        errors, _, tol = _errors(target, piece, example)
+        return not max(errors[k] for k in wrong) <= tol
+
+    small = shrink(inputs.loss_strategy(True, 3.0) if loss else inputs.layer_strategy(
+        False, oracle.SPECS[piece].bound, oracle.SPECS[piece].kinks, 0.0), fails)
     return Result(piece, "stability", WRONG, max(e for m in measured for e in m[0].values()),
-                  words)
+                  words, show(small or moderate[0]))
