@@ -1,11 +1,11 @@
-"""The README's Python examples import only what ``pip install -e .`` installs.
+"""The README's tour imports only what ``pip install -e .`` installs.
 
 Contract
 --------
-The README gives ``pip install -e .`` as the way to use the library alone, and its tour is meant
-to run as pasted after that install. So every ``python`` block of the README may import only the
-standard library, nplearn and nplearn's own dependencies (its requirements without an extra, as
-installed), read statically with ``ast``: nothing is run.
+The README gives ``pip install -e .`` as the way to use the library alone, and its tour (the
+section :data:`TOUR`) is meant to run as pasted after that install. So every ``python`` block of
+that section may import only the standard library, nplearn and nplearn's own dependencies (its
+requirements without an extra, as installed), read statically with ``ast``: nothing is run.
 """
 
 from __future__ import annotations
@@ -19,7 +19,16 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+TOUR = "## A short tour"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+
+
+def tour_blocks() -> list[str]:
+    """The ``python`` blocks of the README's tour section (up to the next ``## `` heading)."""
+    text = README.read_text(encoding="utf-8")
+    assert TOUR in text, f"the README has no section starting {TOUR!r}"
+    section = text.split(TOUR, 1)[1].split("\n## ", 1)[0]
+    return BLOCK.findall(section)
 
 
 def library_modules() -> set[str]:
@@ -44,14 +53,14 @@ def imported(code: str) -> set[str]:
     return out
 
 
-def test_readme_python_blocks_need_only_the_library_install() -> None:
-    blocks = BLOCK.findall(README.read_text(encoding="utf-8"))
-    assert blocks, "no python block found in the README"
+def test_the_readme_tour_needs_only_the_library_install() -> None:
+    blocks = tour_blocks()
+    assert blocks, "no python block found in the README's tour"
     allowed = library_modules() | set(sys.stdlib_module_names)
     assert {"numpy", "scipy", "tqdm"} <= allowed
     for block in blocks:
         extra = imported(block) - allowed
-        assert not extra, f"a README example imports {sorted(extra)}, not in `pip install -e .`"
+        assert not extra, f"the README tour imports {sorted(extra)}, not in `pip install -e .`"
 
 
 def test_the_import_check_sees_a_package_beyond_the_library() -> None:
