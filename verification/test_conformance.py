@@ -154,11 +154,73 @@ PLANTED_FINDINGS = {
 }
 
 
+PLANTED_TOO = '''
+import numpy as np
+import scipy.special
+import nplearn
+
+NAME = "more planted bugs"
+
+
+class relu(nplearn.ReLU):
+    """Slope 1 on both sides of the kink."""
+
+    def backward(self, grad, *, input_grad=True):
+        return grad * (self.output >= 0)
+
+
+class tanh(nplearn.Tanh):
+    """The derivative applied to the output."""
+
+    def backward(self, grad, *, input_grad=True):
+        return grad * (1 - np.tanh(self.output) ** 2)
+
+
+class softmax:
+    """Softmax normalised over the whole batch."""
+
+    def forward(self, x):
+        self.y = scipy.special.softmax(x, axis=None)
+        return self.y
+
+    def backward(self, grad):
+        return self.y * (grad - (grad * self.y).sum())
+
+
+class mse:
+    """Value averaged over batch x outputs, gradient divided by the batch only."""
+
+    def __call__(self, pred, true):
+        self.grad = 2 * (pred - true) / len(pred)
+        return float(np.mean((pred - true) ** 2))
+'''
+CONVENTIONS_TOO = {"mse": {"reduction": "mean_all", "scale": 1.0}}
+
+PLANTED_FINDINGS_TOO = {
+    "relu-backward-vs-torch": "slope 1 on both sides of the kink",
+    "tanh-backward-vs-differences": "tanh'(.) applied to the output instead of the input",
+    "softmax-forward": "normalised over the wrong axis (the whole batch) instead of each row",
+    "softmax-backward-vs-torch": "normalised over the wrong axis (the whole batch)",
+    "mse-own-gradient": "gradient off by a factor equal to the number of classes",
+    "mse-vs-torch": "gradient: off by a factor equal to the number of classes",
+}
+
+
+def _load(tmp_path_factory, name: str, text: str):
+    path = tmp_path_factory.mktemp(name) / f"{name}.py"
+    path.write_text(text)
+    return load_adapter(path)
+
+
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
-    path = tmp_path_factory.mktemp("planted") / "planted.py"
-    path.write_text(PLANTED)
-    return load_adapter(path)
+    return _load(tmp_path_factory, "planted", PLANTED)
+
+
+@pytest.fixture(scope="module")
+def planted_too(tmp_path_factory):
+    return _load(tmp_path_factory, "planted_too",
+                 PLANTED_TOO + f"CONVENTIONS = {CONVENTIONS_TOO!r}\n")
 
 
 @pytest.mark.parametrize("row_id", list(PLANTED_FINDINGS))
@@ -167,6 +229,15 @@ def test_planted_bug_is_diagnosed(planted, row_id: str) -> None:
     result = _run(planted, row_id)
     assert result.verdict in ("wrong", "unstable"), result
     assert PLANTED_FINDINGS[row_id] in (result.diagnosis or ""), result
+    assert result.counterexample, result
+
+
+@pytest.mark.parametrize("row_id", list(PLANTED_FINDINGS_TOO))
+def test_more_planted_bugs_are_diagnosed(planted_too, row_id: str) -> None:
+    """More planted bugs: found and named, whatever the declared conventions."""
+    result = _run(planted_too, row_id)
+    assert result.verdict == "wrong", result
+    assert PLANTED_FINDINGS_TOO[row_id] in (result.diagnosis or ""), result
     assert result.counterexample, result
 
 
@@ -224,9 +295,7 @@ class mse(nplearn.MSE):
 
 @pytest.fixture(scope="module")
 def correct(tmp_path_factory):
-    path = tmp_path_factory.mktemp("correct") / "correct32.py"
-    path.write_text(CORRECT)
-    return load_adapter(path)
+    return _load(tmp_path_factory, "correct32", CORRECT)
 
 
 @pytest.mark.parametrize("row_id", [r for r in ROWS if r.split("-")[0] in (
