@@ -8,7 +8,7 @@ the timing pass and :mod:`.gate` over its JSON (rows whose interval straddles th
 again); in full mode the self-test (an A/B against a copy made :data:`run.PLANT` slower must say
 ``REGRESSION``); "How far from the limit" (:mod:`.limit`); with ``--baseline REF`` the A/B
 (:mod:`.ab`) of the working tree against REF. Every sequential comparison measures until decided
-or ``--budget`` seconds (default :data:`run.BUDGET`). A full run writes ``reports/bench.md`` (or
+or ``--budget`` seconds (default :data:`BUDGET`). A full run writes ``reports/bench.md`` (or
 ``--reports DIR``); ``--quick`` writes under ``reports/quick/`` and judges no gate. The A/B judges
 in both modes, last line ``A/B: REGRESSION|no regression|INCONCLUSIVE ...``. ``--self-test``:
 ``--runs`` quick A/Bs against each plant (``--plant F``, default 0.03 and 0 = identical code) and
@@ -29,6 +29,8 @@ from benchmarks.threads import default_threads, pinned_environment
 from benchmarks.timing.sequential import BAD_INPUT, BenchError
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Default seconds of measuring for each sequential comparison (the self-test's A/Bs are quick).
+BUDGET = {"quick": 100.0, "full": 600.0}
 EPILOG = """exit status: 0 passed / no regression; 1 REGRESSION, GATE FAILED or SELF-TEST FAILED;
 2 bad input (an option out of range, an unknown ref, a ref without an nplearn folder or whose
 nplearn fails to import) or a benchmark error; 3 INCONCLUSIVE (the A/B or the gate could not
@@ -79,7 +81,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="A/B: the slowdown to rule in or out (0.03 = 3%%), in (0, 0.5)")  # fmt: skip
     add("--budget", metavar="SECONDS", type=_number(0, math.inf, "a positive number"),
         help="seconds each comparison may measure before it reads INCONCLUSIVE "
-        "(default: 100 quick, 600 full)")  # fmt: skip
+        f"(default: {BUDGET['quick']:.0f} quick, {BUDGET['full']:.0f} full)")  # fmt: skip
     add("--self-test", action="store_true", help="only quick A/Bs against planted slowdowns")
     add("--runs", type=_count, default=1, help="self-test: A/Bs of each kind (acceptance: 20)")
     add("--plant", metavar="F", action="append", type=_number(0, 1, "in [0, 1)", closed=True),
@@ -93,11 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.update(pinned_environment(args.threads))
     from benchmarks.timing import run  # after the pinning: it loads NumPy's BLAS
 
+    args.budget = args.budget or BUDGET["quick" if args.quick or args.self_test else "full"]
     try:
         if args.self_test:
-            plants = args.plant or [run.PLANT, 0.0]
-            budget = args.budget or run.BUDGET["quick"]
-            return run.self_test(args.runs, args.tolerance, plants, budget)
+            return run.self_test(args.runs, args.tolerance, args.plant or [run.PLANT, 0.0],
+                                 args.budget)  # fmt: skip
         return run.run_all(args, args.reports or ROOT / "reports" / ("quick" if args.quick else ""))
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -28,8 +28,6 @@ from verification.provenance import git_commit
 
 HERE = Path(__file__).resolve().parent
 PLANT = 0.03
-#: Default seconds of measuring for each sequential comparison, by mode.
-BUDGET = {"quick": 100.0, "full": 600.0}
 OVERALL = ("REGRESSION", "no regression", "INCONCLUSIVE")
 
 
@@ -106,7 +104,7 @@ def timing_pass(mode: str, threads: int, json_file: Path) -> bool:
 
 def run_all(args: argparse.Namespace, reports: Path) -> int:
     start, mode = time.perf_counter(), "quick" if args.quick else "full"
-    budget = args.budget or BUDGET[mode]
+    budget = args.budget
     compared = None
     if args.baseline:  # first: a bad ref or a broken baseline fails before any timing
         print(f"== A/B: working tree against {args.baseline} ==", flush=True)
