@@ -5,11 +5,11 @@ Contract
 A :class:`Side` is the recipe of one :mod:`.worker` process: the folder it imports nplearn from,
 extra environment variables, the implementations (:data:`steps.IMPLS`) it times. An arm is
 ``(side, impl)``; a ratio is one arm over another. :func:`measure` times in *clusters*: a cluster
-starts one fresh worker per side, times :data:`ROUNDS` rounds of every still-open configuration
-(one block per arm in order, then in reverse: ABBA, the order mirrored every round and cluster),
-keeps per ratio the cluster's mean log ratio, and closes its workers. A process's offset (its
-memory layout, its core) is so a sampled random effect instead of a frozen bias: intervals are
-Student-t over clusters, never over rounds of one process.
+starts one fresh worker per side (in alternating order), times :data:`ROUNDS` rounds of every
+still-open configuration (one block per arm in order, then in reverse: ABBA, the order mirrored
+every round and cluster), keeps per ratio the cluster's mean log ratio, and closes its workers.
+A process's offset (its memory layout, its core) is so a sampled random effect instead of a
+frozen bias: intervals are Student-t over clusters, never over rounds of one process.
 
 Stopping rule: a *look* comes after the cluster counts in :data:`LOOKS` and when the budget ends,
 at most ``K = len(LOOKS) + 1`` looks, each with intervals of confidence :data:`LEVEL` =
@@ -237,7 +237,8 @@ def measure(
         ) > budget:
             break
         began = time.perf_counter()
-        workers = {name: Worker(side) for name, side in sides.items()}
+        flip = out.clusters % 2 == 1  # which side starts first and times first alternates too
+        workers = {name: Worker(sides[name]) for name in (list(sides)[::-1] if flip else sides)}
         try:
             for worker in workers.values():
                 worker.handshake()
@@ -245,7 +246,7 @@ def measure(
             startup.append(time.perf_counter() - began)
             for c in open_:
                 began = time.perf_counter()
-                sums = _cluster(workers, c, arms, out.clusters % 2 == 1, steps, block)
+                sums = _cluster(workers, c, arms, flip, steps, block)
                 cost[c].append(time.perf_counter() - began)
                 for arm, values in sums.items():
                     seen[c][arm] += values
