@@ -15,7 +15,6 @@ that children share it instead of importing it each.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -108,5 +107,4 @@ def run_checks(
     target: Target, timeout: float = DEFAULT_TIMEOUT, selected: Iterable[Row] | None = None
 ) -> list[Result]:
     """Every row's result for ``target``, in card order."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     return [run_row(row, target, timeout) for row in (rows() if selected is None else selected)]
