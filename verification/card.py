@@ -12,7 +12,8 @@ summary, the provenance, one record per check (piece, check, verdict, worst_erro
 counterexample, detail) and the timing. It prints one line per card.
 
 Exit status: 0 when every card was written (whatever its verdicts); 2 when a file is not an
-adapter or an option is bad (one line on stderr, no traceback; the other cards are written).
+adapter, an option is bad or a card cannot be written (one line on stderr, no traceback; the
+other cards are written).
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Run the conformance checks on each adapter file and write its report card "
         "(<DIR>/<name>.md and <DIR>/<name>.json).",
         epilog="Exit status: 0 every card written (whatever its verdicts); 2 a file that is not "
-        "an adapter, or a bad option (the other cards are still written).",
+        "an adapter, a bad option, or a card that cannot be written (the other cards are still "
+        "written).",
     )
     parser.add_argument("adapters", nargs="+", type=Path, metavar="ADAPTER",
                         help="a Python file presenting a library in the post's interface")
@@ -143,7 +145,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             timing = timing_row(target, timeout=max(args.timeout, 180.0))
         settings = {"check time limit (s)": f"{args.timeout:g}",
                     "checks took (s)": f"{seconds:.1f}"}
-        path = _write(target, results, timing, args.out, settings)
+        try:
+            path = _write(target, results, timing, args.out, settings)
+        except OSError as exc:
+            print(f"card: error: cannot write the card of {adapter} into {args.out}: {exc}",
+                  file=sys.stderr)
+            status = 2
+            continue
         print(f"{path}: {summary(results)} ({seconds:.1f} s)")
     return status
 
