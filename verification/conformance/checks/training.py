@@ -63,7 +63,10 @@ def _step_trial(target: Target, rule: str):
             (f"follows {words}, not the declared {rule} rule",
              np.concatenate([f(before[k], grads[k], lr, l2).ravel() for k in ("W", "b")]))
             for name, (words, f) in RULES.items() if name != rule
-        ]
+        ] + [(
+            "the L2 term is not applied to the biases",
+            np.concatenate([expected["W"].ravel(), -lr * grads["b"].ravel()]),
+        )]
         words = diagnosis.formula(flat, others, tol) or diagnosis.per_tensor({
             f"step of {k}": (not error(taken[k], expected[k]) <= tol,
                              diagnosis.scale(taken[k], expected[k], {"batch size": inputs.BATCH},
