@@ -363,3 +363,15 @@ def test_not_an_adapter_exits_2(tmp_path, capsys, body: str, words: str) -> None
     err = capsys.readouterr().err
     assert words in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "cards").exists()
+
+
+@pytest.mark.parametrize("grad_wrt", ["input", "logits"])
+def test_logits_loss_declares_either_grad_wrt(tmp_path, grad_wrt: str) -> None:
+    """For a loss that takes logits, its input is its logits: both spellings pass."""
+    target = load_adapter(_adapter(tmp_path, f'''
+        import nplearn
+        cross_entropy = nplearn.CrossEntropyLoss
+        CONVENTIONS = {{"cross_entropy": {{"input": "logits", "grad_wrt": "{grad_wrt}"}}}}
+    '''))
+    for row_id in ("cross_entropy-own-gradient", "cross_entropy-vs-torch"):
+        assert _run(target, row_id).verdict == "pass", row_id

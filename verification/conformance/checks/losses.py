@@ -42,7 +42,10 @@ def _examples(piece: str, bound: float) -> tuple[list[Example], Any]:
 def own_gradient(target: Target, piece: str) -> Result:
     """``loss.grad`` against central differences of the library's own loss value."""
     conventions = target.conventions[piece]
-    wrt_logits = piece == "cross_entropy" and conventions["grad_wrt"] == "logits"
+    # Only a loss that takes probabilities can give its gradient with respect to other values
+    # than its input: the logits, whose softmax it is fed.
+    wrt_logits = (piece == "cross_entropy" and conventions["input"] == "probabilities"
+                  and conventions["grad_wrt"] == "logits")
 
     def trial(example: Example) -> Finding:
         fed, _, _ = oracle.loss(piece, conventions, example["z"], example["target"])
