@@ -21,6 +21,8 @@ is called as ``loss(pred, onehot) -> float`` and leaves its gradient in ``loss.g
 such piece. :data:`CONVENTIONS` lists the allowed values and :data:`DEFAULTS` the values used when
 the adapter declares none. A reduction ``"mean"`` divides by the batch size (PyTorch's
 cross-entropy, the post's MSE); ``"mean_all"`` by batch x outputs (PyTorch's ``mse_loss``).
+``grad_wrt`` matters only for a cross-entropy that takes probabilities: ``"logits"`` says its
+gradient is taken with respect to the logits whose softmax it was fed (softmax and loss fused).
 
 :func:`load_adapter` imports the file and raises :class:`NotAnAdapter` (a ``ValueError``) naming
 the file when it cannot be imported, defines no factory, or declares a convention outside the
