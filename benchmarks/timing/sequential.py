@@ -155,7 +155,8 @@ def estimate(logs: Sequence[float], seconds: float = math.nan, level: float = LE
 @dataclass
 class Outcome:
     """Per configuration and ratio name: the last :class:`Estimate` and the verdict (None: the
-    run ended first); per configuration and arm the median ms per step; each side's kernel."""
+    run ended first); per configuration and arm the median ms per step; each side's kernel;
+    how many clusters ran and how many looks were taken."""
 
     estimates: dict[Config, dict[str, Estimate]] = field(default_factory=dict)
     verdicts: dict[Config, dict[str, str | None]] = field(default_factory=dict)
@@ -163,7 +164,6 @@ class Outcome:
     kernels: dict[str, str] = field(default_factory=dict)
     clusters: int = 0
     looks: int = 0
-    seconds: float = 0.0
 
 
 Decide = Callable[[Config, str, Estimate], "str | None"]
@@ -268,7 +268,6 @@ def measure(
         _say_config(say, c, out, start)
     out.times = {c: {a: 1e3 * float(np.median(v)) / 2 for a, v in seen[c].items() if v}
                  for c in configs}  # fmt: skip
-    out.seconds = time.perf_counter() - start
     return out
 
 

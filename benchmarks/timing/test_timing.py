@@ -106,6 +106,7 @@ def simulate(
     decide: Any,
     seed: int = 0,
     level: float = sequential.LEVEL,
+    budget: float = math.inf,
 ) -> list[sequential.Outcome]:
     """``runs`` measurements where every cluster carries its own offset (SD 2%) and each round
     its noise (SD 1%), the tree ``ratio`` times the baseline."""
@@ -124,7 +125,7 @@ def simulate(
     ratios = {"r": (("tree", "nplearn"), ("base", "nplearn"))}
     return [
         sequential.measure(
-            sides, ratios, [CFG], budget=math.inf, decide=decide, level=level, say=lambda s: None
+            sides, ratios, [CFG], budget=budget, decide=decide, level=level, say=lambda s: None
         )
         for _ in range(runs)
     ]
@@ -143,6 +144,7 @@ def test_repeated_looks_keep_the_false_alarm_rate_at_its_level(
     adjusted = simulate(monkeypatch, 1.0, runs, excludes_one)
     rate = np.mean([o.verdicts[CFG]["r"] == "differs" for o in adjusted])
     assert rate <= sequential.ALPHA
+    assert max(o.looks for o in adjusted) == len(sequential.LOOKS)  # no extra look at the end
     naive = simulate(monkeypatch, 1.0, runs, excludes_one, seed=1, level=0.95)
     assert np.mean([o.verdicts[CFG]["r"] == "differs" for o in naive]) > sequential.ALPHA
 
@@ -164,6 +166,8 @@ def test_sequential_ab_decides_a_planted_slowdown_and_identical_code(
 def test_budget_ends_measuring_undecided(monkeypatch: pytest.MonkeyPatch) -> None:
     (o,) = simulate(monkeypatch, 1.0, 1, lambda c, n, e: None)
     assert o.clusters == sequential.LOOKS[-1] and o.verdicts[CFG]["r"] is None
+    (o,) = simulate(monkeypatch, 1.0, 1, excludes_one, budget=0.0)  # the first cluster only
+    assert (o.clusters, o.looks) == (1, 1) and o.estimates[CFG]["r"].high == math.inf
 
 
 def blocks_frame(nplearn: list[float], floor: list[float]) -> pd.DataFrame:
