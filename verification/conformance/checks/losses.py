@@ -106,6 +106,6 @@ def against_torch(target: Target, piece: str) -> Result:
         return Finding(worst, tol, diagnosis.per_tensor(found))
 
     # Logits reach +-20, except when the loss takes probabilities: it then sees p as small as
-    # 1e-17, where a library may rightly clip them (numpy-ml adds eps to p).
+    # 1e-17, where a library may rightly clip them (e.g. add eps to p before the log).
     logits = piece == "cross_entropy" and conventions["input"] == "logits"
     return judge(piece, "vs torch", trial, *_examples(piece, 20.0 if logits else 3.0))
