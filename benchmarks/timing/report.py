@@ -161,13 +161,14 @@ def _limit(run: Run) -> list[str]:
     for c, ratios in lim.ratios.items():
         w, impl = lim.fastest(c)
         peer_rows.append([c.id, lim.times[c][OURS], *(_estimate(ratios[a]) for a in peers),
-                          f"{LABELS[impl]}, {name[w]}"])  # fmt: skip
+                          f"{LABELS[impl]}, {name[w]}: {_estimate(ratios[w, impl])}"])  # fmt: skip
         kernel_rows.append([c.id, *(_estimate(ratios[a]) for a in kernels)])
     clusters = max((e.clusters for r in lim.ratios.values() for e in r.values()), default=0)
     out = [
         _prose("limit", kernel=lim.kernels[DEFAULT], clusters=clusters),
         markdown_table(["configuration", "nplearn, default kernel (ms)",
-                        *(f"/ {LABELS[i]}" for _, i in peers), "fastest step"], peer_rows),
+                        *(f"/ {LABELS[i]}" for _, i in peers), "fastest step: nplearn / it"],
+                       peer_rows),
     ]  # fmt: skip
     if kernels:
         columns = ["configuration", *(f"/ nplearn, {name[w]}" for w, _ in kernels)]
