@@ -35,7 +35,10 @@ import numpy as np
 from nplearn.functional import Tensor
 from nplearn.losses import Loss
 
-__all__ = ["GradcheckError", "GradcheckResult", "TensorErrors", "gradcheck", "relative_error"]
+__all__ = [
+    "GradcheckError", "GradcheckResult", "TensorErrors", "central_difference", "gradcheck",
+    "relative_error",
+]
 
 
 class GradcheckError(AssertionError):
@@ -156,7 +159,7 @@ def gradcheck(
     result = GradcheckResult(repr(module))
     for name, value in {"input": x, **_params(module)}.items():
         idx = _choose(value.size, max_elements, rng)
-        numeric = np.array([_central_difference(f, value, i, eps) for i in idx])
+        numeric = np.array([central_difference(f, value, i, eps) for i in idx])
         found = grads[name].reshape(-1)[idx]
         excess = np.abs(found - numeric) - (atol + rtol * np.abs(numeric))
         excess[np.isnan(excess)] = np.inf
@@ -261,8 +264,22 @@ def _choose(size: int, max_elements: int | None, rng: np.random.Generator) -> np
     return np.sort(rng.choice(size, max_elements, replace=False))
 
 
-def _central_difference(f: Callable[[], float], value: Tensor, i: int, eps: float) -> float:
-    """``(f(v + eps) - f(v - eps)) / (2 eps)`` for flat element ``i`` of ``value`` (restored)."""
+def central_difference(f: Callable[[], float], value: Tensor, i: int, eps: float) -> float:
+    """Central difference of ``f`` with respect to one element of ``value``, perturbed in place.
+
+    Args:
+        f: a scalar function that reads ``value`` (e.g. a loss through a layer's forward).
+        value: the array differentiated; element ``i`` is set to ``v + eps`` then ``v - eps``,
+            and restored exactly, even if ``f`` raises.
+        i: flat (C-order) index of the element.
+        eps: the step.
+
+    Shape:
+        - value: any; ``i`` in ``[0, value.size)``.
+
+    Returns:
+        ``(f(v + eps) - f(v - eps)) / (2 eps)``.
+    """
     index = np.unravel_index(i, value.shape)
     original = value[index]
     try:

@@ -14,7 +14,7 @@ more) is always caught:
   ``h = eps ** (1/3)`` (float64: h 6e-6, tol 6e-5; float32: h 4.9e-3, tol 0.049): the
   differences' rounding error is about ``eps / h`` and their truncation error ``h**2``.
 
-:func:`gradient` takes central differences with :func:`nplearn.checks._central_difference`, the
+:func:`gradient` takes central differences with :func:`nplearn.checks.central_difference`, the
 gradient checker's own step, element by element.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from nplearn.checks import _central_difference, relative_error
+from nplearn.checks import central_difference, relative_error
 
 __all__ = ["error", "fd_step", "fd_tol", "gradient", "oracle_tol", "result_dtype"]
 
@@ -91,5 +91,5 @@ def gradient(f: Callable[[], float], value: np.ndarray, step: float) -> np.ndarr
     Shape:
         - value: any; output: the same shape, float64.
     """
-    flat = [_central_difference(f, value, i, step) for i in range(value.size)]
+    flat = [central_difference(f, value, i, step) for i in range(value.size)]
     return np.asarray(flat, dtype=np.float64).reshape(value.shape)
