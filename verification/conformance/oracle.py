@@ -107,12 +107,14 @@ def loss(
         value = -(ty * t.log_softmax(tz, dim=1)).sum() / n
         value.backward()
         return np.array(z, dtype=np.float64), float(value.detach()), tz.grad.numpy()
-    # The value is what the given probabilities determine (infinite where the target's is 0);
-    # a gradient with respect to the logits is the log-softmax's.
+    # The value is what the given probabilities determine: -sum xlogy(y, p), where a class of
+    # target 0 adds 0 even at p = 0 (0 * log 0 = 0), and a target class of p = 0 makes it
+    # infinite. The gradient -y/p is not judged where p = 0 (NaN or infinite there); one with
+    # respect to the logits is the log-softmax's.
     fed = _leaf(t.softmax(tz, dim=1).detach().numpy())
-    value = -(ty * t.log(fed)).sum() / n
+    value = -t.special.xlogy(ty, fed.detach()).sum() / n
     if conventions["grad_wrt"] == "input":
-        value.backward()
-        return fed.detach().numpy(), float(value.detach()), fed.grad.numpy()
+        (-(ty * t.log(fed)).sum() / n).backward()
+        return fed.detach().numpy(), float(value), fed.grad.numpy()
     (-(ty * t.log_softmax(tz, dim=1)).sum() / n).backward()
-    return fed.detach().numpy(), float(value.detach()), tz.grad.numpy()
+    return fed.detach().numpy(), float(value), tz.grad.numpy()
