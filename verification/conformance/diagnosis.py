@@ -8,7 +8,7 @@ against the oracle's:
 - :func:`scale` fits the least-squares factor ``c = <a, e> / <e, e>``; when the residual after
   scaling is within the match tolerance, it names ``c`` if it equals one of the sizes of the
   example (``"off by a factor equal to the batch size"``, ``1/batch size``, ``2``, ``the number
-  of classes``, ``batch x classes``...), else gives it as a number;
+  of classes``, ``batch x classes``...), else gives it as a number (:func:`factor_words`);
 - :func:`offset` finds a constant added to every entry;
 - :func:`formula` compares the result with the formulas of suspected mistakes (each given with
   its words by the check) and names the first that matches;
@@ -27,7 +27,7 @@ import numpy as np
 
 from verification.conformance.numeric import error
 
-__all__ = ["factors", "formula", "match_tol", "offset", "per_tensor", "scale"]
+__all__ = ["factor_words", "factors", "formula", "match_tol", "offset", "per_tensor", "scale"]
 
 
 def match_tol(tol: float) -> float:
@@ -63,6 +63,15 @@ def scale(actual: object, expected: object, sizes: Mapping[str, int], tol: float
     close = match_tol(tol)
     if abs(c - 1) <= close or c == 0 or error(a, c * e) > close:
         return None
+    return factor_words(c, sizes, tol)
+
+
+def factor_words(c: float, sizes: Mapping[str, int], tol: float) -> str:
+    """``"off by a factor equal to the batch size"`` for a fitted factor ``c`` (a number if it
+    equals none of :func:`factors`); ``"right"`` when ``c`` is 1 within the match tolerance."""
+    close = match_tol(tol)
+    if abs(c - 1) <= close:
+        return "right"
     for name, value in factors(sizes):
         if abs(c - value) <= close * abs(value):
             return f"off by a factor equal to {name}"

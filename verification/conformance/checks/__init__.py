@@ -13,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from verification.conformance.checks import layers, losses, mutation, overfit, stability, training
+from verification.conformance.checks import (
+    layers,
+    losses,
+    mutation,
+    overfit,
+    sgd,
+    stability,
+    training,
+)
 from verification.conformance.result import Result
 from verification.conformance.target import ACTIVATIONS, FACTORIES, LAYERS, LOSSES, Target
 
@@ -41,7 +49,7 @@ CHECKS: list[Check] = [
     Check("vs torch", _alone(LOSSES), losses.against_torch),
     Check("stability", _alone((*ACTIVATIONS, "softmax", "cross_entropy")), stability.stability),
     Check("inputs not mutated", _alone((*LAYERS, *LOSSES)), mutation.not_mutated),
-    Check("L2 rule", (("sgd", ("sgd", "linear")),), training.sgd),
+    Check("L2 rule", (("sgd", ("sgd", "linear")),), sgd.sgd),
     Check(
         "end to end",
         tuple((f"network+{a}", ("network", "linear", a, "cross_entropy|mse")) for a in ACTIVATIONS),

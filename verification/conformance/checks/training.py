@@ -1,92 +1,42 @@
-"""Training checks: SGD against its declared L2 rule, and end-to-end parameter gradients.
+"""End to end: a network's parameter gradients against differences of the library's own loss.
 
 Contract
 --------
-*SGD*: a linear layer's ``params`` and ``grads`` (filled by its own backward) before one
-``opt.step([layer])``, and its ``params`` after: the step taken must be the declared rule's,
-``post`` ``w - lr*grad - 2*l2*w``, ``weight_decay`` ``w - lr*(grad + l2*w)`` or ``none``
-``w - lr*grad``, at ``l2 = 0.01`` and at ``l2 = 0``; diagnosed by another rule's step or a fitted
-factor. *End to end*: a linear-activation-linear network built by the library's own
-``network(layers)`` and its loss (cross-entropy, else MSE); after ``net.backward(loss.grad)``,
-each linear layer's ``grads`` against central differences of the library's own loss value
-through the network (a fresh network per evaluation). Hidden pre-activations stay clear of
-kinks by more than the difference step.
+A linear-activation-linear network built by the library's own ``network(layers)`` and its loss
+(cross-entropy, else MSE); after ``net.backward(loss.grad)``, each linear layer's ``grads``
+against central differences of the library's own loss value through the network (a fresh
+network per evaluation). Hidden pre-activations stay clear of kinks by more than the difference
+step. A failure is diagnosed against reference networks computed here: the gradient reaching
+the second linear layer is measured as central differences of the library's loss with respect
+to that layer's output, and backpropagated by hand, once with the activation's true derivative
+and once with each suspected mistake of the activation's backward (the layer checks'
+suspects, e.g. the derivative applied to the output), scaled by the factor fitted on ``dW2``
+and ``db2``. The first reference whose ``dW1`` and ``db1`` match names the mistake; else each
+tensor gets a fitted factor, or ``wrong, no known pattern``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import scipy.special
 from hypothesis import strategies as st
 
-from verification.conformance import calls, diagnosis, inputs
+from verification.conformance import calls, diagnosis, inputs, oracle
+from verification.conformance.checks.layers import suspects
 from verification.conformance.judge import Example, Finding, judge
-from verification.conformance.numeric import error, fd_step, fd_tol, gradient, oracle_tol
+from verification.conformance.numeric import error, fd_step, fd_tol, gradient
 from verification.conformance.numeric import result_dtype as dtype_of
 from verification.conformance.result import Result
 from verification.conformance.target import Target
 from verification.registry import values
 
-__all__ = ["RULES", "end_to_end", "sgd"]
+__all__ = ["end_to_end"]
 
 Params = Mapping[str, np.ndarray]
-#: The update ``w_new - w`` of each L2 rule, from ``(w, grad, lr, l2)``.
-RULES: dict[str, tuple[str, Callable[..., np.ndarray]]] = {
-    "post": ("the post's rule w - lr*grad - 2*l2*w", lambda w, g, lr, l2: -lr * g - 2 * l2 * w),
-    "weight_decay": ("weight decay w - lr*(grad + l2*w)", lambda w, g, lr, l2: -lr * (g + l2 * w)),
-    "none": ("no L2 term, w - lr*grad", lambda w, g, lr, l2: -lr * g),
-}
-STEPS = ((0.1, 0.01), (0.5, 0.0))
 HIDDEN = 6
 MARGIN = 0.05  # hidden pre-activations stay this far from a kink (above a float32 step of 5e-3)
-
-
-def _step_trial(target: Target, rule: str):
-    def trial(example: Example) -> Finding:
-        made = calls.layer(target, "linear", example)
-        made.forward(np.array(example["x"]))
-        made.backward(np.array(example["grad"]))
-        before, grads = calls.params_of(made, "params"), calls.params_of(made)
-        lr, l2 = example["lr"], example["l2"]
-        opt = target.factories["sgd"](lr) if rule == "none" else target.factories["sgd"](lr, l2)
-        opt.step([made])
-        taken = {k: v - before[k] for k, v in calls.params_of(made, "params").items()}
-        expected = {k: RULES[rule][1](before[k], grads[k], lr, l2) for k in before}
-        tol = oracle_tol(dtype_of(*before.values()))
-        worst = max(error(taken[k], expected[k]) for k in taken)
-        if worst <= tol:
-            return Finding(worst, tol)
-        flat = np.concatenate([taken["W"].ravel(), taken["b"].ravel()])
-        others = [
-            (f"follows {words}, not the declared {rule} rule",
-             np.concatenate([f(before[k], grads[k], lr, l2).ravel() for k in ("W", "b")]))
-            for name, (words, f) in RULES.items() if name != rule
-        ] + [(
-            "the L2 term is not applied to the biases",
-            np.concatenate([expected["W"].ravel(), -lr * grads["b"].ravel()]),
-        )]
-        words = diagnosis.formula(flat, others, tol) or diagnosis.per_tensor({
-            f"step of {k}": (not error(taken[k], expected[k]) <= tol,
-                             diagnosis.scale(taken[k], expected[k], {"batch size": inputs.BATCH},
-                                             tol))
-            for k in taken
-        })
-        return Finding(worst, tol, words)
-
-    return trial
-
-
-def sgd(target: Target, piece: str) -> Result:
-    """One ``opt.step`` against the declared L2 rule, with and without L2."""
-    rule = target.convention("sgd", "l2_rule")
-    layers = inputs.layer_examples(True, 3.0, (), 0.0, count=len(STEPS))
-    examples = [{**ex, "lr": lr, "l2": l2} for ex, (lr, l2) in zip(layers, STEPS, strict=True)]
-    strategy = st.tuples(inputs.layer_strategy(True, 3.0, (), 0.0), st.sampled_from(STEPS)).map(
-        lambda pair: {**pair[0], "lr": pair[1][0], "l2": pair[1][1]}
-    )
-    return judge(piece, "L2 rule", _step_trial(target, rule), examples, strategy)
 
 
 def _clear_of_kinks(example: Example) -> bool:
@@ -123,11 +73,18 @@ def _small_network(draw) -> Example:
     return {**example, "target": inputs.onehot(np.array(labels), classes)}
 
 
-def _value_and_net(target: Target, activation: str, loss_piece: str, params: Params, x, y):
-    """``(value, net, layers, loss)`` after one forward and loss call through ``network``."""
+def _head(target: Target, loss_piece: str) -> tuple[bool, bool]:
+    """``(probabilities, inside)``: whether the loss takes probabilities, and whether the
+    network then ends with the library's softmax layer (else the check applies softmax)."""
     conventions = target.conventions[loss_piece]
     probabilities = loss_piece == "cross_entropy" and conventions["input"] == "probabilities"
-    inside = probabilities and conventions["grad_wrt"] == "input" and target.has("softmax")
+    return probabilities, probabilities and conventions["grad_wrt"] == "input" and target.has(
+        "softmax")
+
+
+def _value_and_net(target: Target, activation: str, loss_piece: str, params: Params, x, y):
+    """``(value, net, layers, loss)`` after one forward and loss call through ``network``."""
+    probabilities, inside = _head(target, loss_piece)
     layers = [
         calls.layer(target, "linear", {"W": params["W1"], "b": params["b1"]}),
         calls.layer(target, activation),
@@ -140,6 +97,63 @@ def _value_and_net(target: Target, activation: str, loss_piece: str, params: Par
     loss = target.factories[loss_piece]()
     value = float(loss(out, np.array(y, dtype=np.float64)))
     return value, net, layers, loss
+
+
+def _loss_of_logits(target: Target, loss_piece: str, z: np.ndarray, y: np.ndarray) -> float:
+    """The library's loss value at the second linear layer's output ``z`` (through its softmax
+    layer, or softmax, when the loss takes probabilities)."""
+    probabilities, inside = _head(target, loss_piece)
+    if inside:
+        z = calls.forward(target, "softmax", {}, z)
+    elif probabilities:
+        z = scipy.special.softmax(z, axis=1)
+    return calls.run_loss(target, loss_piece, z, y)[0]
+
+
+def _references(target: Target, activation: str, loss_piece: str, example: Example,
+                found: dict[str, np.ndarray], tol: float) -> tuple[str, list[tuple[str, dict]]]:
+    """The words on ``dW2``/``db2`` (their fitted factor) and the reference gradients of
+    ``W1``, ``b1``: the true backward's first, then each suspected mistake's."""
+    x, y = example["x"], example["target"]
+    h = x @ example["W1"] + example["b1"]
+    ref = oracle.layer(activation, h, np.zeros_like(h))
+    a = ref["y"]
+    live = a @ example["W2"] + example["b2"]
+    delta = gradient(lambda: _loss_of_logits(target, loss_piece, live, y), live,
+                     fd_step(np.dtype(np.float64)))
+    second = np.concatenate([(a.T @ delta).ravel(), delta.sum(axis=0)])
+    got = np.concatenate([found["W2"].ravel(), found["b2"].ravel()])
+    c = float(got @ second) / float(second @ second) if np.any(second) else 1.0
+    if error(got, c * second) > diagnosis.match_tol(tol):
+        c = 1.0
+    sizes = {"batch size": x.shape[0], "number of classes": y.shape[1]}
+    upstream = c * delta @ example["W2"].T
+    dh = oracle.layer(activation, h, upstream)["dx"]
+    candidates = [("", dh)] + suspects(activation, {"x": h, "grad": upstream}, a)["dx"]
+    firsts = [(words, {"W1": x.T @ d, "b1": d.sum(axis=0)}) for words, d in candidates]
+    return diagnosis.factor_words(c, sizes, tol), firsts
+
+
+def _diagnose(target: Target, activation: str, loss_piece: str, example: Example,
+              found: dict[str, np.ndarray], numeric: dict[str, np.ndarray], tol: float) -> str:
+    """The end-to-end failure in words (module contract)."""
+    second, firsts = _references(target, activation, loss_piece, example, found, tol)
+    close = diagnosis.match_tol(tol)
+    first = next((words or "right" for words, ref in firsts
+                  if max(error(found[n], ref[n]) for n in ("W1", "b1")) <= close), None)
+    if first == "right" and second != "right":
+        return f"dW1 and db1 and dW2 and db2: {second}"
+    if first is not None and first != "right":
+        backward = f"as in a network whose {activation} backward is wrong: {first}"
+        if second == "right":
+            return f"dW1 and db1: {backward}; dW2 and db2 are right"
+        return f"dW1 and db1: {backward}, upstream {second}; dW2 and db2: {second}"
+    sizes = {"batch size": example["x"].shape[0],
+             "number of classes": example["target"].shape[1]}
+    findings = {f"d{n}": (not error(found[n], numeric[n]) <= tol,
+                          diagnosis.scale(found[n], numeric[n], sizes, tol)) for n in found}
+    failed = [name for name, (bad, _) in findings.items() if bad]
+    return diagnosis.per_tensor(findings) or f"{' and '.join(failed)}: wrong, no known pattern"
 
 
 def end_to_end(target: Target, piece: str) -> Result:
@@ -162,16 +176,11 @@ def end_to_end(target: Target, piece: str) -> Result:
 
         numeric = {n: gradient(f, live[n], fd_step(dtype)) for n in names}
         tol = fd_tol(dtype)
-        errors = {n: error(found[n], numeric[n]) for n in names}
-        worst = max(errors.values())
+        worst = max(error(found[n], numeric[n]) for n in names)
         if worst <= tol:
             return Finding(worst, tol)
-        sizes = {"batch size": x.shape[0], "number of classes": y.shape[1]}
-        words = diagnosis.per_tensor({
-            f"d{n}": (not errors[n] <= tol, diagnosis.scale(found[n], numeric[n], sizes, tol))
-            for n in names
-        })
-        return Finding(worst, tol, words and f"not the gradient of the loss value: {words}")
+        words = _diagnose(target, activation, loss_piece, example, found, numeric, tol)
+        return Finding(worst, tol, f"not the gradient of the loss value: {words}")
 
     strategy = _small_network().filter(_clear_of_kinks)
     return judge(piece, "end to end", trial, _network_examples(), strategy)

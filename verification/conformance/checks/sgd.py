@@ -1,0 +1,125 @@
+"""The SGD check: one ``opt.step`` against the declared L2 rule, diagnosed term by term.
+
+Contract
+--------
+A linear layer's ``params`` and ``grads`` (filled by its own backward) before one
+``opt.step([layer])``, and its ``params`` after: the step taken must be the declared rule's,
+``post`` ``w - lr*grad - 2*l2*w``, ``weight_decay`` ``w - lr*(grad + l2*w)`` or ``none``
+``w - lr*grad``, at ``l2 = 0.01`` and at ``l2 = 0``. A wrong step is diagnosed by another rule's
+step, by an L2 term missing on the biases, or else by fitting its two terms separately: a step
+taken at ``l2 = 0`` gives the factor on the gradient term ``-lr*grad``, and a step at
+``l2 = 0.01`` on a fresh layer, less that gradient term, the factor on the declared L2 term
+(``"the gradient term of the step is off by a factor equal to 1/batch size; the L2 term is
+right"``). When neither fit explains the step, each tensor's step gets a fitted factor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from hypothesis import strategies as st
+
+from verification.conformance import calls, diagnosis, inputs
+from verification.conformance.judge import Example, Finding, judge
+from verification.conformance.numeric import error, oracle_tol
+from verification.conformance.numeric import result_dtype as dtype_of
+from verification.conformance.result import Result
+from verification.conformance.target import Target
+
+__all__ = ["FIT_L2", "RULES", "STEPS", "sgd"]
+
+#: The update ``w_new - w`` of each L2 rule, from ``(w, grad, lr, l2)``.
+RULES: dict[str, tuple[str, Callable[..., np.ndarray]]] = {
+    "post": ("the post's rule w - lr*grad - 2*l2*w", lambda w, g, lr, l2: -lr * g - 2 * l2 * w),
+    "weight_decay": ("weight decay w - lr*(grad + l2*w)", lambda w, g, lr, l2: -lr * (g + l2 * w)),
+    "none": ("no L2 term, w - lr*grad", lambda w, g, lr, l2: -lr * g),
+}
+STEPS = ((0.1, 0.01), (0.5, 0.0))
+FIT_L2 = 0.01  # the L2 strength of the step that measures the L2 term
+
+
+def _step(target: Target, rule: str, example: Example, l2: float) -> tuple[dict, dict, dict]:
+    """``(params before, grads, step taken)`` of one ``opt.step`` on a fresh linear layer."""
+    made = calls.layer(target, "linear", example)
+    made.forward(np.array(example["x"]))
+    made.backward(np.array(example["grad"]))
+    before, grads = calls.params_of(made, "params"), calls.params_of(made)
+    lr = example["lr"]
+    opt = target.factories["sgd"](lr) if rule == "none" else target.factories["sgd"](lr, l2)
+    opt.step([made])
+    taken = {k: v - before[k] for k, v in calls.params_of(made, "params").items()}
+    return before, grads, taken
+
+
+def _flat(tensors: dict[str, np.ndarray]) -> np.ndarray:
+    return np.concatenate([tensors["W"].ravel(), tensors["b"].ravel()])
+
+
+def _fit(actual: np.ndarray, term: np.ndarray, tol: float) -> float | None:
+    """The factor ``c`` with ``actual = c * term`` within the match tolerance, else None."""
+    norm = float(term @ term)
+    if norm == 0:
+        return None
+    c = float(actual @ term) / norm
+    return c if error(actual, c * term) <= diagnosis.match_tol(tol) else None
+
+
+def _terms(target: Target, rule: str, example: Example, tol: float) -> str | None:
+    """The gradient term's and the L2 term's factors, fitted from separate steps."""
+    sizes = {"batch size": len(example["x"])}
+    lr = example["lr"]
+    _, grads, taken = _step(target, rule, example, 0.0)
+    alpha = _fit(_flat(taken), -lr * _flat(grads), tol)
+    if alpha is None:
+        return None
+    words = f"the gradient term of the step is {diagnosis.factor_words(alpha, sizes, tol)}"
+    if rule == "none":
+        return words
+    before, grads, taken = _step(target, rule, example, FIT_L2)
+    l2_term = {k: RULES[rule][1](before[k], 0 * grads[k], lr, FIT_L2) for k in before}
+    rest = _flat(taken) - alpha * (-lr * _flat(grads))
+    beta = _fit(rest, _flat(l2_term), tol)
+    if beta is None:
+        return None
+    return f"{words}; the L2 term is {diagnosis.factor_words(beta, sizes, tol)}"
+
+
+def _step_trial(target: Target, rule: str):
+    def trial(example: Example) -> Finding:
+        before, grads, taken = _step(target, rule, example, example["l2"])
+        lr, l2 = example["lr"], example["l2"]
+        expected = {k: RULES[rule][1](before[k], grads[k], lr, l2) for k in before}
+        tol = oracle_tol(dtype_of(*before.values()))
+        worst = max(error(taken[k], expected[k]) for k in taken)
+        if worst <= tol:
+            return Finding(worst, tol)
+        others = [
+            (f"follows {words}, not the declared {rule} rule",
+             np.concatenate([f(before[k], grads[k], lr, l2).ravel() for k in ("W", "b")]))
+            for name, (words, f) in RULES.items() if name != rule
+        ] + [(
+            "the L2 term is not applied to the biases",
+            np.concatenate([expected["W"].ravel(), -lr * grads["b"].ravel()]),
+        )]
+        words = (diagnosis.formula(_flat(taken), others, tol) or _terms(target, rule, example, tol)
+                 or diagnosis.per_tensor({
+                     f"step of {k}": (not error(taken[k], expected[k]) <= tol,
+                                      diagnosis.scale(taken[k], expected[k],
+                                                      {"batch size": len(example["x"])}, tol))
+                     for k in taken
+                 }))
+        return Finding(worst, tol, words)
+
+    return trial
+
+
+def sgd(target: Target, piece: str) -> Result:
+    """One ``opt.step`` against the declared L2 rule, with and without L2."""
+    rule = target.convention("sgd", "l2_rule")
+    layers = inputs.layer_examples(True, 3.0, (), 0.0, count=len(STEPS))
+    examples = [{**ex, "lr": lr, "l2": l2} for ex, (lr, l2) in zip(layers, STEPS, strict=True)]
+    strategy = st.tuples(inputs.layer_strategy(True, 3.0, (), 0.0), st.sampled_from(STEPS)).map(
+        lambda pair: {**pair[0], "lr": pair[1][0], "l2": pair[1][1]}
+    )
+    return judge(piece, "L2 rule", _step_trial(target, rule), examples, strategy)
