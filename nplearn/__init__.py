@@ -9,7 +9,7 @@ A small PyTorch-like multilayer perceptron library in pure NumPy/SciPy::
     net.backward(loss.grad)
     optim.step(net)
 
-Modules, one idea each: ``functional`` (math), ``layers``, ``losses``,
+Modules, one idea each: ``functional`` (math), ``layers``, ``softmax_layer``, ``losses``,
 ``network``, ``optim``; around them ``training`` (fit/evaluate), ``data``
 (MNIST IDX/CSV loading) and ``checks`` (numerical gradient checks, whose
 :func:`gradcheck` is exported here). The ``training`` and ``data`` names are
@@ -27,6 +27,7 @@ from nplearn.layers import Activation, Layer, Linear, ReLU, Sigmoid, Tanh
 from nplearn.losses import MSE, CrossEntropyLoss, Loss
 from nplearn.network import Network
 from nplearn.optim import SGD, Adam, Optimizer
+from nplearn.softmax_layer import Softmax
 
 __version__ = "0.1.0"
 
@@ -55,6 +56,7 @@ __all__ = [
     "Optimizer",
     "ReLU",
     "Sigmoid",
+    "Softmax",
     "Tanh",
     "Tensor",
     "gradcheck",

@@ -1,4 +1,4 @@
-"""Stateless math of nplearn: activations, softmax, log-softmax, one-hot.
+"""Stateless math of nplearn: activations, softmax (and its backward), log-softmax, one-hot.
 
 Contract
 --------
@@ -32,7 +32,9 @@ __all__ = [
     "log_softmax",
     "relu",
     "row_starts",
-    "sigmoid", "softmax",
+    "sigmoid",
+    "softmax",
+    "softmax_backward",
     "summing_vector",
     "to_one_hot",
 ]
@@ -152,6 +154,30 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """
     _, exp, total = _shifted_exp(x, axis)
     return np.divide(exp, total, out=exp)
+
+
+def softmax_backward(y: Tensor, grad: Tensor, axis: int = -1) -> Tensor:
+    r"""``dL/dx`` of :math:`y = S(x)` along ``axis``, given ``y`` and ``grad = dL/dy``.
+
+    The Jacobian-vector product :math:`y \odot (g - \sum_k g_k y_k)`: each row's Jacobian
+    ``diag(y) - y y^T`` is never formed.
+
+    Args:
+        y: the softmax output along ``axis``.
+        grad: ``dL/dy``, the shape of ``y``.
+        axis: the class axis ``y`` was normalised over.
+
+    Shape:
+        - y, grad: ``(batch, classes)`` (any shape works)
+        - output: same as ``y``, dtype of ``grad * y`` (float32 stays float32).
+
+    Returns:
+        ``y * (grad - sum(grad * y, axis, keepdims=True))``, a new array.
+    """
+    dot = np.sum(np.multiply(grad, y), axis=axis, keepdims=True)
+    out = np.subtract(grad, dot)
+    out *= y
+    return out
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:

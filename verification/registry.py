@@ -5,7 +5,8 @@ Contract
 Each :class:`LayerEntry` names a layer class, its PyTorch equivalent, how to build it, the range
 its inputs are drawn from and the inputs where its derivative is not smooth (``kinks``; every
 drawn input keeps :data:`KINK` away from them). An activation may give a plausible wrong
-derivative, which the must-fail test plants in a copy of the layer. Each :class:`LossEntry`
+derivative, and another parameter-free layer a plausible wrong backward, which the must-fail test
+plants in a copy of the layer. Each :class:`LossEntry`
 gives the same for a loss and its targets. The gradcheck, oracle, API, stability and must-fail
 tests are parametrised over :data:`LAYERS`, :data:`ACTIVATIONS` and :data:`LOSSES`: a new
 layer is one class in ``nplearn`` plus one entry here.
@@ -28,17 +29,19 @@ from numpy.typing import DTypeLike
 
 from nplearn import (
     MSE,
+    Activation,
     CrossEntropyLoss,
     Layer,
     Linear,
     Loss,
     ReLU,
     Sigmoid,
+    Softmax,
     Tanh,
     sigmoid,
     to_one_hot,
 )
-from nplearn.functional import Tensor
+from nplearn.functional import Tensor, softmax_backward
 
 __all__ = ["ACTIVATIONS", "KINK", "LAYERS", "LOSSES", "LayerEntry", "LossEntry", "values"]
 
@@ -84,6 +87,8 @@ class LayerEntry:
         make: ``(in_features, dtype, seed) -> layer`` for layers with sizes or parameters.
         wrong_derivative: a plausible wrong ``derivative(y)`` of an activation, and ``wrong``
             says what it gets wrong.
+        wrong_backward: a plausible wrong ``backward(y, grad) -> dL/dx`` of a parameter-free
+            layer that is not elementwise, from its last output ``y``; ``wrong`` says what.
     """
 
     layer: type[Layer]
@@ -93,6 +98,7 @@ class LayerEntry:
     kinks: tuple[float, ...] = ()
     make: Callable[[int, DTypeLike, int], Layer] | None = None
     wrong_derivative: Callable[[Tensor], Tensor] | None = None
+    wrong_backward: Callable[[Tensor, Tensor], Tensor] | None = None
     wrong: str = ""
 
     @property
@@ -144,9 +150,18 @@ LAYERS = [
         wrong_derivative=lambda y: 1 - np.tanh(y) ** 2,
         wrong="tanh'(.) applied to the output instead of the input",
     ),
+    LayerEntry(
+        Softmax,
+        lambda torch: lambda x: torch.softmax(x, dim=1),
+        # Logits within +-5: beyond, rows saturate and dx is a difference of nearly equal terms,
+        # whose rounding is large beside the small result (the extremes are stability tests').
+        oracle_bound=5.0,
+        wrong_backward=lambda y, grad: softmax_backward(y, grad, axis=0),
+        wrong="the Jacobian-vector product summed over axis 0, across the batch, not each row",
+    ),
 ]
 #: The parameter-free elementwise layers (``nplearn.Activation`` subclasses).
-ACTIVATIONS = [entry for entry in LAYERS if entry.make is None]
+ACTIVATIONS = [entry for entry in LAYERS if issubclass(entry.layer, Activation)]
 
 
 @dataclass(frozen=True)

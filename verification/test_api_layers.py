@@ -44,6 +44,7 @@ def test_public_names_import() -> None:
         Network,
         ReLU,
         Sigmoid,
+        Softmax,
         Tensor,
         log_softmax,
         sigmoid,

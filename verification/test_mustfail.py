@@ -2,10 +2,10 @@
 of our pieces, must be caught.
 
 Each planted bug is a subclass of the correct piece: the post's bugs and hand-made Linear and loss
-bugs below, plus, for every activation of ``verification.registry`` that gives one, the activation
-with its plausible wrong derivative. The test asserts that ``gradcheck`` raises
-``GradcheckError`` on the bug and passes on the correct piece with the same inputs, so the check
-discriminates (a checker that cannot fail verifies nothing).
+bugs below, plus, for every layer of ``verification.registry`` that gives one, the activation
+with its plausible wrong derivative or the layer with its plausible wrong backward. The test
+asserts that ``gradcheck`` raises ``GradcheckError`` on the bug and passes on the correct piece
+with the same inputs, so the check discriminates (a checker that cannot fail verifies nothing).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 from nplearn import MSE, CrossEntropyLoss, Linear, Network, ReLU, softmax, to_one_hot
 from nplearn.checks import GradcheckError, gradcheck
 from verification.post_impl import PostReLU
-from verification.registry import ACTIVATIONS, LayerEntry
+from verification.registry import ACTIVATIONS, LAYERS, LayerEntry
 
 F64 = np.float64
 
@@ -202,7 +202,26 @@ def _wrong_derivative(entry: LayerEntry) -> Plant:
     )
 
 
+def _wrong_backward(entry: LayerEntry) -> Plant:
+    """The layer of ``entry`` with its registered wrong backward planted (from its last output)."""
+    wrong_backward = entry.wrong_backward
+    assert wrong_backward is not None
+
+    def backward(self: Any, grad: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        return wrong_backward(self.output, grad) if input_grad else None
+
+    wrong = type(f"Wrong{entry.id}", (entry.layer,), {"backward": backward})
+    return Plant(
+        f"{entry.id.lower()}-wrong-backward",
+        f"{entry.id}: {entry.wrong}",
+        wrong,
+        entry.layer,
+        lambda rng: (rng.uniform(-entry.bound, entry.bound, (4, 6)), None),
+    )
+
+
 PLANTS += [_wrong_derivative(e) for e in ACTIVATIONS if e.wrong_derivative is not None]
+PLANTS += [_wrong_backward(e) for e in LAYERS if e.wrong_backward is not None]
 
 
 @pytest.mark.parametrize("plant", PLANTS, ids=[p.id for p in PLANTS])

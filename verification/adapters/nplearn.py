@@ -1,6 +1,5 @@
 """nplearn in the post's interface: its own pieces, in float64, under its default conventions.
 
-Softmax is a function in nplearn, not a layer, so the adapter has no ``softmax`` factory.
 ``SGD.step`` takes anything with ``parameter_groups()``; the protocol passes a list of layers.
 """
 
@@ -22,7 +21,7 @@ def linear(W, b):
     return layer
 
 
-relu, sigmoid, tanh = nplearn.ReLU, nplearn.Sigmoid, nplearn.Tanh
+relu, sigmoid, tanh, softmax = nplearn.ReLU, nplearn.Sigmoid, nplearn.Tanh, nplearn.Softmax
 mse, cross_entropy, network = nplearn.MSE, nplearn.CrossEntropyLoss, nplearn.Network
 
 
