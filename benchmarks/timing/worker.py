@@ -3,8 +3,10 @@
 Contract
 --------
 ``python -m benchmarks.timing.worker`` pins every BLAS/OpenMP pool to ``$NPLEARN_BENCH_THREADS``,
-imports whichever nplearn its ``PYTHONPATH`` puts first (one worker per version or per
-``OPENBLAS_CORETYPE``), then answers one JSON line on stdout per JSON request line on stdin:
+first holds a random :data:`PAD` of heap (so that where a build's imports put the arrays is
+sampled per process, not fixed by which modules the build imports), imports whichever nplearn
+its ``PYTHONPATH`` puts first (one worker per version or per ``OPENBLAS_CORETYPE``), then
+answers one JSON line on stdout per JSON request line on stdin:
 
 - first, unasked: ``{"ready": {"nplearn": file, "numpy": version, "blas": [pools]}}``, or
   ``{"error": message}`` and exit 1 when nplearn or numpy cannot be imported;
@@ -21,12 +23,16 @@ from __future__ import annotations
 
 import gc
 import json
+import random
 import sys
 import time
 import traceback
 from typing import Any
 
 from benchmarks.threads import default_threads
+
+#: Up to this many bytes, in whole 64-byte cache lines.
+PAD = 1 << 16
 
 
 def _chunks(step: Any, steps: int, chunks: int, clock: Any) -> list[float]:
@@ -44,6 +50,7 @@ def _chunks(step: Any, steps: int, chunks: int, clock: Any) -> list[float]:
 
 
 def serve() -> int:
+    pad = bytearray(64 * random.randrange(PAD // 64))  # held for the process's life
     try:
         import numpy
         from threadpoolctl import threadpool_info, threadpool_limits
@@ -75,7 +82,7 @@ def serve() -> int:
         except Exception as exc:
             answer = {"error": "".join(traceback.format_exception_only(exc)).strip()}
         print(json.dumps(answer), flush=True)
-    del limits
+    del limits, pad
     return 0
 
 
