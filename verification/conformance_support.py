@@ -1,0 +1,23 @@
+"""Helpers of the conformance suite's own tests: the adapters, the rows by id, running one row,
+and loading an adapter written as text (planted bugs, bad adapters)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from verification.conformance import Result, Target, load_adapter, rows, run_row
+
+ADAPTERS = Path(__file__).resolve().parent / "adapters"
+ROWS = {row.id: row for row in rows()}
+
+
+def run(target: Target, row_id: str, timeout: float = 30.0) -> Result:
+    """The result of the row ``row_id`` (e.g. ``"relu-forward"``) on ``target``."""
+    return run_row(ROWS[row_id], target, timeout)
+
+
+def load_text(folder: Path, name: str, text: str) -> Target:
+    """The target of an adapter whose source is ``text``, written as ``folder/<name>.py``."""
+    path = folder / f"{name}.py"
+    path.write_text(text)
+    return load_adapter(path)

@@ -1,0 +1,161 @@
+"""Planted bugs for the stability, SGD, end-to-end and overfit checks, and their correct twins.
+
+Each planted library is nplearn's pieces with one piece replaced. A bug must come out ``wrong``
+or ``unstable`` with its diagnosis; the correct twin (an ``xlogy`` cross-entropy, a slow SGD, an
+SGD that divides its step by the batch size) must pass: proof both ways.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from verification.conformance.checks.stability import ZERO_BESIDE
+from verification.conformance_support import load_text, run
+
+NPLEARN = '''
+import time
+import numpy as np
+import scipy.special
+import nplearn
+
+NAME = "planted"
+
+
+def linear(W, b):
+    layer = nplearn.Linear(*W.shape, dtype=np.float64)
+    layer.W, layer.b = W, b
+    return layer
+
+
+relu, network, cross_entropy = nplearn.ReLU, nplearn.Network, nplearn.CrossEntropyLoss
+'''
+
+PROBABILITY_CE = '''
+CONVENTIONS = {"cross_entropy": {"input": "probabilities", "grad_wrt": "input",
+                                 "reduction": "sum"}}
+
+
+class cross_entropy:
+    """-sum t*log p; np.log(p, where=p > 0) without out leaves the p = 0 entries as whatever
+    memory it got: here the freed t / p, NaN at 0/0."""
+
+    def __call__(self, p, t):
+        self.grad = 0 - t / p
+        return float(-np.sum(t * np.log(p, where=p > 0)))
+'''
+
+XLOGY_CE = '''
+CONVENTIONS = {"cross_entropy": {"input": "probabilities", "grad_wrt": "input",
+                                 "reduction": "sum"}}
+
+
+class cross_entropy:
+    def __call__(self, p, t):
+        self.grad = np.divide(-t, p, out=np.zeros_like(p), where=t > 0)
+        return float(-np.sum(scipy.special.xlogy(t, p)))
+'''
+
+
+@pytest.mark.parametrize("body, verdict", [(PROBABILITY_CE, "unstable"), (XLOGY_CE, "pass")])
+def test_probability_loss_value_at_a_zero_probability(tmp_path, body: str, verdict: str) -> None:
+    """A probability cross-entropy whose value is NaN where a non-target class has p = 0 is
+    unstable there; the xlogy one passes (its value is judged, not skipped as NaN)."""
+    target = load_text(tmp_path, "ce", NPLEARN + body)
+    result = run(target, "cross_entropy-stability")
+    assert result.verdict == verdict, result
+    if verdict == "unstable":
+        assert f"loss value not finite at {ZERO_BESIDE}" in (result.diagnosis or ""), result
+    for row_id in ("cross_entropy-own-gradient", "cross_entropy-vs-torch"):
+        assert run(target, row_id).verdict == "pass", row_id
+
+
+SGD = '''
+CONVENTIONS = {{"sgd": {{"l2_rule": "weight_decay"}}}}
+
+
+class sgd:
+    def __init__(self, lr, l2=0.0):
+        self.lr, self.l2 = lr, l2
+
+    def step(self, layers):
+        for layer in layers:
+            n = len(layer.input)
+            for k, p in layer.params.items():
+                p -= self.lr * ({grad} + {l2} * self.l2 * p)
+'''
+
+
+@pytest.mark.parametrize("grad, l2, words", [
+    ("layer.grads[k] / n", 1,
+     "the gradient term of the step is off by a factor equal to 1/batch size; the L2 term is "
+     "right"),
+    ("layer.grads[k]", 2, "the gradient term of the step is right; the L2 term is off by a "
+     "factor equal to 2"),
+])
+def test_sgd_terms_are_fitted_separately(tmp_path, grad: str, l2: int, words: str) -> None:
+    target = load_text(tmp_path, "sgd", NPLEARN + SGD.format(grad=grad, l2=l2))
+    result = run(target, "sgd-L2-rule")
+    assert result.verdict == "wrong", result
+    assert result.diagnosis == words, result
+
+
+NETWORK = '''
+class sigmoid(nplearn.Sigmoid):
+    """The derivative applied to the output."""
+
+    def backward(self, grad, *, input_grad=True):
+        s = nplearn.sigmoid(self.output)
+        return grad * s * (1 - s)
+
+
+class tanh(nplearn.Tanh):
+    """A backward of no known pattern."""
+
+    def backward(self, grad, *, input_grad=True):
+        return grad * np.cos(3 * self.output)
+'''
+
+
+@pytest.mark.parametrize("row_id, words", [
+    ("network+sigmoid-end-to-end", "dW1 and db1: as in a network whose sigmoid backward is "
+     "wrong: sigma'(.) applied to the output instead of the input; dW2 and db2 are right"),
+    ("network+tanh-end-to-end", "dW1 and db1: wrong, no known pattern"),
+])
+def test_end_to_end_is_diagnosed(tmp_path, row_id: str, words: str) -> None:
+    """The network's gradients are compared with reference networks: a suspected activation
+    backward is named; anything else says so explicitly. The ReLU network passes."""
+    target = load_text(tmp_path, "net", NPLEARN + NETWORK)
+    result = run(target, row_id)
+    assert result.verdict == "wrong", result
+    assert result.diagnosis == f"not the gradient of the loss value: {words}", result
+    assert run(target, "network+relu-end-to-end").verdict == "pass"
+
+
+STEPPER = '''
+class sgd:
+    def __init__(self, lr, l2=0.0):
+        self.lr = lr
+
+    def step(self, layers):
+        time.sleep({sleep})
+        for layer in layers:
+            for k, p in getattr(layer, "params", {{}}).items():
+                p -= self.lr * {direction}
+'''
+
+
+@pytest.mark.parametrize("sleep, direction, verdict", [
+    (0.1, "layer.grads[k]", "pass"),
+    (0.0, "layer.grads[k] / 50", "pass"),
+    (0.0, "-layer.grads[k]", "wrong"),
+    (0.0, "np.abs(layer.grads[k])", "wrong"),
+])
+def test_overfit(tmp_path, sleep: float, direction: str, verdict: str) -> None:
+    """A slow library (0.1 s a step: 75 s at 750 steps) and one whose SGD divides by the batch
+    size still reach 100%; one that steps uphill, or along |grad|, fails."""
+    target = load_text(tmp_path, "fit", NPLEARN + STEPPER.format(sleep=sleep,
+                                                                 direction=direction))
+    result = run(target, "training-overfit-50")
+    assert result.verdict == verdict, result
+    if verdict == "wrong":
+        assert "training accuracy" in (result.diagnosis or ""), result
