@@ -75,14 +75,15 @@ def _terms(target: Target, rule: str, example: Example, tol: float) -> str | Non
         return None
     words = f"the gradient term of the step is {diagnosis.factor_words(alpha, sizes, tol)}"
     if rule == "none":
-        return words
+        return None if words.endswith("right") else words
     before, grads, taken = _step(target, rule, example, FIT_L2)
     l2_term = {k: RULES[rule][1](before[k], 0 * grads[k], lr, FIT_L2) for k in before}
     rest = _flat(taken) - alpha * (-lr * _flat(grads))
     beta = _fit(rest, _flat(l2_term), tol)
-    if beta is None:
-        return None
-    return f"{words}; the L2 term is {diagnosis.factor_words(beta, sizes, tol)}"
+    l2_words = None if beta is None else diagnosis.factor_words(beta, sizes, tol)
+    if l2_words is None or (words.endswith("right") and l2_words == "right"):
+        return None  # the terms do not explain the failing step
+    return f"{words}; the L2 term is {l2_words}"
 
 
 def _step_trial(target: Target, rule: str):
