@@ -120,7 +120,7 @@ def _references(target: Target, activation: str, loss_piece: str, example: Examp
     a = ref["y"]
     live = a @ example["W2"] + example["b2"]
     delta = gradient(lambda: _loss_of_logits(target, loss_piece, live, y), live,
-                     fd_step(np.dtype(np.float64)))
+                     fd_step(dtype_of(*found.values())))
     second = np.concatenate([(a.T @ delta).ravel(), delta.sum(axis=0)])
     got = np.concatenate([found["W2"].ravel(), found["b2"].ravel()])
     c = float(got @ second) / float(second @ second) if np.any(second) else 1.0
