@@ -159,3 +159,27 @@ def test_overfit(tmp_path, sleep: float, direction: str, verdict: str) -> None:
     assert result.verdict == verdict, result
     if verdict == "wrong":
         assert "training accuracy" in (result.diagnosis or ""), result
+
+
+DIVIDED = '''
+class linear(nplearn.Linear):
+    """dW and db divided by the batch size: the same steps as a learning rate / batch."""
+
+    def __init__(self, W, b):
+        super().__init__(*W.shape, dtype=np.float64)
+        self.W, self.b = W, b
+
+    def backward(self, grad, *, input_grad=True):
+        out = super().backward(grad, input_grad=input_grad)
+        for key in ("W", "b"):
+            self.grads[key] /= len(grad)
+        return out
+'''
+
+
+def test_overfit_with_gradients_divided_by_the_batch(tmp_path) -> None:
+    """Its first step is 1/50 of the declared loss's gradient step: training follows the
+    gradient (the linear rows name the factor), so it reaches 100% at a rescaled rate."""
+    body = STEPPER.format(sleep=0.0, direction="layer.grads[k]") + DIVIDED
+    result = run(load_text(tmp_path, "fit", NPLEARN + body), "training-overfit-50")
+    assert result.verdict == "pass", result

@@ -8,10 +8,11 @@ library's ``linear``, its first activation of ReLU, sigmoid, tanh, and ``network
 cross-entropy (else MSE) and ``sgd``; weights drawn as PyTorch's default init from a fixed seed.
 Training is full-batch gradient descent (all 50 images per step) at a learning rate fixed per
 loss and activation and scaled by the declared conventions, so that every convention takes the
-same steps. The first step is measured along ``-lr * grads``: an optimizer whose steps are a
-positive multiple of that (e.g. one that divides the gradient by the batch size) gets its
-learning rate divided by the multiple, since this row asks whether training follows the
-library's own gradient and the SGD row whether the step has the declared size. Each step's
+same steps. The first step is measured along ``-lr`` times the declared loss's gradient (by
+hand through the oracle), else along ``-lr * grads``: a library whose step is a positive
+multiple of either (an optimizer or a ``grads`` divided by the batch size) gets its learning
+rate divided by the multiple, since this row asks whether training follows the gradient, and
+other rows whether the steps and gradients have the declared size. Each step's
 forward pass gives the training accuracy before the step; the row passes as soon as it is 100%
 within :data:`MAX_STEPS` steps (a correct library needs far fewer) and is ``wrong`` otherwise,
 the worst error being ``1 - accuracy``. A small hidden layer and full batches keep a slow but
@@ -28,8 +29,9 @@ from typing import Any
 import numpy as np
 import scipy.special
 
-from verification.conformance import calls, inputs
+from verification.conformance import calls, inputs, oracle
 from verification.conformance.calls import CheckError
+from verification.conformance.numeric import error
 from verification.conformance.result import PASS, WRONG, Result
 from verification.conformance.target import ACTIVATIONS, Target
 
@@ -37,6 +39,7 @@ __all__ = ["BUDGET", "HIDDEN", "MAX_STEPS", "overfit"]
 
 N_IMAGES, HIDDEN, MAX_STEPS = 50, 32, 300
 BUDGET = 20.0  # seconds of training, within the runner's per-check limit
+ALIGNED = 1e-2  # a first step within this relative error of a multiple of a direction is along it
 #: Learning rates per loss (averaged over the batch; MSE with scale 1/2) and hidden activation.
 LR = {
     "cross_entropy": {"relu": 0.3, "sigmoid": 2.0, "tanh": 0.3},
@@ -56,16 +59,43 @@ def _lr(target: Target, activation: str, loss: str) -> float:
     return lr
 
 
-def _step_scale(opt: Any, layers: list[Any], linears: list[Any], lr: float) -> float:
-    """Take the first step and return its size along ``-lr * grads`` (a least-squares factor;
-    1 for the declared rule at l2 = 0, NaN for no gradient)."""
+def _true_gradient(target: Target, activation: str, loss_piece: str, params: list[dict],
+                   x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The gradient of the declared loss at ``params``, backpropagated by hand through the
+    oracle's activation, flat in the order ``W1, b1, W2, b2``."""
+    conventions = target.conventions[loss_piece]
+    (w1, b1), (w2, b2) = ((p["W"], p["b"]) for p in params)
+    h = x @ w1 + b1
+    a = oracle.layer(activation, h, np.zeros_like(h))["y"]
+    fed, _, grad = oracle.loss(loss_piece, conventions, a @ w2 + b2, y)
+    if loss_piece == "cross_entropy" and conventions["input"] == "probabilities" and (
+            conventions["grad_wrt"] == "input"):
+        grad = fed * (grad - np.sum(grad * fed, axis=1, keepdims=True))  # through softmax
+    dh = oracle.layer(activation, h, grad @ w2.T)["dx"]
+    return np.concatenate([(x.T @ dh).ravel(), dh.sum(axis=0), (a.T @ grad).ravel(),
+                           grad.sum(axis=0)])
+
+
+def _first_step(opt: Any, layers: list[Any], lr: float, true: np.ndarray) -> tuple[float, str]:
+    """Take the first step; return its factor along ``-lr * (the declared loss's gradient)``
+    when it is a multiple of it, else along ``-lr * grads`` (NaN if neither is measurable),
+    and what it was measured along."""
+    linears = [layers[0], layers[2]]
     before = [calls.params_of(layer, "params") for layer in linears]
     grads = [calls.params_of(layer) for layer in linears]
     opt.step(layers)
     after = [calls.params_of(layer, "params") for layer in linears]
     pairs = zip(after, before, strict=True)
     taken = np.concatenate([(a[k] - b[k]).ravel() for a, b in pairs for k in a])
-    along = np.concatenate([-lr * g[k].ravel() for g in grads for k in g])
+    own = np.concatenate([g[k].ravel() for g in grads for k in g])
+    c = _factor(taken, -lr * true)
+    if math.isfinite(c) and error(taken, -c * lr * true) <= ALIGNED:
+        return c, "the loss's gradient"
+    return _factor(taken, -lr * own), "its grads"
+
+
+def _factor(taken: np.ndarray, along: np.ndarray) -> float:
+    """The least-squares ``c`` of ``taken = c * along`` (NaN if ``along`` is 0)."""
     norm = float(along @ along)
     return float(taken @ along) / norm if norm > 0 else math.nan
 
@@ -112,10 +142,11 @@ def overfit(target: Target, piece: str) -> Result:
             break
         net.backward(np.array(loss.grad))
         if step == 0:
-            c = _step_scale(opt, layers, [layers[0], layers[2]], lr)
+            c, along = _first_step(opt, layers, lr, _true_gradient(
+                target, activation, loss_piece, params, x, y))
             if math.isfinite(c) and c > 0 and abs(c - 1) > 0.01:
                 opt, lr = target.factories["sgd"](lr / c), lr / c
-                setting += f"; its steps measured at {c:.3g} x lr*grad, so lr set to {lr:g}"
+                setting += f"; first step {c:.3g} x lr * {along}, so lr set to {lr:g}"
         else:
             opt.step(layers)
         seconds = time.perf_counter() - start
