@@ -3,8 +3,7 @@
 Contract
 --------
 :data:`SPECS` gives each layer piece its PyTorch forward, its input ranges and its kinks: the
-linear layer and the activations come from ``verification.registry`` (the same entries nplearn's
-own tests use); softmax, which nplearn has as a function only, is declared here. :func:`layer`
+layers come from ``verification.registry`` (the same entries nplearn's own tests use). :func:`layer`
 runs a layer's forward and backward in torch; :func:`loss` a loss under a target's declared
 conventions, returning what the library is fed and what it must give back. Torch runs in
 float64 on one thread and is imported on first use.
@@ -41,9 +40,6 @@ SPECS: dict[str, Spec] = {
     e.id.lower(): Spec(e.torch, e.bound, e.oracle_bound, e.kinks, e.wrong_derivative, e.wrong)
     for e in LAYERS
 }
-# Logits within +-5: beyond, rows saturate and dx is a difference of nearly equal terms, whose
-# rounding in float32 is large beside the small result (extremes are the stability check's).
-SPECS["softmax"] = Spec(lambda torch: lambda x: torch.softmax(x, dim=1), 3.0, oracle_bound=5.0)
 
 _torch: Any = None
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import scipy.special
 
+from nplearn.functional import softmax_backward
 from verification.conformance import calls, diagnosis, inputs, oracle
 from verification.conformance.judge import Example, Finding, judge
 from verification.conformance.numeric import error, fd_step, fd_tol, gradient, oracle_tol
@@ -28,10 +29,6 @@ from verification.conformance.target import Target
 __all__ = ["backward_differences", "backward_torch", "forward", "suspects"]
 
 SIZES = {"batch size": inputs.BATCH}
-
-
-def _softmax_backward(p: np.ndarray, g: np.ndarray, axis: int | None) -> np.ndarray:
-    return p * (g - np.sum(g * p, axis=axis, keepdims=True))
 
 
 def suspects(piece: str, example: Example, y: np.ndarray) -> dict[str, list[tuple[str, Any]]]:
@@ -49,7 +46,7 @@ def suspects(piece: str, example: Example, y: np.ndarray) -> dict[str, list[tupl
             p = scipy.special.softmax(x, axis=axis)
             text = f"normalised over the wrong axis ({words}) instead of each row"
             out["y"].append((text, p))
-            out["dx"].append((text, _softmax_backward(p, g, axis)))
+            out["dx"].append((text, softmax_backward(p, g, axis)))
         out["dx"].append(("uses only the Jacobian's diagonal, y(1 - y) * grad", y * (1 - y) * g))
     elif piece != "linear":
         if spec.wrong_derivative is not None:
