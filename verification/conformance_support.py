@@ -10,6 +10,22 @@ from verification.conformance import Result, Target, load_adapter, rows, run_row
 ADAPTERS = Path(__file__).resolve().parent / "adapters"
 ROWS = {row.id: row for row in rows()}
 
+#: Adapter source: a linear layer whose dW and db are divided by the batch size, dx right.
+DIVIDED_LINEAR = '''
+class linear(nplearn.Linear):
+    """dW and db divided by the batch size (dx right): the steps of a learning rate / batch."""
+
+    def __init__(self, W, b):
+        super().__init__(*W.shape, dtype=np.float64)
+        self.W, self.b = W, b
+
+    def backward(self, grad, *, input_grad=True):
+        out = super().backward(grad, input_grad=input_grad)
+        for key in ("W", "b"):
+            self.grads[key] /= len(grad)
+        return out
+'''
+
 
 def run(target: Target, row_id: str, timeout: float = 30.0) -> Result:
     """The result of the row ``row_id`` (e.g. ``"relu-forward"``) on ``target``."""

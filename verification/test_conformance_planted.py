@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from verification.conformance_support import ROWS, load_text, run
+from verification.conformance_support import DIVIDED_LINEAR, ROWS, load_text, run
 
 PLANTED = '''
 import numpy as np
@@ -19,19 +19,7 @@ import nplearn
 NAME = "planted bugs"
 
 
-class linear(nplearn.Linear):
-    """dW and db divided by the batch size, dx right."""
-
-    def __init__(self, W, b):
-        super().__init__(*W.shape, dtype=np.float64)
-        self.W, self.b = W, b
-
-    def backward(self, grad, *, input_grad=True):
-        out = super().backward(grad, input_grad=input_grad)
-        for key in ("W", "b"):
-            self.grads[key] /= len(grad)
-        return out
-
+''' + DIVIDED_LINEAR + '''
 
 class sigmoid(nplearn.Sigmoid):
     """The derivative applied to the output."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from verification.conformance.checks.stability import ZERO_BESIDE
-from verification.conformance_support import load_text, run
+from verification.conformance_support import DIVIDED_LINEAR, load_text, run
 
 NPLEARN = '''
 import time
@@ -161,25 +161,9 @@ def test_overfit(tmp_path, sleep: float, direction: str, verdict: str) -> None:
         assert "training accuracy" in (result.diagnosis or ""), result
 
 
-DIVIDED = '''
-class linear(nplearn.Linear):
-    """dW and db divided by the batch size: the same steps as a learning rate / batch."""
-
-    def __init__(self, W, b):
-        super().__init__(*W.shape, dtype=np.float64)
-        self.W, self.b = W, b
-
-    def backward(self, grad, *, input_grad=True):
-        out = super().backward(grad, input_grad=input_grad)
-        for key in ("W", "b"):
-            self.grads[key] /= len(grad)
-        return out
-'''
-
-
 def test_overfit_with_gradients_divided_by_the_batch(tmp_path) -> None:
     """Its first step is 1/50 of the declared loss's gradient step: training follows the
     gradient (the linear rows name the factor), so it reaches 100% at a rescaled rate."""
-    body = STEPPER.format(sleep=0.0, direction="layer.grads[k]") + DIVIDED
+    body = STEPPER.format(sleep=0.0, direction="layer.grads[k]") + DIVIDED_LINEAR
     result = run(load_text(tmp_path, "fit", NPLEARN + body), "training-overfit-50")
     assert result.verdict == "pass", result
