@@ -122,7 +122,8 @@ class Comparison:
             return f"{noise}; the estimate sits on a boundary, more time may not decide"
         z = float(stats.norm.ppf(1 - (1 - LEVEL) / 2))
         more = max(1, math.ceil((z * e.sd / max(halves)) ** 2) - e.clusters)
-        return f"{noise}; about {more} more clusters (~{more * e.seconds:.0f} s) would decide"
+        seconds = max(1, round(more * e.seconds))  # this configuration's share of the clusters
+        return f"{noise}; about {more} more clusters (~{seconds} s of its timing) would decide"
 
 
 def verdict(e: Estimate, tolerance: float) -> str | None:
