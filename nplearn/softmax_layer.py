@@ -53,7 +53,8 @@ class Softmax(Layer):
             raise ValueError(
                 f"{self!r} expects input of shape (batch, classes), got shape {x.shape}"
             )
-        self.output = softmax(x, axis=1)
+        # Equivalent mutant: the input is 2-D, so the default axis -1 is axis 1.
+        self.output = softmax(x, axis=1)  # pragma: no mutate
         return self.output
 
     def backward(self, grad: Tensor, *, input_grad: bool = True) -> Tensor | None:
@@ -72,4 +73,5 @@ class Softmax(Layer):
             raise _bad_grad(self, grad, None if y is None else y.shape)
         if not input_grad:
             return None
-        return softmax_backward(y, grad, axis=1)
+        # Equivalent mutant: the output is 2-D, so the default axis -1 is axis 1.
+        return softmax_backward(y, grad, axis=1)  # pragma: no mutate
