@@ -189,17 +189,22 @@ PLANTS = [
 ]
 
 
-def _wrong_derivative(entry: LayerEntry) -> Plant:
-    """The activation of ``entry`` with its registered wrong derivative planted."""
-    derivative = staticmethod(entry.wrong_derivative)  # type: ignore[arg-type]
-    wrong = type(f"Wrong{entry.id}", (entry.layer,), {"derivative": derivative})
+def _planted(entry: LayerEntry, kind: str, methods: dict[str, Any]) -> Plant:
+    """The layer of ``entry`` with ``methods`` replaced by its registered wrong ``kind``."""
+    wrong = type(f"Wrong{entry.id}", (entry.layer,), methods)
     return Plant(
-        f"{entry.id.lower()}-wrong-derivative",
+        f"{entry.id.lower()}-wrong-{kind}",
         f"{entry.id}: {entry.wrong}",
         wrong,
         entry.layer,
         lambda rng: (rng.uniform(-entry.bound, entry.bound, (4, 6)), None),
     )
+
+
+def _wrong_derivative(entry: LayerEntry) -> Plant:
+    """The activation of ``entry`` with its registered wrong derivative planted."""
+    derivative = staticmethod(entry.wrong_derivative)  # type: ignore[arg-type]
+    return _planted(entry, "derivative", {"derivative": derivative})
 
 
 def _wrong_backward(entry: LayerEntry) -> Plant:
@@ -210,14 +215,7 @@ def _wrong_backward(entry: LayerEntry) -> Plant:
     def backward(self: Any, grad: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         return wrong_backward(self.output, grad) if input_grad else None
 
-    wrong = type(f"Wrong{entry.id}", (entry.layer,), {"backward": backward})
-    return Plant(
-        f"{entry.id.lower()}-wrong-backward",
-        f"{entry.id}: {entry.wrong}",
-        wrong,
-        entry.layer,
-        lambda rng: (rng.uniform(-entry.bound, entry.bound, (4, 6)), None),
-    )
+    return _planted(entry, "backward", {"backward": backward})
 
 
 PLANTS += [_wrong_derivative(e) for e in ACTIVATIONS if e.wrong_derivative is not None]
