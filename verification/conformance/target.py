@@ -11,14 +11,25 @@ An adapter is a Python file defining any of the factories in :data:`FACTORIES` a
     def mse(): ...               # also cross_entropy(): losses
     def sgd(lr, l2=0.0): ...     # the library's own update rule
     def network(layers): ...     # the library's own model code over these layers
+    def leaky_relu(slope): ...   # an activation layer
+    def bce(): ...               # binary cross-entropy over targets in {0, 1}
+    def momentum(lr, mu, nesterov=False): ...   # also adam(lr, beta1, beta2, eps),
+    def rmsprop(lr, alpha, eps): ...            # adagrad(lr, eps): optimizers
+    def dropout(p): ...          # p: drop probability; the layer has train() and eval()
+    def batchnorm(n, eps, momentum): ...        # over (batch, n); params gamma, beta
+    def conv2d(W, b, stride, padding): ...      # also maxpool2d(k, stride), avgpool2d(k, stride)
+    def flatten(): ...
     CONVENTIONS = {"cross_entropy": {"input": "logits", "grad_wrt": "input", "reduction": "sum"}}
 
 A layer has ``forward(x) -> y`` and ``backward(grad) -> dL/dx``; a linear layer also ``params``
 and ``grads`` dicts with keys ``"W"`` (in, out) and ``"b"`` (out,), read after each call. A loss
 is called as ``loss(pred, onehot) -> float`` and leaves its gradient in ``loss.grad``;
 ``opt.step(layers)`` updates the linear layers' ``params``; ``net.forward(x)`` and
-``net.backward(grad)`` run the library's model code. A missing factory means the library has no
-such piece. :data:`CONVENTIONS` lists the allowed values and :data:`DEFAULTS` the values used when
+``net.backward(grad)`` run the library's model code. An optimizer's ``step(layers)`` updates
+every layer's ``params`` from its ``grads`` (linear: ``W``, ``b``; batch norm: ``gamma``,
+``beta``; conv: ``W`` and ``b`` in the declared weight layout). Dropout and batch norm start in
+training mode. A missing factory means the library has no such piece. :data:`CONVENTIONS` lists
+the allowed values and :data:`DEFAULTS` the values used when
 the adapter declares none. A reduction ``"mean"`` divides by the batch size (PyTorch's
 cross-entropy, the post's MSE); ``"mean_all"`` by batch x outputs (PyTorch's ``mse_loss``).
 ``grad_wrt`` matters only for a cross-entropy that takes probabilities: ``"logits"`` says its
@@ -41,12 +52,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CONVENTIONS", "DEFAULTS", "FACTORIES", "NotAnAdapter", "Target", "load_adapter"]
+__all__ = [
+    "CONVENTIONS", "DEFAULTS", "FACTORIES", "MODAL", "OPTIMIZERS", "SPATIAL", "NotAnAdapter",
+    "Target", "load_adapter",
+]
 
 LAYERS = ("linear", "relu", "sigmoid", "tanh", "softmax")
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 LOSSES = ("mse", "cross_entropy")
-FACTORIES = (*LAYERS, *LOSSES, "sgd", "network")
+#: Pieces beyond the post's: an activation with a parameter, a loss, optimizers, layers with a
+#: training mode, and the spatial layers of a small CNN.
+EXTRA_ACTIVATIONS = ("leaky_relu",)
+EXTRA_LOSSES = ("bce",)
+OPTIMIZERS = ("momentum", "adam", "rmsprop", "adagrad")
+MODAL = ("dropout", "batchnorm")
+SPATIAL = ("conv2d", "maxpool2d", "avgpool2d", "flatten")
+FACTORIES = (
+    *LAYERS, *EXTRA_ACTIVATIONS, *MODAL, *SPATIAL, *LOSSES, *EXTRA_LOSSES, "sgd", *OPTIMIZERS,
+    "network",
+)
 
 #: Allowed values of each convention, per piece.
 CONVENTIONS: dict[str, dict[str, tuple[object, ...]]] = {
@@ -57,12 +81,38 @@ CONVENTIONS: dict[str, dict[str, tuple[object, ...]]] = {
     },
     "mse": {"reduction": ("sum", "mean", "mean_all"), "scale": (0.5, 1.0)},
     "sgd": {"l2_rule": ("post", "weight_decay", "none")},
+    "bce": {"input": ("probabilities", "logits"), "reduction": ("sum", "mean", "mean_all")},
+    # pytorch: v = mu v + g, w -= lr v; classic: v = mu v - lr g, w += v;
+    # ema: v = mu v + (1 - mu) g, w -= lr v.
+    "momentum": {"form": ("pytorch", "classic", "ema")},
+    "adam": {"eps": ("outside_sqrt", "inside_sqrt")},
+    "rmsprop": {"eps": ("outside_sqrt", "inside_sqrt")},
+    "adagrad": {"eps": ("outside_sqrt", "inside_sqrt")},
+    # inverted: survivors scaled by 1/(1-p) in training; at_eval: the output by (1-p) at eval.
+    "dropout": {"scaling": ("inverted", "at_eval")},
+    # pytorch: new = (1 - m) old + m batch; keras: new = m old + (1 - m) batch.
+    "batchnorm": {"momentum": ("pytorch", "keras"), "running_var": ("unbiased", "biased")},
+    "conv2d": {"layout": ("NCHW", "NHWC"), "weight_layout": ("OIHW", "HWIO")},
+    "maxpool2d": {"layout": ("NCHW", "NHWC")},
+    "avgpool2d": {"layout": ("NCHW", "NHWC")},
+    "flatten": {"layout": ("NCHW", "NHWC")},
 }
 #: The conventions of the post's interface (and nplearn's defaults), used where none is declared.
 DEFAULTS: dict[str, dict[str, object]] = {
     "cross_entropy": {"input": "logits", "grad_wrt": "input", "reduction": "sum"},
     "mse": {"reduction": "mean", "scale": 0.5},
     "sgd": {"l2_rule": "post"},
+    "bce": {"input": "probabilities", "reduction": "mean"},
+    "momentum": {"form": "pytorch"},
+    "adam": {"eps": "outside_sqrt"},
+    "rmsprop": {"eps": "outside_sqrt"},
+    "adagrad": {"eps": "outside_sqrt"},
+    "dropout": {"scaling": "inverted"},
+    "batchnorm": {"momentum": "pytorch", "running_var": "unbiased"},
+    "conv2d": {"layout": "NCHW", "weight_layout": "OIHW"},
+    "maxpool2d": {"layout": "NCHW"},
+    "avgpool2d": {"layout": "NCHW"},
+    "flatten": {"layout": "NCHW"},
 }
 
 
