@@ -37,11 +37,6 @@ class _HasParameterGroups(Protocol):
 
 #: BLAS ``axpy`` (``y <- a x + y``, in place) per dtype it serves: SGD's last pass.
 AXPY = {np.dtype(t): blas.get_blas_funcs("axpy", dtype=t) for t in (np.float32, np.float64)}
-#: The post's L2 rule scales the weights by (1 - 2*l2)/lr in place (see ``SGD``) only when
-#: weights up to this magnitude cannot overflow by it.
-SAFE_WEIGHT = 1e30
-
-
 def _scratch(state: dict[str, Any], param: Tensor) -> Tensor:
     """The update's scratch array for ``param``, allocated once (no allocation per step)."""
     scratch = state.get("scratch")
@@ -81,11 +76,10 @@ class SGD(Optimizer):
         momentum: heavy-ball momentum ``mu`` (0 disables it).
         weight_decay: coupled decay: ``grad + weight_decay * w`` is used.
 
-    With ``l2``, the update runs in place as ``eta * ((1 - 2*alpha)/eta * w - d)`` (``d`` the
-    gradient, after decay and momentum): the same value up to rounding, without a scratch array
-    (unless weights below ``SAFE_WEIGHT`` could overflow once scaled: float16, or ``eta < 3e-9``
-    in float32). Otherwise the last pass, ``w - eta*d``, is one BLAS ``axpy`` over the group in
-    place for float32 and float64 (a fused multiply-add: one rounding, no scratch array).
+    The last pass, ``w - eta*d`` (``d`` the gradient, after decay and momentum; with ``l2``
+    after ``w *= 1 - 2*alpha``), is one BLAS ``axpy`` over the group in place for float32 and
+    float64: a fused multiply-add (one rounding) and no scratch array, whose size of the whole
+    network would push a small batch's working set out of the L2 cache.
 
     Shape:
         Parameters and gradients of any shape; each pair has equal shapes.
@@ -114,24 +108,7 @@ class SGD(Optimizer):
                 velocity *= self.momentum
                 velocity += grad
             grad = velocity
-        scaled = bool(self.l2 and self.lr)
-        # Equivalent mutant: without l2 or at lr 0, shrink is never read, so any else value will
-        # do (the condition is needed: a schedule may set lr to 0, see test_optim_edges).
-        shrink = (1 - 2 * self.l2) / self.lr if scaled else 0.0  # pragma: no mutate
-        if scaled and (
-            # Equivalent mutant (< for <=): at equality the scaled weights reach finfo.max
-            # exactly, without overflow, and both forms give the same value up to rounding.
-            abs(shrink) * SAFE_WEIGHT <= float(np.finfo(param.dtype).max)  # pragma: no mutate
-        ):
-            # The post's w <- (1 - 2*alpha) w - eta*d, computed in place as
-            # eta * ((1 - 2*alpha)/eta * w - d): three passes over w, as the form below, but
-            # without its scratch array, whose size of the whole network pushes a small batch's
-            # working set out of the L2 cache.
-            param *= shrink
-            param -= grad
-            param *= self.lr
-            return
-        if self.l2:  # lr 0, or the scaled form could overflow: w - 2*alpha*w, then as plain SGD
+        if self.l2:  # the post's w <- (1 - 2*alpha) w - eta*d: shrink, then as plain SGD
             param *= 1 - 2 * self.l2
         axpy = AXPY.get(param.dtype)
         if axpy is not None and param.flags.c_contiguous:

@@ -112,9 +112,9 @@ def test_sgd_post_l2_rule_with_momentum_and_weight_decay(dtype: type) -> None:
     ids=["float16", "float32-tiny-lr", "float32-edge"],
 )
 def test_sgd_post_l2_rule_large_weights_stay_finite(dtype: type, weight: float, lr: float) -> None:
-    """The post's rule runs in place as lr*((1 - 2*l2)/lr*w - g) only where weights up to
-    1e30 cannot overflow once scaled (float16 weights of 1000 at lr 1e-2 would scale to 98000,
-    float32 weights of 1e30 at lr 2e-9 to 5e38): the result stays finite and equals the rule."""
+    """The post's rule on weights near the top of their dtype's range (float16 weights of 1000
+    at lr 1e-2, float32 weights of 1e30 at lr 2e-9: a form that divided them by lr would
+    overflow): the result stays finite and equals the rule."""
     l2 = 1e-2
     net = net_with_grads(dtype)
     expected = {}
