@@ -29,12 +29,9 @@ def default_threads() -> int:
 
 
 def default_core() -> str:
-    """``$NPLEARN_BENCH_CORE``, else the last core this process may run on (``none`` where
-    affinity is not supported)."""
-    if CORE in os.environ:
-        return os.environ[CORE]
+    """``$NPLEARN_BENCH_CORE``, else the last core this process may use (``none``: no affinity)."""
     getter = getattr(os, "sched_getaffinity", None)
-    return str(max(getter(0))) if getter else OFF
+    return os.environ.get(CORE) or (str(max(getter(0))) if getter else OFF)
 
 
 def pinned_environment(threads: int, core: str | None = None) -> dict[str, str]:
@@ -61,11 +58,8 @@ def pin() -> str | None:
 
 
 def affinity() -> str:
-    """This process's CPU affinity, for provenance: ``core N`` or ``unpinned (cores ...)``."""
-    getter = getattr(os, "sched_getaffinity", None)
-    if getter is None:
-        return "unpinned (affinity not supported here)"
-    cores = sorted(getter(0))
+    """This process's CPU affinity, for provenance: ``core N ...`` or ``unpinned (cores ...)``."""
+    cores = sorted(getattr(os, "sched_getaffinity", lambda pid: [])(0))
     if os.environ.get(CORE) != OFF and len(cores) == 1:
         return f"core {cores[0]}, every timed process (runtime threads inherit it)"
-    return f"unpinned (cores {', '.join(map(str, cores))})"
+    return f"unpinned (cores {', '.join(map(str, cores)) or 'unknown'})"

@@ -327,10 +327,8 @@ def test_pinning_sets_one_core_and_survives_a_core_it_may_not_use() -> None:
 
 def test_worker_pins_itself_before_it_serves() -> None:
     worker = sequential.Worker(Side("pinned", sequential.ROOT, (), (("NPLEARN_BENCH_CORE", "0"),)))
-    try:
-        worker.handshake()
-    finally:
-        worker.close()
+    worker.handshake()
+    worker.close()
     assert worker.ready["affinity"].startswith("core 0")
 
 
@@ -344,3 +342,12 @@ def test_jax_float32_step_refuses_a_process_with_x64() -> None:
             "    print(e)")  # fmt: skip
     refused = "JaxStep relu-float32-b4: jax_enable_x64 is on in this process"
     assert _python(code) == ["True", refused]
+
+
+def test_the_bound_is_the_floors_matrix_products_and_no_timed_step() -> None:
+    from benchmarks.timing.steps import BOUND, IMPLS, make_step
+
+    bound = make_step(BOUND, CFG)
+    assert bound() == 0.0 and BOUND not in IMPLS
+    np.testing.assert_allclose(bound.g["W1"], bound.x.T @ bound.dH, rtol=1e-5)  # type: ignore
+    np.testing.assert_allclose(bound.H, bound.x @ bound.p["W1"], rtol=1e-5)  # type: ignore
