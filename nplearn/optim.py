@@ -20,11 +20,12 @@ as PyTorch keeps it per parameter.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
-from scipy.linalg import blas
 
 from nplearn.functional import Tensor
 
@@ -35,8 +36,15 @@ class _HasParameterGroups(Protocol):
     def parameter_groups(self) -> list[tuple[Tensor, Tensor]]: ...
 
 
-#: BLAS ``axpy`` (``y <- a x + y``, in place) per dtype it serves: SGD's last pass.
-AXPY = {np.dtype(t): blas.get_blas_funcs("axpy", dtype=t) for t in (np.float32, np.float64)}
+@functools.cache
+def _axpy(dtype: np.dtype) -> Callable[..., Tensor] | None:
+    """BLAS ``axpy`` (``y <- a x + y``, in place on a 1-D ``y``) for float32 and float64, else
+    None. Loaded on first use: importing ``scipy.linalg`` would slow ``import nplearn`` down."""
+    if dtype not in (np.float32, np.float64):
+        return None
+    from scipy.linalg import blas
+
+    return blas.get_blas_funcs("axpy", dtype=dtype)
 def _scratch(state: dict[str, Any], param: Tensor) -> Tensor:
     """The update's scratch array for ``param``, allocated once (no allocation per step)."""
     scratch = state.get("scratch")
@@ -110,7 +118,7 @@ class SGD(Optimizer):
             grad = velocity
         if self.l2:  # the post's w <- (1 - 2*alpha) w - eta*d: shrink, then as plain SGD
             param *= 1 - 2 * self.l2
-        axpy = AXPY.get(param.dtype)
+        axpy = _axpy(param.dtype)
         if axpy is not None and param.flags.c_contiguous:
             # w - eta*d in one pass, in place (on a 1-D view: axpy copies any other array), with
             # one rounding (a fused multiply-add) instead of two.
