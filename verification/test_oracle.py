@@ -18,7 +18,13 @@ from hypothesis import strategies as st
 
 from nplearn import SGD, Adam, CrossEntropyLoss, Linear, Network, ReLU
 from nplearn.checks import relative_error
-from verification.registry import ACTIVATIONS, LAYERS, LOSSES, LayerEntry, LossEntry, values
+from verification.registry import (
+    ACTIVATIONS,
+    DETERMINISTIC,
+    LOSSES,
+    LayerEntry,
+    LossEntry,
+)
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -59,19 +65,20 @@ def leaf(array: np.ndarray) -> Any:
     return torch.tensor(array, dtype=torch.float64, requires_grad=True)
 
 
-@pytest.mark.parametrize("entry", LAYERS, ids=lambda e: e.id)
+@pytest.mark.parametrize("entry", DETERMINISTIC, ids=lambda e: e.id)
 @settings(max_examples=10)
 @given(data=st.data(), batch=st.integers(1, 8), features=st.integers(1, 9))
 def test_layer(agree, entry: LayerEntry, data, batch, features) -> None:
-    """Every registered layer: y, dL/dx and every dL/dparam equal its torch equivalent's.
+    """Every registered deterministic layer: y, dL/dx and every dL/dparam equal its torch
+    equivalent's.
 
     Inputs reach the entry's oracle bound (+-40 by default) and stay clear of its kinks."""
     layer = entry.build(features, F64, seed=batch * 10 + features)
-    x = data.draw(entry.inputs((batch, features), bound=entry.oracle_bound))
+    x = data.draw(entry.inputs(entry.shape(batch, features), bound=entry.oracle_bound))
     y = layer.forward(x)
-    upstream = data.draw(values(y.shape, 3.0))
+    upstream = data.draw(entry.upstream(y.shape))
     tx, tparams = leaf(x), {key: leaf(value) for key, value in layer.params.items()}
-    ty = entry.torch(torch)(tx, **tparams)
+    ty = entry.torch(torch)(tx, **tparams, **entry.options(layer))
     ty.backward(torch.tensor(upstream))
     agree("y", y, ty)
     agree("dx", layer.backward(upstream, input_grad=True), tx.grad)
