@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nplearn import SGD, Adam, CrossEntropyLoss, Linear, Network, ReLU
+from nplearn import SGD, Adagrad, Adam, CrossEntropyLoss, Linear, Network, ReLU, RMSprop
 from nplearn.checks import relative_error
 from verification.registry import (
     ACTIVATIONS,
@@ -146,7 +146,25 @@ OPTIMIZERS = {
         lambda: SGD(0.1, weight_decay=0.01),
         lambda p: torch.optim.SGD(p, lr=0.1, weight_decay=0.01),
     ),
+    "sgd-nesterov": (
+        lambda: SGD(0.1, momentum=0.9, nesterov=True),
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+    ),
+    "sgd-nesterov-weight-decay": (
+        lambda: SGD(0.1, momentum=0.8, weight_decay=0.01, nesterov=True),
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.8, weight_decay=0.01, nesterov=True),
+    ),
     "adam": (lambda: Adam(1e-2), lambda p: torch.optim.Adam(p, lr=1e-2)),
+    "rmsprop": (lambda: RMSprop(1e-2), lambda p: torch.optim.RMSprop(p, lr=1e-2)),
+    "rmsprop-weight-decay": (
+        lambda: RMSprop(1e-2, alpha=0.9, eps=1e-6, weight_decay=0.05),
+        lambda p: torch.optim.RMSprop(p, lr=1e-2, alpha=0.9, eps=1e-6, weight_decay=0.05),
+    ),
+    "adagrad": (lambda: Adagrad(1e-1), lambda p: torch.optim.Adagrad(p, lr=1e-1)),
+    "adagrad-weight-decay": (
+        lambda: Adagrad(1e-1, eps=1e-6, weight_decay=0.05),
+        lambda p: torch.optim.Adagrad(p, lr=1e-1, eps=1e-6, weight_decay=0.05),
+    ),
     "adam-weight-decay": (
         lambda: Adam(1e-2, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05),
         lambda p: torch.optim.Adam(p, lr=1e-2, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05),
@@ -156,7 +174,8 @@ OPTIMIZERS = {
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 def test_optimizer(agree, rng, name) -> None:
-    """SGD (plain, momentum, weight decay) and Adam: 10 steps equal torch.optim's."""
+    """SGD (plain, momentum, Nesterov, weight decay), Adam, RMSprop and Adagrad: 10 steps of
+    changing random gradients equal torch.optim's."""
     make_ours, make_theirs = OPTIMIZERS[name]
     net, params = _small_net(rng)
     _train_both(net, make_ours(), make_theirs(list(params.values())), params, rng, steps=10)
