@@ -17,7 +17,8 @@ __all__ = ["AvgPool2d", "MaxPool2d"]
 
 
 class _Pool2d(Layer):
-    """The shared part of both poolings: arguments, input checks and the cached shapes.
+    """The shared part of both poolings: arguments, checks, forward/backward around ``_pool``
+    and ``_unpool``, and the cached shapes.
 
     Args:
         kernel_size: ``k``, the square window's side.
@@ -39,18 +40,35 @@ class _Pool2d(Layer):
         self.kernel_size, self.stride = kernel_size, stride
         self.shapes: tuple[tuple[int, ...], tuple[int, ...]] | None = None  # input, output
 
-    def _input(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor) -> Tensor:
+        """Pool every window of ``x`` and keep what backward needs.
+
+        Shape:
+            - x: ``(N, C, H, W)``; output: ``(N, C, out_h, out_w)``.
+        """
         x = np.asarray(x)
         if x.ndim != 4:
             raise ValueError(f"{self!r} expects input of shape (N, C, H, W), got shape {x.shape}")
-        return x if x.dtype.kind == "f" else x.astype(np.float64)
+        y = self._pool(x if x.dtype.kind == "f" else x.astype(np.float64))
+        self.shapes = (x.shape, y.shape)
+        return y
 
-    def _grad(self, grad: Tensor) -> tuple[Tensor, tuple[int, ...]]:
-        """``grad`` as an array and the input's shape; raises if it does not fit the output."""
+    def backward(self, grad: Tensor, *, input_grad: bool = True) -> Tensor | None:
+        """Return ``dL/dx`` of the last forward (None when ``input_grad`` is False).
+
+        Shape:
+            - grad: ``(N, C, out_h, out_w)``; output: ``(N, C, H, W)``.
+        """
         grad = np.asarray(grad)
         if self.shapes is None or grad.shape != self.shapes[1]:
             raise _bad_grad(self, grad, None if self.shapes is None else self.shapes[1])
-        return grad, self.shapes[0]
+        return self._unpool(grad, self.shapes[0]) if input_grad else None
+
+    def _pool(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _unpool(self, grad: Tensor, x_shape: tuple[int, ...]) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.kernel_size}, stride={self.stride})"
@@ -63,34 +81,20 @@ class MaxPool2d(_Pool2d):
     several tie (PyTorch's choice); overlapping windows add up.
     """
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Return each window's maximum and keep where it was for backward."""
-        x = self._input(x)
+    def _pool(self, x: Tensor) -> Tensor:
         y, self.argmax = max_pool2d(x, self.kernel_size, self.stride)
-        self.shapes = (x.shape, y.shape)
         return y
 
-    def backward(self, grad: Tensor, *, input_grad: bool = True) -> Tensor | None:
-        """Return ``dL/dx``: each window's gradient at its maximum, zeros elsewhere."""
-        grad, x_shape = self._grad(grad)
-        if not input_grad:
-            return None
+    def _unpool(self, grad: Tensor, x_shape: tuple[int, ...]) -> Tensor:
         return max_pool2d_backward(grad, self.argmax, x_shape, self.kernel_size, self.stride)
 
 
 class AvgPool2d(_Pool2d):
-    """Mean over each window, as ``torch.nn.AvgPool2d(kernel_size, stride)``."""
+    """Mean over each window, as ``torch.nn.AvgPool2d(kernel_size, stride)``; backward spreads
+    each window's gradient evenly over it."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Return each window's mean."""
-        x = self._input(x)
-        y = avg_pool2d(x, self.kernel_size, self.stride)
-        self.shapes = (x.shape, y.shape)
-        return y
+    def _pool(self, x: Tensor) -> Tensor:
+        return avg_pool2d(x, self.kernel_size, self.stride)
 
-    def backward(self, grad: Tensor, *, input_grad: bool = True) -> Tensor | None:
-        """Return ``dL/dx``: each window's gradient spread evenly over it."""
-        grad, x_shape = self._grad(grad)
-        if not input_grad:
-            return None
+    def _unpool(self, grad: Tensor, x_shape: tuple[int, ...]) -> Tensor:
         return avg_pool2d_backward(grad, x_shape, self.kernel_size, self.stride)

@@ -198,20 +198,16 @@ LAYERS = [
         shape=build.images,
         options=lambda layer: {"stride": layer.stride, "padding": layer.padding},
     ),
-    LayerEntry(
-        MaxPool2d,
-        lambda torch: torch.nn.functional.max_pool2d,
-        make=build.pool(MaxPool2d),
-        shape=build.images,
-        options=build.pool_options,
-        distinct=True,
-    ),
-    LayerEntry(
-        AvgPool2d,
-        lambda torch: torch.nn.functional.avg_pool2d,
-        make=build.pool(AvgPool2d),
-        shape=build.images,
-        options=build.pool_options,
+    *(
+        LayerEntry(
+            cls,
+            lambda torch, name=name: getattr(torch.nn.functional, name),
+            make=build.pool(cls),
+            shape=build.images,
+            options=build.pool_options,
+            distinct=cls is MaxPool2d,  # max pooling picks one entry: no near-ties
+        )
+        for cls, name in ((MaxPool2d, "max_pool2d"), (AvgPool2d, "avg_pool2d"))
     ),
     LayerEntry(Flatten, lambda torch: lambda x: x.flatten(1), shape=build.images),
 ]
