@@ -32,7 +32,8 @@ class BatchNorm1d(Layer):
 
     Attributes:
         params: ``{"gamma": ones(n), "beta": zeros(n)}``; grads: their gradients.
-        running_mean, running_var: ``(n,)``, starting at 0 and 1.
+        running_mean, running_var: ``(n,)``, starting at 0 and 1; also ``buffers``, which
+            ``Network.state_dict``, ``save`` and ``load`` include.
     """
 
     def __init__(
@@ -52,6 +53,8 @@ class BatchNorm1d(Layer):
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.running_mean = np.zeros(num_features, self.dtype)
         self.running_var = np.ones(num_features, self.dtype)
+        # Saved and loaded by Network.state_dict with the parameters (updated in place).
+        self.buffers = {"running_mean": self.running_mean, "running_var": self.running_var}
         self.cache: tuple[Tensor, Tensor, bool] | None = None  # x_hat, inv_std, batch statistics
 
     def forward(self, x: Tensor) -> Tensor:

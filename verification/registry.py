@@ -162,6 +162,7 @@ LAYERS = [
         # Logits within +-5: beyond, rows saturate and dx is a difference of nearly equal terms,
         # whose rounding is large beside the small result (the extremes are stability tests').
         oracle_bound=5.0,
+        distinct=True,  # a constant upstream gradient cancels exactly: dx is rounding noise
         wrong_backward=lambda y, grad: softmax_backward(y, grad, axis=0),
         wrong="the Jacobian-vector product summed over axis 0, across the batch, not each row",
     ),

@@ -120,3 +120,16 @@ def test_network_train_and_eval_reach_dropout_and_batchnorm() -> None:
     assert {name for name, _, _ in net.named_parameters()} == {
         "0.W", "0.b", "1.gamma", "1.beta", "4.W", "4.b",
     }
+
+
+def test_batchnorm_running_statistics_are_saved_and_loaded(tmp_path) -> None:
+    """state_dict, save and load carry the running statistics, so eval outputs survive."""
+    rng = np.random.default_rng(4)
+    net, other = Network([BatchNorm1d(3)]), Network([BatchNorm1d(3)])
+    net(rng.normal(5.0, 2.0, (8, 3)).astype(np.float32))
+    assert set(net.state_dict()) == {"0.gamma", "0.beta", "0.running_mean", "0.running_var"}
+    net.save(tmp_path / "bn.npz")
+    other.load(tmp_path / "bn.npz")
+    np.testing.assert_array_equal(other[0].running_var, net[0].running_var)
+    x = rng.normal(size=(2, 3)).astype(np.float32)
+    np.testing.assert_array_equal(other.eval()(x), net.eval()(x))
