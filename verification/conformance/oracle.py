@@ -51,6 +51,11 @@ def torch() -> Any:
         import torch as module
 
         module.set_num_threads(1)
+        # An optimizer's first step imports much of torch (about 2 s): done once here, so
+        # that the checks' forked children share it.
+        leaf = module.zeros(1, dtype=module.float64, requires_grad=True)
+        leaf.grad = module.ones(1, dtype=module.float64)
+        module.optim.Adam([leaf]).step()
         _torch = module
     return _torch
 

@@ -17,13 +17,21 @@ from verification.conformance.checks import (
     layers,
     losses,
     mutation,
+    optimizers,
     overfit,
     sgd,
     stability,
     training,
 )
 from verification.conformance.result import Result
-from verification.conformance.target import ACTIVATIONS, FACTORIES, LAYERS, LOSSES, Target
+from verification.conformance.target import (
+    ACTIVATIONS,
+    FACTORIES,
+    LAYERS,
+    LOSSES,
+    OPTIMIZERS,
+    Target,
+)
 
 __all__ = ["CHECKS", "Check", "Row", "rows"]
 
@@ -60,6 +68,9 @@ CHECKS: list[Check] = [
         (("training", ("network", "linear", "relu|sigmoid|tanh", "cross_entropy|mse", "sgd")),),
         overfit.overfit,
     ),
+    # optimizers
+    Check("trajectory", _alone(OPTIMIZERS), optimizers.trajectory),
+    Check("nesterov trajectory", _alone(("momentum",)), optimizers.nesterov),
 ]
 
 
