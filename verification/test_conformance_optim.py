@@ -182,6 +182,8 @@ def test_hostile_optimizers_are_errors(tmp_path) -> None:
     target = load_text(tmp_path, "hostile", HOSTILE)
     raised = run(target, "adam-trajectory")
     assert raised.verdict_text() == "error: RuntimeError: the moments broke", raised
-    assert raised.where == "hostile.py:20", raised
+    line = next(i for i, text in enumerate(HOSTILE.splitlines(), 1) if "raise Runtime" in text)
+    assert raised.where == f"hostile.py:{line}", raised
+    assert raised.evidence() == f"raised at hostile.py:{line}"
     assert run(target, "momentum-trajectory", timeout=1.0).verdict_text() == "error: timed out"
     assert run(target, "momentum-nesterov-trajectory").verdict == "not present"
