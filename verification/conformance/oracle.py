@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.special
 
 from verification.conformance.inputs import SLOPE
 from verification.registry import LAYERS
@@ -133,31 +132,25 @@ def loss(
 
 def _bce(given: str, z: np.ndarray, target: np.ndarray, n: int) -> tuple[np.ndarray, float,
                                                                        np.ndarray]:
-    """Binary cross-entropy: ``binary_cross_entropy_with_logits`` of the logits ``z``, or
-    ``binary_cross_entropy`` of ``sigmoid(z)``. Torch clamps the latter's log at -100: where p
-    is exactly 0 or 1, the value is 0 at the own target (p = t) and infinite at the other, and
-    the gradient ``-t/p + (1 - t)/(1 - p)`` is -1 or 1 at the own target, not judged (NaN) at
-    the other."""
+    """Binary cross-entropy: ``binary_cross_entropy_with_logits`` of the logits ``z``, or of
+    ``p = sigmoid(z)`` as ``-(xlogy(t, p) + xlogy(1 - t, 1 - p))`` (``binary_cross_entropy``
+    without its clamps of the log at -100 and of ``p (1 - p)`` at 1e-12 in the gradient):
+    where p is exactly 0 or 1, the value is infinite at the other target, and the gradient is
+    -1 or 1 (over the reduction) at the own target, not judged (NaN) at the other."""
     t = torch()
-    functional = t.nn.functional
     ty = t.tensor(np.asarray(target, dtype=np.float64))
     if given == "logits":
         tz = _leaf(z)
-        value = functional.binary_cross_entropy_with_logits(tz, ty, reduction="sum") / n
+        value = t.nn.functional.binary_cross_entropy_with_logits(tz, ty, reduction="sum") / n
         value.backward()
         return np.array(z, dtype=np.float64), float(value.detach()), tz.grad.numpy()
     fed = t.sigmoid(t.tensor(np.asarray(z, dtype=np.float64))).numpy()
     tp = _leaf(fed)
-    value = functional.binary_cross_entropy(tp, ty, reduction="sum") / n
+    value = -(t.special.xlogy(ty, tp) + t.special.xlogy(1 - ty, 1 - tp)).sum() / n
     value.backward()
     grad = tp.grad.numpy().copy()
     edge = (fed == 0) | (fed == 1)
     own = edge & (fed == target)
     grad[own] = np.where(target[own] == 1, -1.0, 1.0) / n
     grad[edge & ~own] = np.nan
-    if np.any(edge & ~own):
-        return fed, np.inf, grad
-    if np.any(edge):
-        terms = scipy.special.xlogy(target, fed) + scipy.special.xlogy(1 - target, 1 - fed)
-        return fed, float(-np.sum(terms) / n), grad
     return fed, float(value.detach()), grad
