@@ -14,7 +14,7 @@ import pytest
 
 from verification.conformance.checks.optimizers import HYPER, LAYER_OF
 from verification.conformance.trajectory import Rule, simulate, torch_trajectory
-from verification.conformance_support import load_text, run
+from verification.conformance_support import DIVIDED_LINEAR, load_text, run
 from verification.optim_support import adapter
 
 CORRECT = [("momentum", form) for form in ("pytorch", "classic", "ema")] + [
@@ -187,3 +187,26 @@ def test_hostile_optimizers_are_errors(tmp_path) -> None:
     assert raised.evidence() == f"raised at hostile.py:{line}"
     assert run(target, "momentum-trajectory", timeout=1.0).verdict_text() == "error: timed out"
     assert run(target, "momentum-nesterov-trajectory").verdict == "not present"
+
+
+@pytest.mark.parametrize("kind, convention", [("momentum", "ema"), ("adam", "inside_sqrt"),
+                                              ("rmsprop", None), ("adagrad", None)])
+def test_a_network_trains_as_torch(tmp_path, kind: str, convention: str | None) -> None:
+    """The library's network trained by its optimizer takes PyTorch's steps."""
+    target = load_text(tmp_path, "opt", adapter(kind, convention))
+    result = run(target, f"network+{kind}-trains-as-torch")
+    assert result.verdict == "pass", result
+
+
+@pytest.mark.parametrize("linear, replacements, words", [
+    (DIVIDED_LINEAR, [], "the network's gradients are wrong (see the end-to-end rows); the "
+                         "optimizer steps as torch.optim's adam on them"),
+    ("", [(ADAM_FIRST, 'm, v = s["m"], s["v"]')],
+     "the network's gradients are right; the optimizer's steps are not torch.optim's adam"),
+])
+def test_training_tells_the_gradients_from_the_steps(tmp_path, linear: str, replacements,
+                                                     words: str) -> None:
+    target = load_text(tmp_path, "opt", adapter("adam", None, *replacements) + linear)
+    result = run(target, "network+adam-trains-as-torch")
+    assert result.verdict == "wrong", result
+    assert words in (result.diagnosis or ""), result

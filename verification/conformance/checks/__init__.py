@@ -17,6 +17,7 @@ from verification.conformance.checks import (
     layers,
     losses,
     mutation,
+    optim_e2e,
     optimizers,
     overfit,
     sgd,
@@ -78,6 +79,9 @@ CHECKS: list[Check] = [
     # optimizers
     Check("trajectory", _alone(OPTIMIZERS), optimizers.trajectory),
     Check("nesterov trajectory", _alone(("momentum",)), optimizers.nesterov),
+    Check("trains as torch", tuple((f"network+{o}", ("network", "linear", "|".join(ACTS),
+                                                     "cross_entropy|mse", o)) for o in OPTIMIZERS),
+          optim_e2e.trains),
 ]
 
 
