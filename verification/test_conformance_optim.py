@@ -33,6 +33,16 @@ def test_correct_optimizer_passes(tmp_path, kind: str, convention: str) -> None:
         assert result.verdict == "pass", result
 
 
+@pytest.mark.parametrize("kind", ["momentum", "adam", "rmsprop", "adagrad"])
+def test_float32_optimizer_passes(tmp_path, kind: str) -> None:
+    """No false alarm from float32 parameters and gradients (its own rounding)."""
+    source = adapter(kind).replace("dtype=np.float64", "dtype=np.float32")
+    target = load_text(tmp_path, "opt", source)
+    for row_id in (f"{kind}-trajectory", f"network+{kind}-trains-as-torch"):
+        result = run(target, row_id)
+        assert result.verdict == "pass", result
+
+
 def test_a_step_counter_per_step_is_right(tmp_path) -> None:
     """Adam with one counter advanced once per step (not per parameter) is correct."""
     target = load_text(tmp_path, "opt", adapter("adam", None, ('t = s["t"]', "t = self.t")))
@@ -70,6 +80,10 @@ PLANTED = {
         "adam", None, [(ADAM_STEP, 'w -= lr * (g if key[1] == "b" else '
                                    "m / (np.sqrt(v) + eps))")], None, "adam-trajectory",
         "b1 and b2: stepped by plain SGD (w -= lr*grad); W1 and W2 are right"),
+    "adam, eps-hat": (
+        "adam", None, [(ADAM_FIRST, 'm, v = s["m"] / (1 - beta1 ** t), s["v"]'),
+                       (ADAM_STEP, "w -= lr * m * (1 - beta2 ** t) ** 0.5 / (np.sqrt(v) + eps)")],
+        None, "adam-trajectory", "eps added to sqrt(v) before bias correction"),
     "adam, update applied to the wrong tensor": (
         "adam", None, [("g = g + self.wd * w", "g = g[::-1] + self.wd * w")], None,
         "adam-trajectory", None),
