@@ -8,18 +8,14 @@ replaced; nothing here is copied from a published library.
 
 from __future__ import annotations
 
+from verification.conformance_support import LINEAR
+
 HEAD = '''
 import numpy as np
 import nplearn
 
 NAME = "planted optimizers"
-
-
-def linear(W, b):
-    layer = nplearn.Linear(*W.shape, dtype=np.float64)
-    layer.W, layer.b = W, b
-    return layer
-
+''' + LINEAR + '''
 
 relu, sigmoid, network = nplearn.ReLU, nplearn.Sigmoid, nplearn.Network
 cross_entropy, mse = nplearn.CrossEntropyLoss, nplearn.MSE

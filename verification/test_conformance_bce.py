@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from verification.conformance_support import ROWS, load_text, run
+from verification.conformance_support import LINEAR, ROWS, load_text, run
 
 HEAD = '''
 import numpy as np
@@ -106,12 +106,7 @@ def test_a_clipped_bce_is_stable(tmp_path) -> None:
     assert 1e-8 < result.worst_error < 1e-6 and "deviates" in (result.detail or ""), result
 
 
-LEAKY = '''
-def linear(W, b):
-    layer = nplearn.Linear(*W.shape, dtype=np.float64)
-    layer.W, layer.b = W, b
-    return layer
-
+LEAKY = LINEAR.replace("{", "{{").replace("}", "}}") + '''
 
 network, cross_entropy, sgd = nplearn.Network, nplearn.CrossEntropyLoss, nplearn.SGD
 
