@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from verification import card
+from verification.conformance import parametrize_with_checks
 from verification.conformance.judge import pattern
-from verification.conformance_support import load_text, run
+from verification.conformance_support import ROWS, load_text, run
 
 HEAD = '''
 import numpy as np
@@ -85,3 +87,30 @@ def test_a_loss_wrong_by_no_constant_gets_no_factor(tmp_path) -> None:
 ])
 def test_a_diagnosis_is_a_pattern_across_examples(diagnoses, kept) -> None:
     assert pattern(diagnoses) == kept
+
+
+RAISING = '''
+def relu():
+    return Relu()
+
+
+class Relu:
+    def forward(self, x):
+        return undefined_name * x
+
+    def backward(self, grad):
+        return grad
+'''
+
+
+def test_an_error_row_shows_where_it_was_raised(tmp_path) -> None:
+    """The card's evidence, the JSON record and the pytest helper's message all say where."""
+    target = load_text(tmp_path, "raising", RAISING)
+    result = run(target, "relu-forward")
+    line = next(i for i, t in enumerate(RAISING.splitlines(), 1) if "undefined_name" in t)
+    assert result.verdict_text() == "error: NameError: name 'undefined_name' is not defined"
+    assert result.record()["where"] == f"raising.py:{line}"
+    assert f"| raised at raising.py:{line} |" in card.render(target, [result], None)
+    mark = parametrize_with_checks(target.path, rows=[ROWS["relu-forward"]])
+    with pytest.raises(AssertionError, match=f"NameError.*raised at raising.py:{line}"):
+        mark.args[1][0]()
