@@ -2,7 +2,8 @@
 
 Contract
 --------
-:func:`layer` builds a layer piece (``linear(W, b)`` or ``relu()``...) and raises
+:func:`layer` builds a layer piece (``linear(W, b)``, ``relu()``, ``leaky_relu(slope)`` with the
+arguments of ``inputs.ARGUMENTS``...) and raises
 :class:`CheckError` ``"not a layer (no backward)"`` (or ``forward``) when the factory returns an
 object without those methods; :func:`run_layer` runs forward then backward and reads the linear
 layer's ``grads``; :func:`run_loss` calls a loss and reads its ``grad``. Every array handed to the
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from verification.conformance.inputs import ARGUMENTS
 from verification.conformance.target import Target
 
 __all__ = ["CheckError", "forward", "layer", "params_of", "run_layer", "run_loss"]
@@ -31,7 +33,8 @@ class CheckError(Exception):
 def layer(target: Target, piece: str, params: Mapping[str, np.ndarray] | None = None) -> Any:
     """A new layer ``piece`` of ``target``; a linear layer gets copies of ``params["W"], ["b"]``."""
     factory = target.factories[piece]
-    made = factory(np.array(params["W"]), np.array(params["b"])) if piece == "linear" else factory()
+    made = (factory(np.array(params["W"]), np.array(params["b"])) if piece == "linear"
+            else factory(*ARGUMENTS.get(piece, ())))
     for method in ("backward", "forward"):
         if not callable(getattr(made, method, None)):
             raise CheckError(f"not a layer (no {method})")

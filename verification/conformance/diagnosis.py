@@ -15,8 +15,10 @@ against the oracle's:
 - :func:`per_tensor` joins the findings of several tensors (``"dW and db: off by ...; dx is
   right"``).
 
-Matching uses ``min(10 * tol, 0.01)`` with the check's tolerance ``tol``; an unknown pattern
-gives ``None`` (no diagnosis, the worst error speaks alone).
+Words that name a fitted number rather than a known size say "constant" (:func:`fitted`): the
+judge keeps them only when they hold across examples. Matching uses ``min(10 * tol, 0.01)``
+with the check's tolerance ``tol``; an unknown pattern gives ``None`` (no diagnosis, the worst
+error speaks alone).
 """
 
 from __future__ import annotations
@@ -27,12 +29,18 @@ import numpy as np
 
 from verification.conformance.numeric import error
 
-__all__ = ["factor_words", "factors", "formula", "match_tol", "offset", "per_tensor", "scale"]
+__all__ = ["factor_words", "factors", "fitted", "formula", "match_tol", "offset", "per_tensor",
+           "scale"]
 
 
 def match_tol(tol: float) -> float:
     """How close a result must be to a suspected formula to be named by it."""
     return min(10 * tol, 1e-2)
+
+
+def fitted(words: str) -> bool:
+    """Whether ``words`` name a fitted number (every such diagnosis says "constant")."""
+    return "constant" in words
 
 
 def factors(sizes: Mapping[str, int]) -> list[tuple[str, float]]:
