@@ -14,7 +14,7 @@ as PyTorch keeps it per parameter.
   ``w <- w - lr * grad - 2 * l2 * w`` (biases included);
 - ``SGD(lr, weight_decay=wd)`` is the usual coupled decay, ``grad + wd * w``;
 - ``SGD(lr, momentum=mu)`` is PyTorch's heavy ball, ``v <- mu v + grad``,
-  ``w <- w - lr v``;
+  ``w <- w - lr v``; with ``nesterov=True``, PyTorch's Nesterov form ``w <- w - lr (grad + mu v)``;
 - ``Adam`` is Kingma & Ba's (PyTorch's defaults).
 """
 
@@ -83,6 +83,8 @@ class SGD(Optimizer):
         l2: the post's L2 parameter ``alpha``: ``w <- w - eta*grad - 2*alpha*w``.
         momentum: heavy-ball momentum ``mu`` (0 disables it).
         weight_decay: coupled decay: ``grad + weight_decay * w`` is used.
+        nesterov: Nesterov momentum as ``torch.optim.SGD(nesterov=True)``: the step is
+            ``grad + mu * v`` with the updated ``v`` (needs ``momentum > 0``).
 
     The last pass, ``w - eta*d`` (``d`` the gradient, after decay and momentum; with ``l2``
     after ``w *= 1 - 2*alpha``), is one BLAS ``axpy`` over the group in place for float32 and
@@ -94,13 +96,21 @@ class SGD(Optimizer):
     """
 
     def __init__(
-        self, lr: float, l2: float = 0.0, momentum: float = 0.0, weight_decay: float = 0.0
+        self,
+        lr: float,
+        l2: float = 0.0,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
     ) -> None:
         super().__init__(lr)
         for name, value in (("l2", l2), ("momentum", momentum), ("weight_decay", weight_decay)):
             if value < 0:
                 raise ValueError(f"{name} must be >= 0, got {value}")
+        if nesterov and not momentum:
+            raise ValueError("nesterov momentum needs momentum > 0, got momentum=0")
         self.l2, self.momentum, self.weight_decay = l2, momentum, weight_decay
+        self.nesterov = nesterov
 
     def _update(self, state: dict[str, Any], param: Tensor, grad: Tensor) -> None:
         if self.weight_decay:  # d = grad + wd * w
@@ -115,7 +125,16 @@ class SGD(Optimizer):
             else:
                 velocity *= self.momentum
                 velocity += grad
-            grad = velocity
+            if self.nesterov:  # d = d + mu * v, with the updated v
+                step = _scratch(state, param)
+                if grad is step:  # d already lives in the scratch array (weight decay)
+                    step += self.momentum * velocity
+                else:
+                    np.multiply(velocity, self.momentum, out=step)
+                    step += grad
+                grad = step
+            else:
+                grad = velocity
         if self.l2:  # the post's w <- (1 - 2*alpha) w - eta*d: shrink, then as plain SGD
             param *= 1 - 2 * self.l2
         axpy = _axpy(param.dtype)
@@ -131,7 +150,7 @@ class SGD(Optimizer):
     def __repr__(self) -> str:
         return (
             f"SGD(lr={self.lr}, l2={self.l2}, momentum={self.momentum}, "
-            f"weight_decay={self.weight_decay})"
+            f"weight_decay={self.weight_decay}, nesterov={self.nesterov})"
         )
 
 
