@@ -6,16 +6,15 @@ Contract
 threadpoolctl. :func:`cases` plans, per configuration, ``pairs`` repeats of one block per
 implementation in ABBA order (reversed on odd repeats), so every ratio compares blocks timed
 seconds apart. The ``step`` fixture builds each step once per configuration, after
-:func:`steps.assert_same_step` (not for the post's code, whose gradient is not its loss's); a
-float64 JAX step is built, checked and timed in a :class:`WorkerStep`, so that this process
-never turns on JAX's process-global ``jax_enable_x64``. One line is printed per configuration
-instead of pytest-benchmark's tables.
+:func:`steps.assert_same_step` (not for the post's code, whose gradient is not its loss's); float64
+JAX in a :class:`WorkerStep` (``jax_enable_x64`` is process-global: never on here). One line is
+printed per configuration instead of pytest-benchmark's tables.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -48,15 +47,11 @@ class Case:
     def in_worker(self) -> bool:
         return self.impl == "jax" and self.config.dtype == "float64"
 
-    @property
-    def clock(self) -> Callable[[], float]:
-        return WorkerStep.clock if self.in_worker else self.config.clock
-
 
 class WorkerStep:
-    """A step built, checked and timed in a :mod:`.worker` process of its own. A call times one
-    step there and returns its seconds; :meth:`clock` advances by exactly those seconds, so
-    pytest-benchmark, given it as the timer, records the worker's own per-step times."""
+    """A step built, checked and timed in a :mod:`.worker` of its own: :meth:`fetch` times steps
+    there back to back, a call returns the next one's seconds (or times one) and :meth:`clock`
+    advances by them, so pytest-benchmark, given it as timer, records the worker's times."""
 
     elapsed = 0.0
 
@@ -67,9 +62,15 @@ class WorkerStep:
         self.worker.handshake()
         self.worker.ask(check=self.key)
         self.worker.ask(build=self.key)
+        self.times: list[float] = []
+
+    def fetch(self, steps: int) -> None:
+        self.times = self.worker.ask(time=self.key, steps=1, chunks=steps)["times"][::-1]
 
     def __call__(self) -> float:
-        (seconds,) = self.worker.ask(time=self.key, steps=1, chunks=1)["times"]
+        if not self.times:
+            self.fetch(1)
+        seconds = self.times.pop()
         WorkerStep.elapsed += seconds
         return seconds
 
@@ -98,7 +99,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "case" in metafunc.fixturenames:
         plan = cases(metafunc.config.getoption("--timing-mode"))
         mark = pytest.mark.benchmark
-        params = [pytest.param(c, id=c.id, marks=mark(timer=c.clock)) for c in plan]
+        clock = {c: WorkerStep.clock if c.in_worker else c.config.clock for c in plan}
+        params = [pytest.param(c, id=c.id, marks=mark(timer=clock[c])) for c in plan]
         metafunc.parametrize("case", params)
 
 
@@ -124,8 +126,7 @@ def build(case: Case) -> Step:
 
 @pytest.fixture
 def step(case: Case) -> Step:
-    key = (case.impl, case.config)
-    if key not in _BUILT:
+    if (key := (case.impl, case.config)) not in _BUILT:
         _BUILT[key] = build(case)
     return _BUILT[key]
 

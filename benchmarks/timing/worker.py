@@ -15,8 +15,7 @@ imports whichever nplearn its ``PYTHONPATH`` puts first (one worker per version 
 - ``{"build": [impl, net, dtype, batch]}``: build that step (once per process: a process's
   memory layout is sampled by starting fresh processes) and answer ``{"seconds": s}`` per step
   after a warm-up;
-- ``{"check": [impl, net, dtype, batch]}``: :func:`.steps.assert_same_step` in this process;
-  ``{"checked": true}``;
+- ``{"check": [impl, net, dtype, batch]}``: :func:`.steps.assert_same_step`; ``{"checked": true}``;
 - ``{"time": key, "steps": n, "chunks": k}``: ``k`` chunks of ``n`` steps, garbage collector off,
   on the configuration's clock; ``{"times": [...]}`` in seconds per step, one per chunk.
 
