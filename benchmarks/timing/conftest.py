@@ -6,8 +6,9 @@ Contract
 threadpoolctl. :func:`cases` plans, per configuration, ``pairs`` repeats of one block per
 implementation in ABBA order (reversed on odd repeats), so every ratio compares blocks timed
 seconds apart. The ``step`` fixture builds each step once per configuration, after
-:func:`steps.assert_same_step` (not for the post's code, whose gradient is not its loss's).
-One line is printed per configuration instead of pytest-benchmark's tables.
+:func:`steps.assert_same_step` (not for the post's code, whose gradient is not its loss's); float64
+JAX in a :class:`WorkerStep` (``jax_enable_x64`` is process-global: never on here). One line is
+printed per configuration instead of pytest-benchmark's tables.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from benchmarks.timing.sequential import QUANTILE
+from benchmarks.timing.sequential import QUANTILE, ROOT, Side, Worker
 from benchmarks.timing.steps import IMPLS, Config, Step, assert_same_step, configs, make_step
 
 #: Batch sizes, interleaved blocks per implementation, seconds per block.
@@ -41,6 +42,41 @@ class Case:
     @property
     def id(self) -> str:
         return f"{self.impl}-{self.config.id}-r{self.repeat}"
+
+    @property
+    def in_worker(self) -> bool:
+        return self.impl == "jax" and self.config.dtype == "float64"
+
+
+class WorkerStep:
+    """A step built, checked and timed in a :mod:`.worker` of its own: :meth:`fetch` times steps
+    there back to back, a call returns the next one's seconds (or times one) and :meth:`clock`
+    advances by them, so pytest-benchmark, given it as timer, records the worker's times."""
+
+    elapsed = 0.0
+
+    def __init__(self, case: Case) -> None:
+        cfg = case.config
+        self.key = [case.impl, cfg.net, cfg.dtype, cfg.batch]
+        self.worker = Worker(Side(f"{case.impl} {cfg.id} worker", ROOT, (case.impl,)))
+        self.worker.handshake()
+        self.worker.ask(check=self.key)
+        self.worker.ask(build=self.key)
+        self.times: list[float] = []
+
+    def fetch(self, steps: int) -> None:
+        self.times = self.worker.ask(time=self.key, steps=1, chunks=steps)["times"][::-1]
+
+    def __call__(self) -> float:
+        if not self.times:
+            self.fetch(1)
+        seconds = self.times.pop()
+        WorkerStep.elapsed += seconds
+        return seconds
+
+    @staticmethod
+    def clock() -> float:
+        return WorkerStep.elapsed
 
 
 def cases(mode: str) -> list[Case]:
@@ -63,7 +99,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "case" in metafunc.fixturenames:
         plan = cases(metafunc.config.getoption("--timing-mode"))
         mark = pytest.mark.benchmark
-        params = [pytest.param(c, id=c.id, marks=mark(timer=c.config.clock)) for c in plan]
+        clock = {c: WorkerStep.clock if c.in_worker else c.config.clock for c in plan}
+        params = [pytest.param(c, id=c.id, marks=mark(timer=clock[c])) for c in plan]
         metafunc.parametrize("case", params)
 
 
@@ -78,13 +115,19 @@ _SEEN: dict[Config, dict[str, list[float]]] = {}
 _LINES: list[str] = []
 
 
+def build(case: Case) -> Step:
+    """The case's step, checked against nplearn's first."""
+    if case.in_worker:
+        return WorkerStep(case)
+    if case.impl not in ("nplearn", "post"):  # the post's loss and gradient disagree (its bug)
+        assert_same_step(case.impl, case.config)
+    return make_step(case.impl, case.config)
+
+
 @pytest.fixture
 def step(case: Case) -> Step:
-    key = (case.impl, case.config)
-    if key not in _BUILT:
-        if case.impl not in ("nplearn", "post"):  # the post's loss and gradient disagree (its bug)
-            assert_same_step(case.impl, case.config)
-        _BUILT[key] = make_step(case.impl, case.config)
+    if (key := (case.impl, case.config)) not in _BUILT:
+        _BUILT[key] = build(case)
     return _BUILT[key]
 
 
@@ -103,7 +146,8 @@ def record(case: Case, times: list[float]) -> float:
         cells = ", ".join(f"{impl} {1e3 * float(np.median(v)):.3f}" for impl, v in seen.items())
         _LINES.append(f"  {case.config.id:<22} ms per step: {cells}")
         for impl in seen:
-            _BUILT.pop((impl, case.config), None)
+            if isinstance(done := _BUILT.pop((impl, case.config), None), WorkerStep):
+                done.worker.close()
     return value
 
 

@@ -72,8 +72,7 @@ class Config:
 
 
 def configs(batches: Sequence[int], dtypes: Sequence[str] = DTYPES) -> list[Config]:
-    """Each dtype, both networks, each batch size, in that nesting (float64 last: see
-    :class:`JaxStep`)."""
+    """Each dtype, both networks, each batch size, in that nesting."""
     return [Config(n, d, b) for d in dtypes for n in NETS for b in batches]
 
 
@@ -230,9 +229,9 @@ class TorchStep:
 class JaxStep:
     """The step as a JAX user writes it: ``jax.jit`` of value-and-gradient plus the SGD update,
     the parameters donated, only the loss and the new parameters returned. float32 runs without
-    ``jax_enable_x64``, which is process-global: float64 turns it on, so a process times every
-    float32 JAX step before its first float64 one (:func:`configs` orders them so), and building
-    a float32 step after that raises RuntimeError. :meth:`gradients` is a separate, untimed call."""
+    ``jax_enable_x64``, which is process-global: float64 turns it on, so a float64 step is timed
+    in a worker process of its own, and building a float32 step in a process where it is on
+    raises RuntimeError. :meth:`gradients` is a separate, untimed call."""
 
     def __init__(self, cfg: Config) -> None:
         import jax

@@ -344,6 +344,16 @@ def test_jax_float32_step_refuses_a_process_with_x64() -> None:
     assert _python(code) == ["True", refused]
 
 
+def test_the_timing_pass_times_float64_jax_in_a_worker_and_keeps_x64_off() -> None:
+    pytest.importorskip("jax")
+    code = ("import jax\nfrom benchmarks.timing.conftest import Case, WorkerStep, build\n"
+            "from benchmarks.timing.steps import Config\nwide, narrow = (build(Case('jax', "
+            "Config('ReLU', d, 4), 0)) for d in ('float64', 'float32'))\nwide.fetch(2)\n"
+            "t = wide() + wide()\nprint(t > 0, WorkerStep.clock() == t, narrow() > 0, "
+            "jax.config.jax_enable_x64)")  # fmt: skip
+    assert _python(code) == ["True True True False"]
+
+
 def test_the_bound_is_the_floors_matrix_products_and_no_timed_step() -> None:
     from benchmarks.timing.steps import BOUND, IMPLS, make_step
 

@@ -15,6 +15,7 @@ imports whichever nplearn its ``PYTHONPATH`` puts first (one worker per version 
 - ``{"build": [impl, net, dtype, batch]}``: build that step (once per process: a process's
   memory layout is sampled by starting fresh processes) and answer ``{"seconds": s}`` per step
   after a warm-up;
+- ``{"check": [impl, net, dtype, batch]}``: :func:`.steps.assert_same_step`; ``{"checked": true}``;
 - ``{"time": key, "steps": n, "chunks": k}``: ``k`` chunks of ``n`` steps, garbage collector off,
   on the configuration's clock; ``{"times": [...]}`` in seconds per step, one per chunk.
 
@@ -59,7 +60,7 @@ def serve() -> int:
         from threadpoolctl import threadpool_info, threadpool_limits
 
         import nplearn
-        from benchmarks.timing.steps import Config, make_step
+        from benchmarks.timing.steps import Config, assert_same_step, make_step
 
         limits = threadpool_limits(limits=default_threads())  # held for the process's life
         ready = {"nplearn": nplearn.__file__, "numpy": numpy.__version__, "blas": threadpool_info(),
@@ -72,13 +73,16 @@ def serve() -> int:
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            if "build" in request:
+            if "check" in request:
+                assert_same_step(request["check"][0], Config(*request["check"][1:]))
+                answer: dict[str, Any] = {"checked": True}
+            elif "build" in request:
                 key = tuple(request["build"])
                 if key not in built:
                     built[key] = make_step(key[0], Config(*key[1:]))
                 step = built[key]
                 _chunks(step, 3, 1, time.perf_counter)
-                answer: dict[str, Any] = {"seconds": min(_chunks(step, 3, 3, time.perf_counter))}
+                answer = {"seconds": min(_chunks(step, 3, 3, time.perf_counter))}
             else:
                 key = tuple(request["time"])
                 clock = Config(*key[1:]).clock
