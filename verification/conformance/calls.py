@@ -21,7 +21,7 @@ import numpy as np
 
 from verification.conformance.target import Target
 
-__all__ = ["CheckError", "forward", "layer", "params_of", "run_layer", "run_loss"]
+__all__ = ["CheckError", "build", "forward", "layer", "params_of", "run_layer", "run_loss"]
 
 
 class CheckError(Exception):
@@ -30,8 +30,14 @@ class CheckError(Exception):
 
 def layer(target: Target, piece: str, params: Mapping[str, np.ndarray] | None = None) -> Any:
     """A new layer ``piece`` of ``target``; a linear layer gets copies of ``params["W"], ["b"]``."""
-    factory = target.factories[piece]
-    made = factory(np.array(params["W"]), np.array(params["b"])) if piece == "linear" else factory()
+    if piece == "linear":
+        return build(target, piece, np.array(params["W"]), np.array(params["b"]))
+    return build(target, piece)
+
+
+def build(target: Target, piece: str, *args: Any) -> Any:
+    """``factory(*args)`` of ``piece``, checked to have ``forward`` and ``backward``."""
+    made = target.factories[piece](*args)
     for method in ("backward", "forward"):
         if not callable(getattr(made, method, None)):
             raise CheckError(f"not a layer (no {method})")

@@ -13,7 +13,7 @@ against the oracle's:
 - :func:`formula` compares the result with the formulas of suspected mistakes (each given with
   its words by the check) and names the first that matches;
 - :func:`per_tensor` joins the findings of several tensors (``"dW and db: off by ...; dx is
-  right"``).
+  right"``); :func:`tensors` finds them, formula first, then factor.
 
 Matching uses ``min(10 * tol, 0.01)`` with the check's tolerance ``tol``; an unknown pattern
 gives ``None`` (no diagnosis, the worst error speaks alone).
@@ -27,7 +27,8 @@ import numpy as np
 
 from verification.conformance.numeric import error
 
-__all__ = ["factor_words", "factors", "formula", "match_tol", "offset", "per_tensor", "scale"]
+__all__ = ["factor_words", "factors", "formula", "match_tol", "offset", "per_tensor", "scale",
+           "tensors"]
 
 
 def match_tol(tol: float) -> float:
@@ -115,3 +116,24 @@ def per_tensor(findings: Mapping[str, tuple[bool, str | None]]) -> str | None:
     if right and len(findings) > 1:
         parts.append(f"{' and '.join(right)} {'is' if len(right) == 1 else 'are'} right")
     return "; ".join(parts)
+
+
+def tensors(
+    found: Mapping[str, object], ref: Mapping[str, object],
+    formulas: Mapping[str, list[tuple[str, object]]], sizes: Mapping[str, int], tol: float,
+    known_only: bool = False,
+) -> str | None:
+    """:func:`per_tensor` of each tensor of ``found`` against ``ref``: the first suspected
+    formula it matches, else the factor :func:`scale` names (with ``known_only``, only a factor
+    equal to a known size: one example's ratio is no pattern); None if no failure is named."""
+    findings = {}
+    for name, value in found.items():
+        failed = not error(value, ref[name]) <= tol
+        words = None
+        if failed:
+            words = formula(value, formulas.get(name, []), tol) or scale(
+                value, ref[name], sizes, tol)
+            if known_only and words and words.startswith("off by a constant factor"):
+                words = None
+        findings[name] = (failed, words)
+    return per_tensor(findings)

@@ -19,11 +19,20 @@ from verification.conformance.checks import (
     mutation,
     overfit,
     sgd,
+    spatial,
     stability,
+    ties,
     training,
 )
 from verification.conformance.result import Result
-from verification.conformance.target import ACTIVATIONS, FACTORIES, LAYERS, LOSSES, Target
+from verification.conformance.target import (
+    ACTIVATIONS,
+    FACTORIES,
+    LAYERS,
+    LOSSES,
+    SPATIAL,
+    Target,
+)
 
 __all__ = ["CHECKS", "Check", "Row", "rows"]
 
@@ -60,6 +69,11 @@ CHECKS: list[Check] = [
         (("training", ("network", "linear", "relu|sigmoid|tanh", "cross_entropy|mse", "sgd")),),
         overfit.overfit,
     ),
+    # the spatial pieces
+    Check("forward", _alone(SPATIAL), spatial.forward),
+    Check("backward vs torch", _alone(SPATIAL), spatial.backward),
+    Check("uneven shapes", _alone(SPATIAL[:3]), spatial.uneven),
+    Check("ties", _alone(("maxpool2d",)), ties.ties),
 ]
 
 

@@ -65,16 +65,7 @@ def _diagnose(
 ) -> str | None:
     """Per-tensor diagnosis of ``found`` against the reference ``ref`` (same keys)."""
     formulas = suspects(piece, example, ref["y"]) if "y" in ref else {}
-    findings = {}
-    for name, value in found.items():
-        failed = not error(value, ref[name]) <= tol
-        words = None
-        if failed:
-            words = diagnosis.formula(value, formulas.get(name, []), tol) or diagnosis.scale(
-                value, ref[name], SIZES, tol
-            )
-        findings[name] = (failed, words)
-    return diagnosis.per_tensor(findings)
+    return diagnosis.tensors(found, ref, formulas, SIZES, tol)
 
 
 def _examples(piece: str, bound: float, margin: float) -> tuple[list[Example], Any]:
