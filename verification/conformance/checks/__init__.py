@@ -17,6 +17,7 @@ from verification.conformance.checks import (
     layers,
     losses,
     mutation,
+    dropout,
     overfit,
     sgd,
     spatial,
@@ -74,6 +75,12 @@ CHECKS: list[Check] = [
     Check("backward vs torch", _alone(SPATIAL), spatial.backward),
     Check("uneven shapes", _alone(SPATIAL[:3]), spatial.uneven),
     Check("ties", _alone(("maxpool2d",)), ties.ties),
+    # dropout
+    Check("drop rate and scale", _alone(("dropout",)), dropout.rate_and_scale),
+    Check("masks", _alone(("dropout",)), dropout.masks),
+    Check("backward", _alone(("dropout",)), dropout.backward),
+    Check("eval and train", _alone(("dropout",)), dropout.modes),
+    Check("inputs not mutated", _alone(("dropout",)), dropout.not_mutated),
 ]
 
 
