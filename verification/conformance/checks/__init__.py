@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from verification.conformance.checks import (
+    dropout,
     layers,
     losses,
     mutation,
-    dropout,
     overfit,
     sgd,
     spatial,

@@ -42,7 +42,7 @@ from verification.conformance.numeric import result_dtype as dtype_of
 from verification.conformance.result import Result
 from verification.conformance.target import Target
 
-__all__ = ["ALPHA", "backward", "modes", "not_mutated", "rate_and_scale", "switch", "masks"]
+__all__ = ["ALPHA", "backward", "masks", "modes", "not_mutated", "rate_and_scale", "switch"]
 
 #: False-alarm rate of each statistical test, for a correct layer.
 ALPHA = 1e-6
@@ -68,7 +68,7 @@ def switch(made: Any, mode: str) -> None:
 
 
 def _layer(target: Target, piece: str, example: Example) -> Any:
-    np.random.seed(example["seed"])  # a library drawing from it repeats
+    np.random.seed(example["seed"])  # noqa: NPY002 (a library drawing from it repeats)
     made = calls.build(target, piece, example["p"])
     switch(made, "train")
     return made
@@ -199,10 +199,12 @@ def modes(target: Target, piece: str) -> Result:
         words = []
         if e > tol:
             zeroed = float(np.mean(y == 0))
-            c = float(np.vdot(y, x) / np.vdot(x, x))
-            known = [(1 - p, "eval output scaled by 1 - p, where inverted dropout (declared) "
-                      "has scaled in training already: scaled twice"), (1.0, "eval output not scaled by 1 - p, as "
-                      "at_eval declares"), (1 / (1 - p), "eval output scaled by 1/(1 - p)")]
+            known = [
+                (1 - p, "eval output scaled by 1 - p, where inverted dropout (declared) has "
+                 "scaled in training already: scaled twice"),
+                (1.0, "eval output not scaled by 1 - p, as at_eval declares"),
+                (1 / (1 - p), "eval output scaled by 1/(1 - p)"),
+            ]
             said = next((w for value, w in known if error(y, value * x) <= tol), None)
             if zeroed > 0.05:
                 said = f"still drops after eval() (a fraction {zeroed:.2g} zeroed)"
