@@ -5,7 +5,9 @@ Contract
 :func:`layer` builds a layer piece (``linear(W, b)`` or ``relu()``...) and raises
 :class:`CheckError` ``"not a layer (no backward)"`` (or ``forward``) when the factory returns an
 object without those methods; :func:`run_layer` runs forward then backward and reads the linear
-layer's ``grads``; :func:`run_loss` calls a loss and reads its ``grad``. Every array handed to the
+layer's ``grads``; :func:`run_loss` calls a loss and reads its ``grad``; :func:`build` calls
+any layer factory with its arguments, :func:`switch` a layer's ``train()`` or ``eval()``
+(raising ``"the layer has no eval()"`` when either is missing). Every array handed to the
 library is a fresh float64 copy, so that a library that writes into its inputs cannot change the
 checks' data (the mutation check looks for that on purpose). :class:`CheckError` carries a
 message for the card as is; any other exception a check lets through becomes an ``error`` row
@@ -21,7 +23,8 @@ import numpy as np
 
 from verification.conformance.target import Target
 
-__all__ = ["CheckError", "build", "forward", "layer", "params_of", "run_layer", "run_loss"]
+__all__ = ["CheckError", "build", "forward", "layer", "params_of", "run_layer", "run_loss",
+           "switch"]
 
 
 class CheckError(Exception):
@@ -81,3 +84,11 @@ def run_loss(target: Target, piece: str, fed: np.ndarray, true: np.ndarray) -> t
     if grad is None:
         raise CheckError("the loss left no .grad")
     return float(value), np.array(grad)
+
+
+def switch(made: Any, mode: str) -> None:
+    """``made.train()`` or ``made.eval()``; a layer without either is a :class:`CheckError`."""
+    for name in ("eval", "train"):
+        if not callable(getattr(made, name, None)):
+            raise CheckError(f"the layer has no {name}()")
+    getattr(made, mode)()

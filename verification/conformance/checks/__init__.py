@@ -14,6 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from verification.conformance.checks import (
+    batchnorm,
+    batchnorm_modes,
+    cnn,
     dropout,
     layers,
     losses,
@@ -81,6 +84,15 @@ CHECKS: list[Check] = [
     Check("backward", _alone(("dropout",)), dropout.backward),
     Check("eval and train", _alone(("dropout",)), dropout.modes),
     Check("inputs not mutated", _alone(("dropout",)), dropout.not_mutated),
+    # batch norm
+    Check("forward", _alone(("batchnorm",)), batchnorm.forward),
+    Check("backward vs differences", _alone(("batchnorm",)), batchnorm.backward_differences),
+    Check("backward vs torch", _alone(("batchnorm",)), batchnorm.backward_torch),
+    Check("running statistics", _alone(("batchnorm",)), batchnorm_modes.running),
+    Check("eval mode", _alone(("batchnorm",)), batchnorm_modes.eval_mode),
+    Check("stability", _alone(("batchnorm",)), batchnorm_modes.stability),
+    Check("end to end", (("cnn", (*SPATIAL[:2], "flatten", "relu", "linear",
+                                  "cross_entropy|mse")),), cnn.cnn),
 ]
 
 

@@ -42,7 +42,7 @@ from verification.conformance.numeric import result_dtype as dtype_of
 from verification.conformance.result import Result
 from verification.conformance.target import Target
 
-__all__ = ["ALPHA", "backward", "masks", "modes", "not_mutated", "rate_and_scale", "switch"]
+__all__ = ["ALPHA", "backward", "masks", "modes", "not_mutated", "rate_and_scale"]
 
 #: False-alarm rate of each statistical test, for a correct layer.
 ALPHA = 1e-6
@@ -59,18 +59,10 @@ def _x(example: Example) -> np.ndarray:
     return rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
 
 
-def switch(made: Any, mode: str) -> None:
-    """``made.train()`` or ``made.eval()``; a layer without either is an error."""
-    for name in ("eval", "train"):
-        if not callable(getattr(made, name, None)):
-            raise CheckError(f"the layer has no {name}()")
-    getattr(made, mode)()
-
-
 def _layer(target: Target, piece: str, example: Example) -> Any:
     np.random.seed(example["seed"])  # noqa: NPY002 (a library drawing from it repeats)
     made = calls.build(target, piece, example["p"])
-    switch(made, "train")
+    calls.switch(made, "train")
     return made
 
 
@@ -191,7 +183,7 @@ def modes(target: Target, piece: str) -> Result:
         p, x = example["p"], _x(example)
         made = _layer(target, piece, example)
         _forward(made, x)
-        switch(made, "eval")
+        calls.switch(made, "eval")
         at_eval = target.convention("dropout", "scaling") == "at_eval"
         y = _forward(made, x)
         tol = oracle_tol(dtype_of(y))
@@ -209,7 +201,7 @@ def modes(target: Target, piece: str) -> Result:
             if zeroed > 0.05:
                 said = f"still drops after eval() (a fraction {zeroed:.2g} zeroed)"
             words.append(said)
-        switch(made, "train")
+        calls.switch(made, "train")
         dropped = _forward(made, x) == 0
         again = _rate_words(dropped, p)
         if again:
