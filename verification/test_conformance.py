@@ -16,7 +16,13 @@ import pytest
 
 from verification import card
 from verification.conformance import NotAnAdapter, load_adapter, parametrize_with_checks
+from verification.conformance.pytest_helper import NotPresent
+from verification.conformance.target import MODAL, SPATIAL
 from verification.conformance_support import ADAPTERS, run
+
+#: nplearn's pieces still to come (dropout, batch norm, the spatial layers and so the CNN row):
+#: their rows must say ``not present``, so that this fails, and is removed, once they land.
+PENDING = (*MODAL, *SPATIAL, "cnn")
 
 
 @pytest.mark.filterwarnings("error::verification.conformance.pytest_helper.NotPresent")
@@ -24,6 +30,10 @@ from verification.conformance_support import ADAPTERS, run
 def test_nplearn(check) -> None:
     """Every conformance check passes on nplearn (what a library author's test looks like);
     nplearn has every piece, so a row ``not present`` fails here."""
+    if check.__name__.split("-")[0] in PENDING:
+        with pytest.warns(NotPresent):
+            check()
+        return
     check()
 
 

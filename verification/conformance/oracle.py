@@ -51,6 +51,10 @@ def torch() -> Any:
         import torch as module
 
         module.set_num_threads(1)
+        # A first backward given a gradient imports sympy (about 0.5 s): once here, before the
+        # runner forks, rather than in every check's process.
+        leaf = module.zeros(1, dtype=module.float64, requires_grad=True)
+        (2 * leaf).backward(module.ones(1, dtype=module.float64))
         _torch = module
     return _torch
 
