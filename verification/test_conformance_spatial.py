@@ -1,4 +1,5 @@
-"""Conv2d, pooling, flatten and the CNN row on planted bugs and on correct twins.
+"""Conv2d, pooling, flatten and the CNN row on planted bugs and on correct twins (and every new
+piece, dropout and batch norm too, in float32).
 
 The correct pieces are :mod:`verification.spatial_support`'s, under each declared layout; each
 planted library replaces one step of them with a bug class met in real libraries. A bug must
@@ -14,6 +15,8 @@ from verification.conformance_support import ROWS, load_text, run
 
 SPATIAL_ROWS = [r for r in ROWS if r.split("-")[0] in (
     "conv2d", "maxpool2d", "avgpool2d", "flatten")]
+NEW_ROWS = [r for r in ROWS if r.split("-")[0] in (
+    "conv2d", "maxpool2d", "avgpool2d", "flatten", "dropout", "batchnorm", "cnn")]
 
 HEAD = '''
 import numpy as np
@@ -210,3 +213,62 @@ class maxpool2d(MaxPool2d):
     assert result.diagnosis == ("conv dW and conv db: off by a factor equal to 2; loss value "
                                 "and linear dW and linear db are right"), result
     assert result.counterexample, result
+
+
+FLOAT32 = '''
+import numpy as np
+import nplearn
+from verification.spatial_support import AvgPool2d, Conv2d, Flatten, MaxPool2d
+from verification.modal_support import BatchNorm1d, Dropout
+
+def _f32(x):
+    return np.asarray(x, dtype=np.float32)
+
+class _Float32:
+    def forward(self, x):
+        return _f32(super().forward(_f32(x)))
+    def backward(self, grad):
+        return _f32(super().backward(_f32(grad)))
+
+class conv2d(_Float32, Conv2d):
+    def __init__(self, W, b, stride, padding):
+        super().__init__(_f32(W), _f32(b), stride, padding)
+    def spread(self, grad):
+        out = super().spread(grad)
+        self.grads = {k: _f32(v) for k, v in self.grads.items()}
+        return out
+class maxpool2d(_Float32, MaxPool2d): pass
+class avgpool2d(_Float32, AvgPool2d): pass
+class flatten(_Float32, Flatten): pass
+class dropout(_Float32, Dropout): pass
+class batchnorm(_Float32, BatchNorm1d):
+    def __init__(self, n, eps, momentum):
+        super().__init__(n, eps, momentum)
+        self.params = {k: _f32(v).reshape(1, -1) for k, v in self.params.items()}
+    def backward(self, grad):
+        out = super().backward(grad)
+        self.grads = {k: _f32(v).reshape(1, -1) for k, v in self.grads.items()}
+        return out
+def linear(W, b):
+    layer = nplearn.Linear(*W.shape, dtype=np.float32)
+    layer.W, layer.b = W, b
+    return layer
+class relu(_Float32, nplearn.ReLU): pass
+class cross_entropy(nplearn.CrossEntropyLoss):
+    def __call__(self, logits, true):
+        return super().__call__(_f32(logits), _f32(true))
+network = nplearn.Network
+'''
+
+
+@pytest.fixture(scope="module")
+def float32(tmp_path_factory):
+    return load_text(tmp_path_factory.mktemp("float32"), "float32", FLOAT32)
+
+
+@pytest.mark.parametrize("row_id", NEW_ROWS)
+def test_correct_float32_library_passes(float32, row_id: str) -> None:
+    """No false alarm for rounding: correct pieces computing in float32 (batch norm keeping
+    gamma and beta as (1, n) rows) pass every row of the new pieces."""
+    result = run(float32, row_id)
+    assert result.verdict == "pass", result

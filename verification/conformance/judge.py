@@ -9,7 +9,9 @@ diagnosis needs); if any fails, the row gets ``verdict`` (``wrong`` unless the c
 otherwise), the diagnosis of the worst failing example that has one, and a minimal
 counterexample: hypothesis ``find`` over the check's strategy of small examples, derandomized,
 stopped after :data:`SHRINK_SECONDS` with the smallest failing example found so far (the fixed
-example if none). An example on which the library raises does not count as failing while shrinking.
+example if none). An example on which the library raises does not count as failing while
+shrinking; a library whose result on an example changes from call to call (its own unseeded
+random draws) keeps the smallest failing example found.
 """
 
 from __future__ import annotations

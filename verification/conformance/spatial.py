@@ -104,6 +104,7 @@ def run(target: Target, piece: str, example: Mapping[str, Any]
     grads = {}
     if piece == "conv2d":
         grads = calls.params_of(made)
+        grads["b"] = grads["b"].reshape(-1)  # a bias kept as (out, 1) is as good as (out,)
         if hwio and grads["W"].ndim == 4:
             grads["W"] = grads["W"].transpose(3, 2, 0, 1)
     return _nchw(y, layout) if piece != "flatten" else y, dx, grads

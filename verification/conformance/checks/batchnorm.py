@@ -35,7 +35,7 @@ from verification.conformance.target import Target
 from verification.registry import values
 
 __all__ = ["EPS", "MOMENTUM", "backward_differences", "backward_torch", "examples", "forward",
-           "layer", "reference", "strategy", "suspects"]
+           "layer", "measure", "reference", "strategy", "suspects"]
 
 EPS, MOMENTUM = 1e-3, 0.3  # MOMENTUM: the batch's weight in a running statistic
 BATCH, FEATURES = 5, 4
@@ -138,12 +138,15 @@ def suspects(example: Example) -> dict[str, list[tuple[str, np.ndarray]]]:
     }
 
 
-def _found(target: Target, example: Example) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def measure(target: Target, example: Example, moderate: bool = True
+            ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``(y, {"dx", "dgamma", "dbeta"})`` of a fresh layer in training mode on ``example``."""
     made = layer(target, example)
-    y = run(made, example["x"])
+    y = run(made, example["x"], moderate)
     dx = np.asarray(made.backward(np.array(example["grad"], dtype=np.float64)))
     grads = _table(made, "grads")
-    return y, {"dx": dx, "dgamma": np.array(grads["gamma"]), "dbeta": np.array(grads["beta"])}
+    # gamma and beta kept as (1, n) rows are as good as (n,) vectors
+    return y, {"dx": dx, **{f"d{k}": np.array(grads[k]).reshape(-1) for k in ("gamma", "beta")}}
 
 
 def _diagnose(example: Example, ref: Mapping[str, np.ndarray], found: dict[str, Any],
@@ -168,7 +171,7 @@ def backward_torch(target: Target, piece: str) -> Result:
     """``dx``, ``dgamma``, ``dbeta`` against PyTorch's autograd."""
 
     def trial(example: Example) -> Finding:
-        y, found = _found(target, example)
+        y, found = measure(target, example)
         ref, tol = reference(example), oracle_tol(dtype_of(y, *found.values()))
         worst = max(error(v, ref[k]) for k, v in found.items())
         return Finding(worst, tol, _diagnose(example, ref, found, tol) if worst > tol else None)
@@ -180,7 +183,7 @@ def backward_differences(target: Target, piece: str) -> Result:
     """``dx``, ``dgamma``, ``dbeta`` against central differences of the library's forward."""
 
     def trial(example: Example) -> Finding:
-        y, found = _found(target, example)
+        y, found = measure(target, example)
         dtype = dtype_of(y, *found.values())
         live = {k: np.array(example[k], dtype=np.float64) for k in ("x", "gamma", "beta")}
 

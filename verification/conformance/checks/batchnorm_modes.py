@@ -32,6 +32,7 @@ from verification.conformance.checks.batchnorm import (
     MOMENTUM,
     examples,
     layer,
+    measure,
     reference,
     run,
     strategy,
@@ -107,7 +108,7 @@ def running(target: Target, piece: str) -> Result:
     def trial(example: Example) -> Finding:
         made = _trained(target, example)
         probes = np.zeros((1, len(example["gamma"]))), np.ones((1, len(example["gamma"])))
-        found = [np.asarray(made.forward(p.copy()), dtype=np.float64) for p in probes]
+        found = [np.asarray(made.forward(p.copy())) for p in probes]
         stats = declared(target, example)
         ref = [_eval_output(example, p, stats) for p in probes]
         tol = oracle_tol(dtype_of(*found))
@@ -134,7 +135,7 @@ def eval_mode(target: Target, piece: str) -> Result:
     def trial(example: Example) -> Finding:
         made = _trained(target, example)
         x = example["x"][::-1] * 0.8 + 0.3
-        y = np.asarray(made.forward(x.copy()), dtype=np.float64)
+        y = np.asarray(made.forward(x.copy()))
         tol = oracle_tol(dtype_of(y))
         e = error(y, _eval_output(example, x, declared(target, example)))
         if e <= tol:
@@ -157,15 +158,11 @@ def _probes() -> list[Example]:
 
 
 def _errors(target: Target, example: Example, moderate: bool) -> tuple[dict, dict, float]:
-    made = layer(target, example)
-    y = run(made, example["x"], moderate=moderate)
-    dx = np.asarray(made.backward(np.array(example["grad"])), dtype=np.float64)
-    grads = getattr(made, "grads", {})
-    found = {"y": y, "dx": dx, "dgamma": grads.get("gamma"), "dbeta": grads.get("beta")}
-    ref, tol = reference(example), oracle_tol(dtype_of(y, dx))
+    y, grads = measure(target, example, moderate)
+    found = {"y": y, **grads}
+    ref, tol = reference(example), oracle_tol(dtype_of(y, *grads.values()))
     errors = {k: error(v, ref[k]) for k, v in found.items()}
-    finite = {k: v is not None and bool(np.all(np.isfinite(np.asarray(v, dtype=float))))
-              for k, v in found.items()}
+    finite = {k: bool(np.all(np.isfinite(np.asarray(v, dtype=float)))) for k, v in found.items()}
     return errors, finite, tol
 
 

@@ -67,7 +67,7 @@ def _layer(target: Target, piece: str, example: Example) -> Any:
 
 
 def _forward(made: Any, x: np.ndarray) -> np.ndarray:
-    y = np.asarray(made.forward(np.array(x)), dtype=np.float64)
+    y = np.asarray(made.forward(np.array(x)))
     if y.shape != x.shape:
         raise CheckError(f"forward returned shape {y.shape} for input {x.shape}")
     return y
@@ -159,7 +159,7 @@ def backward(target: Target, piece: str) -> Result:
         grad = np.random.default_rng([example["seed"], 1]).standard_normal(x.shape)
         made = _layer(target, piece, example)
         y = _forward(made, x)
-        dx = np.asarray(made.backward(np.array(grad)), dtype=np.float64)
+        dx = np.asarray(made.backward(np.array(grad)))
         tol, expected = oracle_tol(dtype_of(dx, y)), grad * y / x
         e = error(dx, expected)
         if e <= tol:
