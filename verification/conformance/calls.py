@@ -86,9 +86,11 @@ def run_loss(target: Target, piece: str, fed: np.ndarray, true: np.ndarray) -> t
     return float(value), np.array(grad)
 
 
-def switch(made: Any, mode: str) -> None:
-    """``made.train()`` or ``made.eval()``; a layer without either is a :class:`CheckError`."""
+def switch(made: Any, mode: str | None) -> None:
+    """``made.train()`` or ``made.eval()`` (``None``: neither); a layer without either method
+    is a :class:`CheckError`."""
     for name in ("eval", "train"):
         if not callable(getattr(made, name, None)):
             raise CheckError(f"the layer has no {name}()")
-    getattr(made, mode)()
+    if mode is not None:
+        getattr(made, mode)()

@@ -5,7 +5,7 @@ Contract
 A layer is ``batchnorm(n, EPS, m)`` over ``(batch, n)`` inputs, ``m`` being :data:`MOMENTUM` in
 the declared reading (``pytorch``: the batch's weight; ``keras``: the old value's, ``1 - m``);
 the example's ``gamma`` and ``beta`` are written into its ``params`` in place (as an optimizer
-does) and it is put in training mode with ``train()``. A layer without ``params`` ``gamma`` and
+does); it is used in the training mode it starts in. A layer without ``params`` ``gamma`` and
 ``beta`` (after backward, ``grads``), ``train()`` or ``eval()``, or whose output on a moderate
 batch is not finite, is an ``error`` row.
 
@@ -81,7 +81,7 @@ def layer(target: Target, example: Example) -> Any:
     keras = target.convention("batchnorm", "momentum") == "keras"
     made = calls.build(target, "batchnorm", example["x"].shape[1], EPS,
                        1 - MOMENTUM if keras else MOMENTUM)
-    calls.switch(made, "train")
+    calls.switch(made, None)  # it starts in training mode
     params = _table(made, "params")
     for key in ("gamma", "beta"):
         params[key][...] = example[key]

@@ -5,9 +5,10 @@ Contract
 An example is ``{p, rows, cols, seed}``: ``x`` is drawn from the seed (entries of magnitude 0.5
 to 1.5, so that an output of 0 means dropped), NumPy's global random state is seeded with it
 before the layer ``dropout(p)`` is built (trials repeat for a library drawing from it), and the
-layer is put in training mode with ``train()``. A layer without ``train()`` or ``eval()`` is an
-``error`` row. The statistical tests run at the false-alarm rate :data:`ALPHA` each; a row's
-worst error is the largest relative deviation it measured (its verdict comes from the tests).
+layer is used in the training mode it starts in (``train()`` is judged after ``eval()`` only). A
+layer without ``train()`` or ``eval()`` is an ``error`` row. The statistical tests run at the
+false-alarm rate :data:`ALPHA` each; a row's worst error is the largest relative deviation it
+measured (its verdict comes from the tests).
 
 - ``drop rate and scale``: the fraction zeroed is ``p`` (:func:`scipy.stats.binomtest`), every
   survivor is scaled as declared (``inverted``: by ``1/(1-p)``; ``at_eval``: kept as is), and
@@ -62,7 +63,7 @@ def _x(example: Example) -> np.ndarray:
 def _layer(target: Target, piece: str, example: Example) -> Any:
     np.random.seed(example["seed"])  # noqa: NPY002 (a library drawing from it repeats)
     made = calls.build(target, piece, example["p"])
-    calls.switch(made, "train")
+    calls.switch(made, None)  # it starts in training mode
     return made
 
 
