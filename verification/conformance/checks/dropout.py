@@ -2,7 +2,7 @@
 
 Contract
 --------
-An example is ``{p, rows, cols, seed}``: ``x`` is drawn from the seed (entries of magnitude 0.5
+An example is ``{p, seed, x}``: ``x`` is drawn from the seed (entries of magnitude 0.5
 to 1.5, so that an output of 0 means dropped), NumPy's global random state is seeded with it
 before the layer ``dropout(p)`` is built (trials repeat for a library drawing from it), and the
 layer is used in the training mode it starts in (``train()`` is judged after ``eval()`` only). A
@@ -47,17 +47,21 @@ __all__ = ["ALPHA", "backward", "masks", "modes", "not_mutated", "rate_and_scale
 
 #: False-alarm rate of each statistical test, for a correct layer.
 ALPHA = 1e-6
-EXAMPLES: list[Example] = [{"p": 0.2, "rows": 64, "cols": 48, "seed": 0},
-                           {"p": 0.7, "rows": 32, "cols": 64, "seed": 1}]
-STRATEGY = st.fixed_dictionaries({
-    "p": st.sampled_from([0.2, 0.7, 0.5]), "rows": st.integers(1, 64),
-    "cols": st.integers(1, 64), "seed": st.integers(0, 3)})
 
 
-def _x(example: Example) -> np.ndarray:
+def _with_x(example: Example) -> Example:
+    """The example with its ``x`` (shown in a counterexample), drawn from its seed."""
     rng = np.random.default_rng(example["seed"])
     shape = (example["rows"], example["cols"])
-    return rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
+    return {"p": example["p"], "seed": example["seed"],
+            "x": rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape)}
+
+
+EXAMPLES = [_with_x({"p": 0.2, "rows": 64, "cols": 48, "seed": 0}),
+            _with_x({"p": 0.7, "rows": 32, "cols": 64, "seed": 1})]
+STRATEGY = st.fixed_dictionaries({
+    "p": st.sampled_from([0.2, 0.7, 0.5]), "rows": st.integers(1, 64),
+    "cols": st.integers(1, 64), "seed": st.integers(0, 3)}).map(_with_x)
 
 
 def _layer(target: Target, piece: str, example: Example) -> Any:
@@ -113,7 +117,7 @@ def rate_and_scale(target: Target, piece: str) -> Result:
     """The fraction dropped, the survivors' scale and the mean (module contract)."""
 
     def trial(example: Example) -> Finding:
-        p, x = example["p"], _x(example)
+        p, x = example["p"], example["x"]
         y = _forward(_layer(target, piece, example), x)
         tol, declared, kept = oracle_tol(dtype_of(y)), _scale(target, p), y != 0
         ratio = y[kept] / x[kept]
@@ -135,7 +139,7 @@ def masks(target: Target, piece: str) -> Result:
     """Masks differ between two calls and between the rows of a batch (module contract)."""
 
     def trial(example: Example) -> Finding:
-        p, x = example["p"], _x(example)
+        p, x = example["p"], example["x"]
         made = _layer(target, piece, example)
         first, second = _forward(made, x) != 0, _forward(made, x) != 0
         rows, cols = first.shape
@@ -156,7 +160,7 @@ def backward(target: Target, piece: str) -> Result:
     """``dx`` is ``grad * y / x``: the forward's mask and scale (module contract)."""
 
     def trial(example: Example) -> Finding:
-        p, x = example["p"], _x(example)
+        p, x = example["p"], example["x"]
         grad = np.random.default_rng([example["seed"], 1]).standard_normal(x.shape)
         made = _layer(target, piece, example)
         y = _forward(made, x)
@@ -181,7 +185,7 @@ def modes(target: Target, piece: str) -> Result:
     """``eval()`` gives ``x`` (or ``(1 - p) x``); ``train()`` after it drops again."""
 
     def trial(example: Example) -> Finding:
-        p, x = example["p"], _x(example)
+        p, x = example["p"], example["x"]
         made = _layer(target, piece, example)
         _forward(made, x)
         calls.switch(made, "eval")
@@ -218,7 +222,7 @@ def not_mutated(target: Target, piece: str) -> Result:
     """Forward leaves ``x``, backward the upstream gradient, as given."""
 
     def trial(example: Example) -> Finding:
-        x = _x(example)
+        x = example["x"]
         grad, x0 = np.ones_like(x), x.copy()
         made = _layer(target, piece, example)
         made.forward(x)
