@@ -122,26 +122,46 @@ def _layers(target: Target, loss_piece: str, example: Example) -> list[Any]:
     return made + ([calls.layer(target, "softmax")] if _head(target, loss_piece)[1] else [])
 
 
-def _run(target: Target, loss_piece: str, example: Example) -> tuple[float, list, str | None]:
-    """``(value, layers, note)`` after forward, loss and backward through the library."""
+class _NetworkFailed(Exception):
+    """The library's network raised on these layers (the message: its type and first line)."""
+
+
+class _Chain:
+    """Layer by layer: forward in order, backward in reverse."""
+
+    def __init__(self, layers: list[Any]) -> None:
+        self.layers = layers
+
+    def forward(self, x: Any) -> Any:
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad: Any) -> None:
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+
+
+def _through(target: Target, loss_piece: str, example: Example, own: bool
+             ) -> tuple[float, list[Any]]:
+    """``(value, layers)`` after forward, loss and backward through the library's network
+    (``own``; its failures raise :class:`_NetworkFailed`) or layer by layer."""
     x = np.array(example["x"])
     if target.convention("conv2d", "layout") == "NHWC":
         x = x.transpose(0, 2, 3, 1)
-    made, note, net = _layers(target, loss_piece, example), None, None
-    if target.has("network"):
+    made = _layers(target, loss_piece, example)
+
+    def network(call: Any, *args: Any) -> Any:
         try:
-            net = target.factories["network"](made)
-            out = net.forward(x.copy())
+            return call(*args)
         except Exception as exc:
+            if not own:
+                raise
             line = (str(exc).splitlines() or [""])[0]
-            note = (f"its network cannot run these layers ({type(exc).__name__}: {line}): "
-                    "run layer by layer")
-            made, net = _layers(target, loss_piece, example), None
-    if net is None:
-        out = x.copy()
-        for layer in made:
-            out = layer.forward(out)
-    out = np.asarray(out, dtype=np.float64)
+            raise _NetworkFailed(f"{type(exc).__name__}: {line}") from exc
+
+    net = network(target.factories["network"], made) if own else _Chain(made)
+    out = np.asarray(network(net.forward, x), dtype=np.float64)
     probabilities, inside = _head(target, loss_piece)
     fed = scipy.special.softmax(out, axis=1) if probabilities and not inside else out
     loss = target.factories[loss_piece]()
@@ -149,12 +169,20 @@ def _run(target: Target, loss_piece: str, example: Example) -> tuple[float, list
     grad = np.array(loss.grad, dtype=np.float64)
     if probabilities and not inside and target.convention(loss_piece, "grad_wrt") == "input":
         grad = softmax_backward(fed, grad, axis=1)
-    if net is not None:
-        net.backward(grad)
-    else:
-        for layer in reversed(made):
-            grad = layer.backward(grad)
-    return value, made, note
+    network(net.backward, grad)
+    return value, made
+
+
+def _run(target: Target, loss_piece: str, example: Example) -> tuple[float, list, str | None]:
+    """``(value, layers, note)``: through the library's network if it can run the CNN, else
+    layer by layer, with a note saying why."""
+    if target.has("network"):
+        try:
+            return (*_through(target, loss_piece, example, True), None)
+        except _NetworkFailed as exc:
+            note = f"its network cannot run these layers ({exc}): run layer by layer"
+            return (*_through(target, loss_piece, example, False), note)
+    return (*_through(target, loss_piece, example, False), None)
 
 
 def cnn(target: Target, piece: str) -> Result:
