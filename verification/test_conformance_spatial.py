@@ -151,6 +151,18 @@ class conv2d(Conv2d):
     assert run(target, "maxpool2d-forward").verdict == "pass"
 
 
+def test_a_wrong_shape_is_named_when_a_mistake_gives_it(tmp_path) -> None:
+    """A pool whose windows move at stride 1, output size included: the error says so."""
+    body = HEAD + '''
+class avgpool2d(AvgPool2d):
+    def __init__(self, k, stride):
+        super().__init__(k, 1)
+'''
+    result = run(load_text(tmp_path, "shape", body), "avgpool2d-forward")
+    assert result.verdict == "error", result
+    assert result.detail.endswith("(the shape of windows moving at stride 1)"), result
+
+
 @pytest.mark.parametrize("error, verdict", [("ValueError", "pass"), ("IndexError", "wrong")])
 def test_a_rejected_uneven_shape_needs_a_clear_error(tmp_path, error: str, verdict: str) -> None:
     """A library may refuse sizes its windows do not divide, with a ValueError-family error."""

@@ -8,7 +8,8 @@ or ``HWIO``), builds a fresh layer (``conv2d(W, b, stride, padding)``, ``maxpool
 ``avgpool2d(k, stride)``, ``flatten()``), runs forward then backward, and converts the results
 back: ``y`` and ``dx`` NCHW (a flatten's ``y`` is 2-D, in the library's own layout's order),
 ``dW`` OIHW and ``db``. A forward output of the wrong shape raises
-:class:`~verification.conformance.calls.CheckError` naming both shapes (an ``error`` row).
+:class:`~verification.conformance.calls.CheckError` naming both shapes (an ``error`` row) and
+the mistake that gives that shape, if known (windows moving at stride 1, the padding left out).
 :func:`reference` is PyTorch float64's forward and backward (``F.conv2d``, ``F.max_pool2d``,
 ``F.avg_pool2d``, ``torch.flatten`` of the array in the library's layout).
 
@@ -97,8 +98,8 @@ def run(target: Target, piece: str, example: Mapping[str, Any]
     expected = np.shape(example["grad"]) if piece == "flatten" else _nhwc(example["grad"],
                                                                            layout).shape
     if y.shape != expected:
-        raise calls.CheckError(
-            f"forward returned shape {y.shape} for input {x.shape}; expected {expected}")
+        raise calls.CheckError(f"forward returned shape {y.shape} for input {x.shape}; expected "
+                               f"{expected}{_shape_hint(piece, example, y.shape, layout)}")
     grad = example["grad"] if piece == "flatten" else _nhwc(example["grad"], layout)
     dx = _nchw(np.asarray(made.backward(np.array(grad, dtype=np.float64))), layout)
     grads = {}
@@ -108,6 +109,22 @@ def run(target: Target, piece: str, example: Mapping[str, Any]
         if hwio and grads["W"].ndim == 4:
             grads["W"] = grads["W"].transpose(3, 2, 0, 1)
     return _nchw(y, layout) if piece != "flatten" else y, dx, grads
+
+
+def _shape_hint(piece: str, example: Mapping[str, Any], shape: tuple[int, ...], layout: str
+                ) -> str:
+    """Which mistake gives ``shape``: windows at stride 1, or the padding left out."""
+    if piece == "flatten":
+        return ""
+    k = example["W"].shape[-1] if piece == "conv2d" else example["k"]
+    s, p = example["stride"], example.get("padding", 0)
+    for words, stride, padding in (("windows moving at stride 1", 1, p),
+                                   ("the padding left out", s, 0)):
+        sizes = [out_size(n, k, stride, padding) for n in example["x"].shape[2:]]
+        wrong = _nhwc(np.empty((*example["grad"].shape[:2], *sizes)), layout).shape
+        if (stride, padding) != (s, p) and shape == wrong:
+            return f" (the shape of {words})"
+    return ""
 
 
 def _settings(piece: str, example: Example, k: int, stride: int, padding: int) -> None:
