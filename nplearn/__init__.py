@@ -10,8 +10,9 @@ A small PyTorch-like multilayer perceptron library in pure NumPy/SciPy::
     optim.step(net)
 
 Modules, one idea each: ``functional`` (math), ``layers``, ``softmax_layer``, ``losses``,
-``network``, ``optim``; around them ``training`` (fit/evaluate), ``data``
-(MNIST IDX/CSV loading) and ``checks`` (numerical gradient checks, whose
+``network``, ``optim``; beyond the post ``leaky_relu``, ``dropout``, ``batchnorm``, ``conv``,
+``pooling``, ``flatten``, ``bce`` and ``optim_adaptive``; around them ``training``
+(fit/evaluate), ``data`` (MNIST IDX/CSV loading) and ``checks`` (numerical gradient checks, whose
 :func:`gradcheck` is exported here). The ``training`` and ``data`` names are
 imported on first use, so that ``import nplearn`` stays light.
 """
@@ -21,12 +22,20 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from nplearn.batchnorm import BatchNorm1d
+from nplearn.bce import BCELoss, BCEWithLogitsLoss
 from nplearn.checks import GradcheckError, gradcheck
+from nplearn.conv import Conv2d
+from nplearn.dropout import Dropout
+from nplearn.flatten import Flatten
 from nplearn.functional import Tensor, log_softmax, relu, sigmoid, softmax, to_one_hot
 from nplearn.layers import Activation, Layer, Linear, ReLU, Sigmoid, Tanh
+from nplearn.leaky_relu import LeakyReLU
 from nplearn.losses import MSE, CrossEntropyLoss, Loss
 from nplearn.network import Network
 from nplearn.optim import SGD, Adam, Optimizer
+from nplearn.optim_adaptive import Adagrad, RMSprop
+from nplearn.pooling import AvgPool2d, MaxPool2d
 from nplearn.softmax_layer import Softmax
 
 __version__ = "0.1.0"
@@ -46,14 +55,25 @@ __all__ = [
     "MSE",
     "SGD",
     "Activation",
+    "Adagrad",
     "Adam",
+    "AvgPool2d",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "Conv2d",
     "CrossEntropyLoss",
+    "Dropout",
+    "Flatten",
     "GradcheckError",
     "Layer",
+    "LeakyReLU",
     "Linear",
     "Loss",
+    "MaxPool2d",
     "Network",
     "Optimizer",
+    "RMSprop",
     "ReLU",
     "Sigmoid",
     "Softmax",

@@ -243,3 +243,10 @@ def to_one_hot(
     out = np.zeros((labels.shape[0], num_classes), dtype=dtype)
     out[np.arange(labels.shape[0]), labels] = 1
     return out
+
+
+# The formulas of the pieces beyond the post, each idea in its own module, are re-exported here so
+# that this module stays the one place to import every formula from.
+from nplearn.binary_functional import *  # noqa: E402, F403
+from nplearn.conv_functional import *  # noqa: E402, F403
+from nplearn.layer_functional import *  # noqa: E402, F403

@@ -10,7 +10,8 @@ in reverse, filling every layer's ``grads``, and returns None; only
 Parameters and gradients are reached by ``named_parameters()``, which yields
 ``(name, param, grad)`` with names ``"<layer index>.<key>"`` such as ``"0.W"``.
 
-``save``/``load`` store exactly those arrays in an ``.npz`` file, never a
+``save``/``load`` store exactly those arrays (and any layer's ``buffers``, such as batch norm's
+running statistics: :meth:`Network.named_state`) in an ``.npz`` file, never a
 pickle. ``save`` replaces the file atomically (:mod:`nplearn.atomic`): an
 interrupted save leaves the previous file intact. ``load`` and
 ``load_state_dict`` are all-or-nothing: every name, shape and dtype is checked
@@ -169,9 +170,19 @@ class Network:
         for _, param, _ in self.named_parameters():
             yield param
 
+    def named_state(self) -> Iterator[tuple[str, Tensor]]:
+        """Yield ``(name, array)`` for every parameter, then every buffer: the arrays a layer
+        keeps in an optional ``buffers`` dict (batch norm's running statistics), which are
+        saved and loaded with the parameters but not trained. Names are ``"<i>.<key>"``."""
+        for name, param, _ in self.named_parameters():
+            yield name, param
+        for i, layer in enumerate(self.layers):
+            for key, buffer in getattr(layer, "buffers", {}).items():
+                yield f"{i}.{key}", buffer
+
     def state_dict(self) -> dict[str, Tensor]:
-        """Copies of all parameters, keyed as in :meth:`named_parameters`."""
-        return {name: param.copy() for name, param, _ in self.named_parameters()}
+        """Copies of all parameters and buffers, keyed as in :meth:`named_state`."""
+        return {name: array.copy() for name, array in self.named_state()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Copy ``state``'s arrays into the parameters, all or nothing (dtype kept).
@@ -181,7 +192,7 @@ class Network:
         parameter's dtype.
 
         Args:
-            state: parameter name -> floating array, as :meth:`state_dict` gives.
+            state: parameter (or buffer) name -> floating array, as :meth:`state_dict` gives.
 
         Raises:
             ValueError: a missing or unexpected name; a shape mismatch (both
@@ -189,7 +200,7 @@ class Network:
                 (complex, bool, integer, datetime, string, object...), naming
                 the parameter.
         """
-        own = {name: param for name, param, _ in self.named_parameters()}
+        own = dict(self.named_state())
         missing, unexpected = sorted(own.keys() - state.keys()), sorted(state.keys() - own.keys())
         problems = [f"missing parameters {missing}"] if missing else []
         problems += [f"unexpected parameters {unexpected}"] if unexpected else []

@@ -14,13 +14,15 @@ as PyTorch keeps it per parameter.
   ``w <- w - lr * grad - 2 * l2 * w`` (biases included);
 - ``SGD(lr, weight_decay=wd)`` is the usual coupled decay, ``grad + wd * w``;
 - ``SGD(lr, momentum=mu)`` is PyTorch's heavy ball, ``v <- mu v + grad``,
-  ``w <- w - lr v``;
+  ``w <- w - lr v``; with ``nesterov=True``, PyTorch's Nesterov form ``w <- w - lr (grad + mu v)``;
 - ``Adam`` is Kingma & Ba's (PyTorch's defaults).
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -34,11 +36,15 @@ class _HasParameterGroups(Protocol):
     def parameter_groups(self) -> list[tuple[Tensor, Tensor]]: ...
 
 
-#: The post's L2 rule scales the weights by (1 - 2*l2)/lr in place (see ``SGD``) only when
-#: weights up to this magnitude cannot overflow by it.
-SAFE_WEIGHT = 1e30
+@functools.cache
+def _axpy(dtype: np.dtype) -> Callable[..., Tensor] | None:
+    """BLAS ``axpy`` (``y <- a x + y``, in place on a 1-D ``y``) for float32 and float64, else
+    None. Loaded on first use: importing ``scipy.linalg`` would slow ``import nplearn`` down."""
+    if dtype not in (np.float32, np.float64):
+        return None
+    from scipy.linalg import blas
 
-
+    return blas.get_blas_funcs("axpy", dtype=dtype)
 def _scratch(state: dict[str, Any], param: Tensor) -> Tensor:
     """The update's scratch array for ``param``, allocated once (no allocation per step)."""
     scratch = state.get("scratch")
@@ -77,24 +83,34 @@ class SGD(Optimizer):
         l2: the post's L2 parameter ``alpha``: ``w <- w - eta*grad - 2*alpha*w``.
         momentum: heavy-ball momentum ``mu`` (0 disables it).
         weight_decay: coupled decay: ``grad + weight_decay * w`` is used.
+        nesterov: Nesterov momentum as ``torch.optim.SGD(nesterov=True)``: the step is
+            ``grad + mu * v`` with the updated ``v`` (needs ``momentum > 0``).
 
-    With ``l2``, the update runs in place as ``eta * ((1 - 2*alpha)/eta * w - d)`` (``d`` the
-    gradient, after decay and momentum): the same value up to rounding, without a scratch array
-    (unless weights below ``SAFE_WEIGHT`` could overflow once scaled: float16, or ``eta < 3e-9``
-    in float32).
+    The last pass, ``w - eta*d`` (``d`` the gradient, after decay and momentum; with ``l2``
+    after ``w *= 1 - 2*alpha``), is one BLAS ``axpy`` over the group in place for float32 and
+    float64: a fused multiply-add (one rounding) and no scratch array, whose size of the whole
+    network would push a small batch's working set out of the L2 cache.
 
     Shape:
         Parameters and gradients of any shape; each pair has equal shapes.
     """
 
     def __init__(
-        self, lr: float, l2: float = 0.0, momentum: float = 0.0, weight_decay: float = 0.0
+        self,
+        lr: float,
+        l2: float = 0.0,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
     ) -> None:
         super().__init__(lr)
         for name, value in (("l2", l2), ("momentum", momentum), ("weight_decay", weight_decay)):
             if value < 0:
                 raise ValueError(f"{name} must be >= 0, got {value}")
+        if nesterov and not momentum:
+            raise ValueError("nesterov momentum needs momentum > 0, got momentum=0")
         self.l2, self.momentum, self.weight_decay = l2, momentum, weight_decay
+        self.nesterov = nesterov
 
     def _update(self, state: dict[str, Any], param: Tensor, grad: Tensor) -> None:
         if self.weight_decay:  # d = grad + wd * w
@@ -109,26 +125,24 @@ class SGD(Optimizer):
             else:
                 velocity *= self.momentum
                 velocity += grad
-            grad = velocity
-        scaled = bool(self.l2 and self.lr)
-        # Equivalent mutant: without l2 or at lr 0, shrink is never read, so any else value will
-        # do (the condition is needed: a schedule may set lr to 0, see test_optim_edges).
-        shrink = (1 - 2 * self.l2) / self.lr if scaled else 0.0  # pragma: no mutate
-        if scaled and (
-            # Equivalent mutant (< for <=): at equality the scaled weights reach finfo.max
-            # exactly, without overflow, and both forms give the same value up to rounding.
-            abs(shrink) * SAFE_WEIGHT <= float(np.finfo(param.dtype).max)  # pragma: no mutate
-        ):
-            # The post's w <- (1 - 2*alpha) w - eta*d, computed in place as
-            # eta * ((1 - 2*alpha)/eta * w - d): three passes over w, as the form below, but
-            # without its scratch array, whose size of the whole network pushes a small batch's
-            # working set out of the L2 cache.
-            param *= shrink
-            param -= grad
-            param *= self.lr
-            return
-        if self.l2:  # lr 0, or the scaled form could overflow: w - 2*alpha*w, then as plain SGD
+            if self.nesterov:  # d = d + mu * v, with the updated v
+                step = _scratch(state, param)
+                if grad is step:  # d already lives in the scratch array (weight decay)
+                    step += self.momentum * velocity
+                else:
+                    np.multiply(velocity, self.momentum, out=step)
+                    step += grad
+                grad = step
+            else:
+                grad = velocity
+        if self.l2:  # the post's w <- (1 - 2*alpha) w - eta*d: shrink, then as plain SGD
             param *= 1 - 2 * self.l2
+        axpy = _axpy(param.dtype)
+        if axpy is not None and param.flags.c_contiguous:
+            # w - eta*d in one pass, in place (on a 1-D view: axpy copies any other array), with
+            # one rounding (a fused multiply-add) instead of two.
+            axpy(grad.reshape(-1), param.reshape(-1), a=-self.lr)
+            return
         scratch = _scratch(state, param)
         np.multiply(grad, self.lr, out=scratch)
         param -= scratch  # w - eta*d
@@ -136,7 +150,7 @@ class SGD(Optimizer):
     def __repr__(self) -> str:
         return (
             f"SGD(lr={self.lr}, l2={self.l2}, momentum={self.momentum}, "
-            f"weight_decay={self.weight_decay})"
+            f"weight_decay={self.weight_decay}, nesterov={self.nesterov})"
         )
 
 

@@ -9,7 +9,9 @@ provenance (library name and version, numpy, CPU...), then the summary line ("14
 pass: 3 wrong, 1 unstable, 1 not present"), one table of the checks and, unless ``--no-timing``
 or the library cannot train the post's network, the timing row. The JSON holds the library, the
 summary, the provenance, one record per check (piece, check, verdict, worst_error, diagnosis,
-counterexample, detail) and the timing. It prints one line per card.
+counterexample, detail, where) and the timing. A row's evidence column holds its diagnosis ("no
+known pattern" for a failing row without one), where an error was raised, or a passing row's
+detail. It prints one line per card.
 
 Exit status: 0 when every card was written (whatever its verdicts); 2 when a file is not an
 adapter, an option is bad or a card cannot be written (one line on stderr, no traceback; the
@@ -37,7 +39,7 @@ from verification.provenance import provenance
 
 __all__ = ["main", "render", "summary"]
 
-COLUMNS = ("piece", "check", "verdict", "worst error", "diagnosis", "counterexample")
+COLUMNS = ("piece", "check", "verdict", "worst error", "diagnosis or evidence", "counterexample")
 
 
 def summary(results: Sequence[Result]) -> str:
@@ -55,7 +57,7 @@ def _cell(value: float | None) -> str:
 def render(target: Target, results: Sequence[Result], timing: dict[str, Any] | None) -> str:
     """The card's markdown body (after the provenance)."""
     rows = [
-        (r.piece, r.check, r.verdict_text(), _cell(r.worst_error), r.diagnosis or "",
+        (r.piece, r.check, r.verdict_text(), _cell(r.worst_error), r.evidence(),
          r.counterexample if r.failed and r.counterexample else "")
         for r in results
     ]

@@ -10,6 +10,14 @@ from verification.conformance import Result, Target, load_adapter, rows, run_row
 ADAPTERS = Path(__file__).resolve().parent / "adapters"
 ROWS = {row.id: row for row in rows()}
 
+#: Adapter source: nplearn's linear layer in float64 with exactly the given W and b.
+LINEAR = '''
+def linear(W, b):
+    layer = nplearn.Linear(*W.shape, dtype=np.float64)
+    layer.W, layer.b = W, b
+    return layer
+'''
+
 #: Adapter source: a linear layer whose dW and db are divided by the batch size, dx right.
 DIVIDED_LINEAR = '''
 class linear(nplearn.Linear):

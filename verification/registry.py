@@ -17,7 +17,6 @@ tests import torch.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,10 +29,19 @@ from numpy.typing import DTypeLike
 from nplearn import (
     MSE,
     Activation,
+    AvgPool2d,
+    BatchNorm1d,
+    BCELoss,
+    BCEWithLogitsLoss,
+    Conv2d,
     CrossEntropyLoss,
+    Dropout,
+    Flatten,
     Layer,
+    LeakyReLU,
     Linear,
     Loss,
+    MaxPool2d,
     ReLU,
     Sigmoid,
     Softmax,
@@ -42,32 +50,13 @@ from nplearn import (
     to_one_hot,
 )
 from nplearn.functional import Tensor, softmax_backward
+from verification import registry_builders as build
+from verification.registry_builders import F64, KINK, distinct_values, values
 
-__all__ = ["ACTIVATIONS", "KINK", "LAYERS", "LOSSES", "LayerEntry", "LossEntry", "values"]
-
-#: Inputs stay at least this far from a kink, where central differences straddle two slopes.
-KINK = 1e-3
-F64 = np.float64
-
-
-def values(
-    shape: tuple[int, ...], bound: float, kinks: tuple[float, ...] = (), dtype: DTypeLike = F64
-) -> st.SearchStrategy[Tensor]:
-    """Arrays of ``shape`` and ``dtype``, entries in ``[-bound, bound]`` and ``KINK`` from kinks.
-
-    An entry that falls within ``KINK`` of a kink is moved to ``KINK`` from it, on its side.
-    """
-    dtype = np.dtype(dtype)
-    bound = float(dtype.type(bound))
-    elements = st.floats(-bound, bound, width=dtype.itemsize * 8, allow_subnormal=False)
-
-    def clear(v: float) -> float:
-        for kink in kinks:
-            if abs(v - kink) < KINK:
-                v = kink + math.copysign(KINK, v - kink)
-        return v
-
-    return hnp.arrays(dtype, shape, elements=elements.map(clear) if kinks else elements)
+__all__ = [
+    "ACTIVATIONS", "DETERMINISTIC", "KINK", "LAYERS", "LOSSES", "LayerEntry", "LossEntry",
+    "distinct_values", "values",
+]
 
 
 @dataclass(frozen=True)
@@ -89,6 +78,18 @@ class LayerEntry:
             says what it gets wrong.
         wrong_backward: a plausible wrong ``backward(y, grad) -> dL/dx`` of a parameter-free
             layer that is not elementwise, from its last output ``y``; ``wrong`` says what.
+        shape: ``(batch, features) -> input shape``: ``(batch, features)`` by default; a
+            spatial layer's ``(N, C, H, W)`` grows with both.
+        options: ``layer -> keyword arguments`` of ``torch`` beyond the parameters (a
+            convolution's stride and padding).
+        distinct: inputs are shuffled grids (:func:`distinct_values`), never near-ties, and
+            upstream gradients seeded normal draws, never structured: for layers that pick one
+            entry among several (max pooling), and for those whose dL/dx cancels exactly for
+            upstream gradients in a subspace (batch norm: constant, or proportional to the
+            normalised input), where both libraries return rounding noise that no relative
+            tolerance can compare.
+        stochastic: the forward draws fresh randomness in training (dropout), so it has no
+            deterministic torch equivalent nor central differences; its own tests cover it.
     """
 
     layer: type[Layer]
@@ -100,6 +101,10 @@ class LayerEntry:
     wrong_derivative: Callable[[Tensor], Tensor] | None = None
     wrong_backward: Callable[[Tensor, Tensor], Tensor] | None = None
     wrong: str = ""
+    shape: Callable[[int, int], tuple[int, ...]] = build.rows
+    options: Callable[[Layer], dict[str, Any]] = build.no_options
+    distinct: bool = False
+    stochastic: bool = False
 
     @property
     def id(self) -> str:
@@ -113,20 +118,21 @@ class LayerEntry:
         self, shape: tuple[int, ...], bound: float | None = None, dtype: DTypeLike = F64
     ) -> st.SearchStrategy[Tensor]:
         """Inputs of ``shape`` in ``[-bound, bound]`` (default: the entry's), clear of kinks."""
-        return values(shape, self.bound if bound is None else bound, self.kinks, dtype)
+        bound = self.bound if bound is None else bound
+        if self.distinct:
+            return distinct_values(shape, bound, dtype)
+        return values(shape, bound, self.kinks, dtype)
 
-
-def _linear(features: int, dtype: DTypeLike, seed: int) -> Linear:
-    """A Linear layer with 1 to 6 outputs, the count and the weights drawn from ``seed``."""
-    out = int(np.random.default_rng(seed).integers(1, 7))
-    return Linear(features, out, dtype=dtype, rng=seed)
+    def upstream(self, shape: tuple[int, ...]) -> st.SearchStrategy[Tensor]:
+        """Upstream gradients ``dL/dy`` of ``shape`` (:func:`build.upstream`)."""
+        return build.upstream(shape, self.distinct)
 
 
 LAYERS = [
     LayerEntry(
         Linear,
         lambda torch: lambda x, W, b: torch.nn.functional.linear(x, W.T, b),
-        make=_linear,
+        make=build.linear,
     ),
     LayerEntry(
         ReLU,
@@ -156,10 +162,58 @@ LAYERS = [
         # Logits within +-5: beyond, rows saturate and dx is a difference of nearly equal terms,
         # whose rounding is large beside the small result (the extremes are stability tests').
         oracle_bound=5.0,
+        distinct=True,  # a constant upstream gradient cancels exactly: dx is rounding noise
         wrong_backward=lambda y, grad: softmax_backward(y, grad, axis=0),
         wrong="the Jacobian-vector product summed over axis 0, across the batch, not each row",
     ),
+    LayerEntry(
+        LeakyReLU,
+        lambda torch: lambda x: torch.nn.functional.leaky_relu(x, 0.01),
+        kinks=(0.0,),
+        wrong_derivative=lambda y: y > 0,
+        wrong="slope 0 for negative inputs (ReLU's derivative, not the leak)",
+    ),
+    LayerEntry(
+        BatchNorm1d,
+        lambda torch: lambda x, gamma, beta: torch.nn.functional.batch_norm(
+            x, None, None, gamma, beta, training=True
+        ),
+        make=build.batchnorm,
+        # At 2 rows every output saturates at +-1 and dL/dx is rounding noise: 3 rows at least.
+        shape=lambda batch, features: (batch + 2, features),
+        distinct=True,
+    ),
+    LayerEntry(
+        Dropout,
+        lambda torch: torch.nn.functional.dropout,
+        make=build.dropout,
+        options=lambda layer: {"p": layer.p},
+        stochastic=True,
+    ),
+    LayerEntry(
+        Conv2d,
+        lambda torch: lambda x, W, b, stride, padding: torch.nn.functional.conv2d(
+            x, W, b, stride=stride, padding=padding
+        ),
+        make=build.conv2d,
+        shape=build.images,
+        options=lambda layer: {"stride": layer.stride, "padding": layer.padding},
+    ),
+    *(
+        LayerEntry(
+            cls,
+            lambda torch, name=name: getattr(torch.nn.functional, name),
+            make=build.pool(cls),
+            shape=build.images,
+            options=build.pool_options,
+            distinct=cls is MaxPool2d,  # max pooling picks one entry: no near-ties
+        )
+        for cls, name in ((MaxPool2d, "max_pool2d"), (AvgPool2d, "avg_pool2d"))
+    ),
+    LayerEntry(Flatten, lambda torch: lambda x: x.flatten(1), shape=build.images),
 ]
+#: The layers whose forward is a deterministic function of input and parameters.
+DETERMINISTIC = [entry for entry in LAYERS if not entry.stochastic]
 #: The parameter-free elementwise layers (``nplearn.Activation`` subclasses).
 ACTIVATIONS = [entry for entry in LAYERS if issubclass(entry.layer, Activation)]
 
@@ -172,8 +226,10 @@ class LossEntry:
         id: the test id.
         make: builds the loss.
         torch: ``torch -> f(pred, target)``, the PyTorch equivalent of the loss value.
-        targets: ``"values"`` (any real rows), ``"one-hot"`` rows or integer ``"labels"``.
-        bound: predictions are drawn from ``[-bound, bound]``.
+        targets: ``"values"`` (any real rows), ``"one-hot"`` rows, integer ``"labels"`` or
+            ``"binary"`` rows of 0.0 and 1.0.
+        bound: predictions are drawn from ``[-bound, bound]``, or ``[low, bound]``.
+        low: the lower end of the predictions when not ``-bound`` (probabilities).
     """
 
     id: str
@@ -181,18 +237,24 @@ class LossEntry:
     torch: Callable[[Any], Callable[[Any, Any], Any]]
     targets: str
     bound: float = 3.0
+    low: float | None = None
 
     def inputs(self, batch: int, classes: int) -> st.SearchStrategy[tuple[Tensor, Tensor]]:
         """``(pred, target)`` for a batch of ``batch`` rows of ``classes`` columns."""
         if self.targets == "values":
             target = values((batch, classes), self.bound)
+        elif self.targets == "binary":
+            target = hnp.arrays(F64, (batch, classes), elements=st.sampled_from([0.0, 1.0]))
         else:
             labels = hnp.arrays(np.int64, batch, elements=st.integers(0, classes - 1))
             if self.targets == "one-hot":
                 target = labels.map(lambda y: to_one_hot(y, classes, dtype=F64))
             else:
                 target = labels
-        return st.tuples(values((batch, classes), self.bound), target)
+        if self.low is None:
+            return st.tuples(values((batch, classes), self.bound), target)
+        pred = hnp.arrays(F64, (batch, classes), elements=st.floats(self.low, self.bound))
+        return st.tuples(pred, target)
 
 
 def _cross_entropy(reduction: str, targets: str) -> LossEntry:
@@ -202,6 +264,21 @@ def _cross_entropy(reduction: str, targets: str) -> LossEntry:
         lambda torch: lambda p, t: torch.nn.functional.cross_entropy(p, t, reduction=reduction),
         targets,
         bound=20.0,
+    )
+
+
+def _bce(reduction: str, logits: bool) -> LossEntry:
+    """BCE of probabilities (clear of 0 and 1, where the slope 1/p is steep) or of logits."""
+    cls, name = (BCEWithLogitsLoss, "_with_logits") if logits else (BCELoss, "")
+    return LossEntry(
+        f"bce{name.replace('_with', '')}-{reduction}".replace("_", "-"),
+        lambda: cls(reduction),
+        lambda torch: lambda p, t: getattr(torch.nn.functional, f"binary_cross_entropy{name}")(
+            p, t, reduction=reduction
+        ),
+        "binary",
+        bound=20.0 if logits else 0.98,
+        low=None if logits else 0.02,
     )
 
 
@@ -215,4 +292,5 @@ LOSSES = [
         "values",
     ),
     *(_cross_entropy(r, t) for r in ("sum", "mean") for t in ("one-hot", "labels")),
+    *(_bce(r, logits) for logits in (False, True) for r in ("mean", "sum")),
 ]

@@ -218,7 +218,7 @@ def test_activation_backward_leaves_its_inputs_alone(entry: LayerEntry, dtype: t
     np.testing.assert_array_equal(first, second)
     np.testing.assert_array_equal(y, y_before)
     np.testing.assert_array_equal(grad, grad_before)
-    np.testing.assert_allclose(first, grad * entry.layer.derivative(y_before), rtol=1e-6)
+    np.testing.assert_allclose(first, grad * layer.derivative(y_before), rtol=1e-6)
 
 
 @pytest.mark.parametrize("entry", LAYERS, ids=lambda e: e.id)
@@ -251,7 +251,7 @@ def test_linear_rejects_wrong_input_shape(shape: tuple[int, ...]) -> None:
 def test_backward_rejects_mismatched_grad(entry: LayerEntry, grad_shape: tuple[int, ...]) -> None:
     """An upstream grad of another shape than the output raises, naming layer and both shapes."""
     layer = entry.build(3)
-    out = layer.forward(np.ones((2, 3)))
+    out = layer.forward(np.ones(entry.shape(2, 3)))
     assert grad_shape != out.shape
     pattern = f"{entry.id}.*" + re.escape(f"{grad_shape}") + ".*" + re.escape(f"{out.shape}")
     with pytest.raises(ValueError, match=pattern):

@@ -112,9 +112,9 @@ def test_sgd_post_l2_rule_with_momentum_and_weight_decay(dtype: type) -> None:
     ids=["float16", "float32-tiny-lr", "float32-edge"],
 )
 def test_sgd_post_l2_rule_large_weights_stay_finite(dtype: type, weight: float, lr: float) -> None:
-    """The post's rule runs in place as lr*((1 - 2*l2)/lr*w - g) only where weights up to
-    1e30 cannot overflow once scaled (float16 weights of 1000 at lr 1e-2 would scale to 98000,
-    float32 weights of 1e30 at lr 2e-9 to 5e38): the result stays finite and equals the rule."""
+    """The post's rule on weights near the top of their dtype's range (float16 weights of 1000
+    at lr 1e-2, float32 weights of 1e30 at lr 2e-9: a form that divided them by lr would
+    overflow): the result stays finite and equals the rule."""
     l2 = 1e-2
     net = net_with_grads(dtype)
     expected = {}
@@ -129,18 +129,22 @@ def test_sgd_post_l2_rule_large_weights_stay_finite(dtype: type, weight: float, 
         np.testing.assert_allclose(param, expected[name], rtol=rtol)
 
 
-def test_sgd_post_l2_rule_needs_no_scratch() -> None:
-    """The post's rule updates the weights in place with no scratch array; plain SGD keeps one.
+def test_sgd_updates_need_no_scratch() -> None:
+    """The post's rule and plain SGD (one BLAS axpy) update float32 weights in place with no
+    scratch array; float16, which BLAS does not serve, keeps one and is still updated.
 
     A scratch array the size of the network pushes a small batch's working set out of the cache."""
-    post_rule, plain = SGD(0.05, l2=1e-4), SGD(0.05)
-    for optimizer in (post_rule, plain):
-        net = net_with_grads(np.float32)
-        optimizer.step(net)
-    ((params, _),) = net.parameter_groups()
-    assert [list(state) for state in post_rule.state.values()] == [["params"]]
-    (plain_state,) = plain.state.values()
-    assert plain_state["scratch"].shape == params.shape
+    for optimizer in (SGD(0.05, l2=1e-4), SGD(0.05)):
+        optimizer.step(net_with_grads(np.float32))
+        assert [list(state) for state in optimizer.state.values()] == [["params"]]
+    half, net = SGD(0.05), net_with_grads(np.float16)
+    ((params, grads),) = net.parameter_groups()
+    grads[...] = 1.0
+    before = params.copy()
+    half.step(net)
+    (half_state,) = half.state.values()
+    assert half_state["scratch"].shape == params.shape
+    np.testing.assert_array_equal(params, before - np.float16(0.05))
 
 
 @pytest.mark.parametrize("l2", [0.0, 1e-2], ids=["plain", "post-l2"])

@@ -28,7 +28,8 @@ def test_refused_backward_names_the_layer(entry: LayerEntry) -> None:
     before = f"{layer!r}: backward() called before forward()"
     with pytest.raises(RuntimeError, match="^" + re.escape(before)):
         layer.backward(np.ones((4, 3)))
-    wrong = (5, *layer(np.ones((4, 3))).shape[1:])
+    out = layer(np.ones(entry.shape(4, 3)))
+    wrong = (out.shape[0] + 1, *out.shape[1:])
     shape = f"{layer!r}: upstream gradient has shape {wrong}"
     with pytest.raises(ValueError, match="^" + re.escape(shape)):
         layer.backward(np.ones(wrong))

@@ -16,9 +16,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nplearn import SGD, Adam, CrossEntropyLoss, Linear, Network, ReLU
+from nplearn import SGD, Adagrad, Adam, CrossEntropyLoss, Linear, Network, ReLU, RMSprop
 from nplearn.checks import relative_error
-from verification.registry import ACTIVATIONS, LAYERS, LOSSES, LayerEntry, LossEntry, values
+from verification.registry import (
+    ACTIVATIONS,
+    DETERMINISTIC,
+    LOSSES,
+    LayerEntry,
+    LossEntry,
+)
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -59,19 +65,20 @@ def leaf(array: np.ndarray) -> Any:
     return torch.tensor(array, dtype=torch.float64, requires_grad=True)
 
 
-@pytest.mark.parametrize("entry", LAYERS, ids=lambda e: e.id)
+@pytest.mark.parametrize("entry", DETERMINISTIC, ids=lambda e: e.id)
 @settings(max_examples=10)
 @given(data=st.data(), batch=st.integers(1, 8), features=st.integers(1, 9))
 def test_layer(agree, entry: LayerEntry, data, batch, features) -> None:
-    """Every registered layer: y, dL/dx and every dL/dparam equal its torch equivalent's.
+    """Every registered deterministic layer: y, dL/dx and every dL/dparam equal its torch
+    equivalent's.
 
     Inputs reach the entry's oracle bound (+-40 by default) and stay clear of its kinks."""
     layer = entry.build(features, F64, seed=batch * 10 + features)
-    x = data.draw(entry.inputs((batch, features), bound=entry.oracle_bound))
+    x = data.draw(entry.inputs(entry.shape(batch, features), bound=entry.oracle_bound))
     y = layer.forward(x)
-    upstream = data.draw(values(y.shape, 3.0))
+    upstream = data.draw(entry.upstream(y.shape))
     tx, tparams = leaf(x), {key: leaf(value) for key, value in layer.params.items()}
-    ty = entry.torch(torch)(tx, **tparams)
+    ty = entry.torch(torch)(tx, **tparams, **entry.options(layer))
     ty.backward(torch.tensor(upstream))
     agree("y", y, ty)
     agree("dx", layer.backward(upstream, input_grad=True), tx.grad)
@@ -139,7 +146,25 @@ OPTIMIZERS = {
         lambda: SGD(0.1, weight_decay=0.01),
         lambda p: torch.optim.SGD(p, lr=0.1, weight_decay=0.01),
     ),
+    "sgd-nesterov": (
+        lambda: SGD(0.1, momentum=0.9, nesterov=True),
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+    ),
+    "sgd-nesterov-weight-decay": (
+        lambda: SGD(0.1, momentum=0.8, weight_decay=0.01, nesterov=True),
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.8, weight_decay=0.01, nesterov=True),
+    ),
     "adam": (lambda: Adam(1e-2), lambda p: torch.optim.Adam(p, lr=1e-2)),
+    "rmsprop": (lambda: RMSprop(1e-2), lambda p: torch.optim.RMSprop(p, lr=1e-2)),
+    "rmsprop-weight-decay": (
+        lambda: RMSprop(1e-2, alpha=0.9, eps=1e-6, weight_decay=0.05),
+        lambda p: torch.optim.RMSprop(p, lr=1e-2, alpha=0.9, eps=1e-6, weight_decay=0.05),
+    ),
+    "adagrad": (lambda: Adagrad(1e-1), lambda p: torch.optim.Adagrad(p, lr=1e-1)),
+    "adagrad-weight-decay": (
+        lambda: Adagrad(1e-1, eps=1e-6, weight_decay=0.05),
+        lambda p: torch.optim.Adagrad(p, lr=1e-1, eps=1e-6, weight_decay=0.05),
+    ),
     "adam-weight-decay": (
         lambda: Adam(1e-2, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05),
         lambda p: torch.optim.Adam(p, lr=1e-2, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05),
@@ -149,7 +174,8 @@ OPTIMIZERS = {
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 def test_optimizer(agree, rng, name) -> None:
-    """SGD (plain, momentum, weight decay) and Adam: 10 steps equal torch.optim's."""
+    """SGD (plain, momentum, Nesterov, weight decay), Adam, RMSprop and Adagrad: 10 steps of
+    changing random gradients equal torch.optim's."""
     make_ours, make_theirs = OPTIMIZERS[name]
     net, params = _small_net(rng)
     _train_both(net, make_ours(), make_theirs(list(params.values())), params, rng, steps=10)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from benchmarks.threads import default_threads, pinned_environment
+from benchmarks.threads import CORE, OFF, default_threads, pin, pinned_environment
 from benchmarks.timing.sequential import BAD_INPUT, BenchError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +76,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--quick", action="store_true", help="smoke test: batches 16 and 100, short, no gate")
     add("--reports", type=Path, help="report folder (default reports/, quick: reports/quick/)")
     add("--threads", type=int, default=default_threads(), help="pinned BLAS/OpenMP/torch threads")
+    add("--no-pin", action="store_true", help="do not pin every timed process to one core")
     add("--baseline", metavar="REF", help="A/B: time the working tree's nplearn against REF's")
     add("--tolerance", type=_number(0, 0.5, "in (0, 0.5)"), default=0.03,
         help="A/B: the slowdown to rule in or out (0.03 = 3%%), in (0, 0.5)")  # fmt: skip
@@ -92,7 +93,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    os.environ.update(pinned_environment(args.threads))
+    os.environ.update(pinned_environment(args.threads, OFF if args.no_pin else None))
+    if why := pin():  # before run loads NumPy: threads started later inherit the core
+        print(f"{why}; timing unpinned", file=sys.stderr)
+        os.environ[CORE] = OFF
     from benchmarks.timing import run  # after the pinning: it loads NumPy's BLAS
 
     args.budget = args.budget or BUDGET["quick" if args.quick or args.self_test else "full"]

@@ -1,13 +1,15 @@
-"""How far from the limit: nplearn's step against every other step measured on this machine.
+"""How far from the limit: nplearn's step against the matrix-product bound and every peer.
 
 Contract
 --------
 :func:`measure` times, with :func:`.sequential.measure` (fresh workers in every cluster, intervals
 over clusters, nothing decided), a worker with the environment as given (the default kernel:
-the fused floor, nplearn, and PyTorch and JAX when installed) and one per other OpenBLAS kernel
-this CPU supports (:func:`nplearn.doctor.supported_coretypes`; one that loads a kernel already
-present is dropped): the floor and nplearn. Every candidate gets nplearn (default kernel) /
-candidate with its 95% interval over ``clusters`` clusters.
+the fused floor, nplearn, the matrix-product bound :data:`.steps.BOUND`, and PyTorch and JAX
+when installed) and one per other OpenBLAS kernel this CPU supports
+(:func:`nplearn.doctor.supported_coretypes`; one that loads a kernel already present is
+dropped): the floor and nplearn. Every candidate gets nplearn (default kernel) / candidate, and
+the floor gets floor / bound, each with its 95% interval over ``clusters`` clusters. The limit is
+the bound (the step's matrix products alone); the fastest measured step is a peer.
 """
 
 from __future__ import annotations
@@ -19,30 +21,35 @@ from dataclasses import dataclass
 
 from benchmarks.timing.sequential import ROOT, Estimate, Side, Worker
 from benchmarks.timing.sequential import measure as measure_clusters
-from benchmarks.timing.steps import Config
+from benchmarks.timing.steps import BOUND, Config
 from nplearn.doctor import VAR, supported_coretypes
 
 DEFAULT = "default"
 OURS = (DEFAULT, "nplearn")
+FLOOR, LIMIT = (DEFAULT, "floor"), (DEFAULT, BOUND)
 
 
 @dataclass
 class Limit:
     """Per config and candidate ``(worker, impl)``: median ``times`` (ms) and ``ratios``
-    (nplearn default kernel / candidate); ``kernels`` maps each worker to the kernel it ran."""
+    (nplearn default kernel / candidate); ``floor`` (floor / bound) per config; ``kernels`` maps
+    each worker to the kernel it ran."""
 
     kernels: dict[str, str]
     times: dict[Config, dict[tuple[str, str], float]]
     ratios: dict[Config, dict[tuple[str, str], Estimate]]
+    floor: dict[Config, Estimate]
 
     def fastest(self, config: Config) -> tuple[str, str]:
-        return min(self.times[config], key=self.times[config].__getitem__)
+        """The fastest measured step (the bound is not a step)."""
+        steps = [arm for arm in self.times[config] if arm != LIMIT]
+        return min(steps, key=self.times[config].__getitem__)
 
 
 def _sides() -> dict[str, Side]:
     """The default worker and one per OpenBLAS kernel that loads as a kernel not yet present."""
     peers = tuple(p for p in ("torch", "jax") if importlib.util.find_spec(p))
-    sides = {DEFAULT: Side("default kernel", ROOT, ("floor", "nplearn", *peers))}
+    sides = {DEFAULT: Side("default kernel", ROOT, ("floor", "nplearn", BOUND, *peers))}
     kernels = set()
     for name, env in [(DEFAULT, ()), *((c, ((VAR, c),)) for c in supported_coretypes())]:
         probe = Worker(Side(f"{VAR}={name}", ROOT, (), env))
@@ -60,12 +67,14 @@ def _sides() -> dict[str, Side]:
 def measure(configs: Sequence[Config], *, clusters: int, block: float = 0.03) -> Limit:
     sides = _sides()
     arms = [(side, impl) for side, s in sides.items() for impl in s.impls]
+    names = {f"{side} {impl}": (OURS, (side, impl)) for side, impl in arms}
     outcome = measure_clusters(
-        sides, {f"{side} {impl}": (OURS, (side, impl)) for side, impl in arms}, configs,
+        sides, {**names, "floor / bound": (FLOOR, LIMIT)}, configs,
         budget=math.inf, decide=lambda c, name, e: None, max_clusters=clusters, block=block,
         level=0.95,
     )  # fmt: skip
     ratios = {
         c: {arm: outcome.estimates[c][f"{arm[0]} {arm[1]}"] for arm in arms} for c in configs
     }
-    return Limit(outcome.kernels, outcome.times, ratios)
+    floor = {c: outcome.estimates[c]["floor / bound"] for c in configs}
+    return Limit(outcome.kernels, outcome.times, ratios, floor)

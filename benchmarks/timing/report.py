@@ -21,8 +21,9 @@ import pandas as pd
 from matplotlib import ticker
 
 from benchmarks.png import save_png
+from benchmarks.threads import affinity
 from benchmarks.timing import ab, gate
-from benchmarks.timing.limit import DEFAULT, OURS, Limit
+from benchmarks.timing.limit import DEFAULT, LIMIT, OURS, Limit
 from benchmarks.timing.sequential import ALPHA, LEVEL, LOOKS, ROUNDS, Estimate
 from benchmarks.timing.steps import IMPLS, SEED
 from verification.markdown import markdown_table, write_report
@@ -30,7 +31,7 @@ from verification.markdown import markdown_table, write_report
 TEMPLATE = Path(__file__).with_name("report_template.md")
 PEERS = ("nplearn", "torch", "jax", "post")
 LABELS = {"floor": "fused floor", "nplearn": "nplearn", "torch": "PyTorch", "jax": "JAX jit",
-          "post": "the post's code"}  # fmt: skip
+          "post": "the post's code", "matmul": "matrix-product bound"}  # fmt: skip
 
 
 @dataclass
@@ -155,17 +156,22 @@ def _limit(run: Run) -> list[str]:
         for w, k in lim.kernels.items()
     }
     arms = [arm for arm in next(iter(lim.ratios.values()), {}) if arm != OURS]
-    peers = [arm for arm in arms if arm[0] == DEFAULT]
+    peers = [arm for arm in arms if arm[0] == DEFAULT and arm != LIMIT]
     kernels = [arm for arm in arms if arm[0] != DEFAULT and arm[1] == "nplearn"]
-    peer_rows, kernel_rows = [], []
+    peer_rows, bound_rows, kernel_rows = [], [], []
     for c, ratios in lim.ratios.items():
         w, impl = lim.fastest(c)
         peer_rows.append([c.id, lim.times[c][OURS], *(_estimate(ratios[a]) for a in peers),
                           f"{LABELS[impl]}, {name[w]}: {_estimate(ratios[w, impl])}"])  # fmt: skip
+        bound_rows.append([c.id, lim.times[c][LIMIT], _estimate(lim.floor[c]),
+                           _estimate(ratios[LIMIT])])  # fmt: skip
         kernel_rows.append([c.id, *(_estimate(ratios[a]) for a in kernels)])
     clusters = max((e.clusters for r in lim.ratios.values() for e in r.values()), default=0)
     out = [
         _prose("limit", kernel=lim.kernels[DEFAULT], clusters=clusters),
+        markdown_table(["configuration", "bound (ms)", "fused floor / bound", "nplearn / bound"],
+                       bound_rows),
+        _prose("limit_peers"),
         markdown_table(["configuration", "nplearn, default kernel (ms)",
                         *(f"/ {LABELS[i]}" for _, i in peers), "fastest step: nplearn / it"],
                        peer_rows),
@@ -222,7 +228,7 @@ def write_bench_report(run: Run, reports: str | os.PathLike[str]) -> Path:
                        level=LEVEL))  # fmt: skip
     path = Path(reports) / "bench.md"
     title = "Timings of the 784-128-10 training step" + (" (quick run)" * (run.mode == "quick"))
-    extra = {"mode": run.mode, "threads (pinned)": run.threads,
+    extra = {"mode": run.mode, "threads (pinned)": run.threads, "CPU affinity": affinity(),
              "BLAS kernel of the timings": run.limit.kernels[DEFAULT]}  # fmt: skip
     write_report(path, title, "\n".join(body), seeds={"base": SEED}, extra=extra)
     return path

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import blas
 
 from benchmarks.threads import default_threads
 
@@ -71,8 +72,9 @@ class Config:
 
 
 def configs(batches: Sequence[int], dtypes: Sequence[str] = DTYPES) -> list[Config]:
-    """Both networks, each dtype, each batch size, in that nesting."""
-    return [Config(n, d, b) for n in NETS for d in dtypes for b in batches]
+    """Each dtype, both networks, each batch size, in that nesting (float64 last: see
+    :class:`JaxStep`)."""
+    return [Config(n, d, b) for d in dtypes for n in NETS for b in batches]
 
 
 class NplearnStep:
@@ -101,14 +103,14 @@ class NplearnStep:
 
 class FusedStep:
     """The floor: the whole step hand-fused in NumPy, every buffer preallocated; sums as GEMVs
-    with a ones vector, ``np.dot`` for batch-1 outer products (``np.matmul`` skips BLAS there)."""
+    with a ones vector, ``np.dot`` for batch-1 outer products (``np.matmul`` skips BLAS there),
+    the update as one BLAS ``axpy`` over the flat parameters."""
 
     def __init__(self, cfg: Config) -> None:
         w, (self.x, self.y) = cfg.weights(), cfg.batch_data()
         dt, b = np.dtype(cfg.dtype), cfg.batch
         sizes = np.cumsum([0, *(v.size for v in w.values())])
         self.flat_p, self.flat_g = np.empty(sizes[-1], dt), np.zeros(sizes[-1], dt)
-        self.flat_tmp = np.empty(sizes[-1], dt)
         self.p, self.g = {}, {}
         for (k, v), start, stop in zip(w.items(), sizes[:-1], sizes[1:], strict=True):
             self.p[k] = self.flat_p[start:stop].reshape(v.shape)
@@ -122,6 +124,7 @@ class FusedStep:
         self.ones_out, self.offsets = np.ones(OUTPUTS, dt), np.arange(b) * OUTPUTS
         self.flat = np.empty(b, np.intp)
         self.wgrad = np.dot if b == 1 else np.matmul
+        self.axpy = blas.get_blas_funcs("axpy", dtype=dt)  # p <- p - lr g, one pass, in place
 
     def __call__(self) -> float:
         p, g, x, H, dH, Z, Zf = self.p, self.g, self.x, self.H, self.dH, self.Z, self.Z.reshape(-1)
@@ -161,16 +164,37 @@ class FusedStep:
             np.multiply(dH, self.T, out=dH)
         self.wgrad(x.T, dH, out=g["W1"])
         np.matmul(self.ones, dH, out=g["b1"])
-        np.multiply(self.flat_g, self.lr, out=self.flat_tmp)
-        np.subtract(self.flat_p, self.flat_tmp, out=self.flat_p)
+        self.axpy(self.flat_g, self.flat_p, a=-self.lr)
         return value
 
     def gradients(self) -> dict[str, Tensor]:
         return self.g
 
 
+class MatmulStep(FusedStep):
+    """The matrix-product bound: the floor's five matrix products alone (``x W1``, ``H W2``,
+    ``H^T dZ``, ``dZ W2^T``, ``x^T dH``), same shapes, dtype, calls and buffers, no
+    elementwise pass; a floor step first fills the buffers. Returns 0.0, not a loss."""
+
+    def __init__(self, cfg: Config) -> None:
+        super().__init__(cfg)
+        super().__call__()
+
+    def __call__(self) -> float:
+        p, g, x, H, dH, Z = self.p, self.g, self.x, self.H, self.dH, self.Z
+        np.matmul(x, p["W1"], out=H)
+        np.matmul(H, p["W2"], out=Z)
+        self.wgrad(H.T, Z, out=g["W2"])
+        np.matmul(Z, p["W2"].T, out=dH)
+        self.wgrad(x.T, dH, out=g["W1"])
+        return 0.0
+
+
 class TorchStep:
-    """``torch.nn.Sequential`` step: ``zero_grad``, forward, loss, ``backward``, ``SGD.step``."""
+    """The step as a PyTorch user writes it on CPU: ``torch.nn.Sequential``, ``zero_grad``
+    (gradients set to None), ``F.cross_entropy``, ``backward``, ``SGD.step`` in its
+    per-tensor loop (``foreach=False``: faster than the multi-tensor kernels for four tensors
+    on one core; ``torch.compile`` of the loss or of the whole step is slower here)."""
 
     def __init__(self, cfg: Config) -> None:
         import torch
@@ -186,12 +210,12 @@ class TorchStep:
                 layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(w[f"W{i}"].T)))
                 layer.bias.copy_(torch.from_numpy(w[f"b{i}"]))
         self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
-        self.loss = torch.nn.CrossEntropyLoss(reduction="sum")
-        self.optim = torch.optim.SGD(self.model.parameters(), lr=LR)
+        self.loss = torch.nn.functional.cross_entropy
+        self.optim = torch.optim.SGD(self.model.parameters(), lr=LR, foreach=False)
 
     def __call__(self) -> float:
-        self.optim.zero_grad()
-        value = self.loss(self.model(self.x), self.y)
+        self.optim.zero_grad(set_to_none=True)
+        value = self.loss(self.model(self.x), self.y, reduction="sum")
         value.backward()
         self.optim.step()
         return float(value.item())
@@ -204,14 +228,20 @@ class TorchStep:
 
 
 class JaxStep:
-    """``jax.jit`` of the loss's value and gradient plus the SGD update, one dispatch per step."""
+    """The step as a JAX user writes it: ``jax.jit`` of value-and-gradient plus the SGD update,
+    the parameters donated, only the loss and the new parameters returned. float32 runs without
+    ``jax_enable_x64``, which is process-global: float64 turns it on, so a process times every
+    float32 JAX step before its first float64 one (:func:`configs` orders them so), and building
+    a float32 step after that raises RuntimeError. :meth:`gradients` is a separate, untimed call."""
 
     def __init__(self, cfg: Config) -> None:
         import jax
 
-        jax.config.update("jax_enable_x64", True)
+        if cfg.dtype == "float64":
+            jax.config.update("jax_enable_x64", True)
+        elif jax.config.jax_enable_x64:
+            raise RuntimeError(f"JaxStep {cfg.id}: jax_enable_x64 is on in this process")
         act = getattr(jax.nn, cfg.net.lower())
-        w, (x, y) = cfg.weights(), cfg.batch_data()
 
         def loss(p: dict, x: Tensor, y: Tensor) -> Tensor:
             z = act(x @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
@@ -220,18 +250,20 @@ class JaxStep:
 
         def step(p: dict, x: Tensor, y: Tensor) -> tuple:
             value, grads = jax.value_and_grad(loss)(p, x, y)
-            return value, jax.tree_util.tree_map(lambda a, d: a - LR * d, p, grads), grads
+            return value, jax.tree_util.tree_map(lambda a, d: a - LR * d, p, grads)
 
-        self.fn = jax.jit(step)
-        self.p = {k: jax.numpy.asarray(v) for k, v in w.items()}
-        self.x, self.y, self.grads = jax.numpy.asarray(x), jax.numpy.asarray(y), {}
+        self.fn, self.grad = jax.jit(step, donate_argnums=0), jax.jit(jax.grad(loss))
+        self.weights, (x, y) = cfg.weights(), cfg.batch_data()
+        self.p = {k: jax.numpy.asarray(v) for k, v in self.weights.items()}
+        self.x, self.y = jax.numpy.asarray(x), jax.numpy.asarray(y)
 
     def __call__(self) -> float:
-        value, self.p, self.grads = self.fn(self.p, self.x, self.y)
+        value, self.p = self.fn(self.p, self.x, self.y)
         return float(value)
 
     def gradients(self) -> dict[str, Tensor]:
-        return {k: np.asarray(v) for k, v in self.grads.items()}
+        """The gradients of the first step (at the starting weights)."""
+        return {k: np.asarray(v) for k, v in self.grad(self.weights, self.x, self.y).items()}
 
 
 class PostStep:
@@ -263,9 +295,12 @@ STEPS: dict[str, Callable[[Config], Step]] = {
     "torch": TorchStep,
     "jax": JaxStep,
     "post": PostStep,
+    "matmul": MatmulStep,
 }
+#: The matrix-product bound's name: a limit, not a step (no loss, no update), timed only there.
+BOUND = "matmul"
 #: Implementation names, in the order a block of each runs (ABBA starts with the floor).
-IMPLS = tuple(STEPS)
+IMPLS = tuple(name for name in STEPS if name != BOUND)
 
 
 def make_step(impl: str, cfg: Config) -> Step:

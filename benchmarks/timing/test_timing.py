@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -286,9 +288,10 @@ def test_full_report_shows_three_verdicts_and_links_no_raw_file(tmp_path: Path) 
     frame = pd.DataFrame(rows)  # fmt: skip
     verdicts = gate.judge(frame, LIMITS).assign(verdict="inconclusive", measured="9 clusters")
     ratios = {(limit.DEFAULT, i): Estimate(r, r * 0.9, r * 1.1, 3, 0.05, 1.0)
-              for i, r in (("nplearn", 1.0), ("floor", 1.1), ("torch", 0.5))}  # fmt: skip
-    times = {arm: 0.1 for arm in ratios}
-    lim = limit.Limit({limit.DEFAULT: "SkylakeX"}, {CFG: times}, {CFG: ratios})
+              for i, r in (("nplearn", 1.0), ("floor", 1.1), ("torch", 0.5), ("matmul", 2.0))}
+    times = {**dict.fromkeys(ratios, 0.1), limit.LIMIT: 0.05, (limit.DEFAULT, "torch"): 0.08}
+    floor = {CFG: Estimate(1.25, 1.2, 1.3, 3, 0.02, 1.0)}
+    lim = limit.Limit({limit.DEFAULT: "SkylakeX"}, {CFG: times}, {CFG: ratios}, floor)
     planted = [comparison(CFG, (1.03, 1.015, 1.045), "slower")]
     compared = [comparison(CFG, (1.0, 0.9, 1.2), "inconclusive")]
     result = report.Run("full", 1, frame, verdicts, planted, lim, (compared, "x"), 0.03, 1.0)
@@ -296,5 +299,55 @@ def test_full_report_shows_three_verdicts_and_links_no_raw_file(tmp_path: Path) 
     assert "## Gate: INCONCLUSIVE" in text and "| 9 clusters | 1.15 | inconclusive |" in text
     assert "A/B: INCONCLUSIVE" in text and "| inconclusive | noise 2.0% per cluster" in text
     assert "1.100 [0.990, 1.210]" in text  # a peer's ratio with its interval
+    # the bound's row: its time, floor / bound, nplearn / bound; the fastest step is a peer
+    assert "| relu-float32-b16 | 0.05 | 1.250 [1.200, 1.300] | 2.000 [1.800, 2.200] |" in text
+    assert "PyTorch, default (SkylakeX): 0.500 [0.450, 0.550]" in text
+    assert "CPU affinity" in text
     assert "timings.json" not in text and not (tmp_path / "bench" / "timings.json").exists()
     assert result.verdict_lines()[-1].startswith("GATE INCONCLUSIVE: 1 configurations undecided")
+
+
+def _python(code: str, **env: str) -> list[str]:
+    """Run ``code`` in a fresh interpreter (pinning and JAX's x64 are process-wide)."""
+    environ = {**os.environ, **env, "PYTHONPATH": str(sequential.ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=sequential.ROOT, env=environ, check=True, timeout=300)  # fmt: skip
+    return done.stdout.splitlines()
+
+
+def test_pinning_sets_one_core_and_survives_a_core_it_may_not_use() -> None:
+    code = ("import os; from benchmarks.threads import pin, affinity\n"
+            "print(pin()); os.environ['NPLEARN_BENCH_CORE'] = '0'; print(pin()); print(affinity())")
+    bad, good, where = _python(code, NPLEARN_BENCH_CORE="99999")
+    assert bad.startswith("cannot pin to core '99999'") and good == "None"
+    assert where.startswith("core 0, every timed process")
+    assert _python(code.replace("'0'", "'none'"), NPLEARN_BENCH_CORE="none")[2].startswith(
+        "unpinned")
+
+
+def test_worker_pins_itself_before_it_serves() -> None:
+    worker = sequential.Worker(Side("pinned", sequential.ROOT, (), (("NPLEARN_BENCH_CORE", "0"),)))
+    worker.handshake()
+    worker.close()
+    assert worker.ready["affinity"].startswith("core 0")
+
+
+def test_jax_float32_step_refuses_a_process_with_x64() -> None:
+    """float64 turns x64 on for the whole process: no float32 JAX step may be timed after it."""
+    pytest.importorskip("jax")
+    code = ("from benchmarks.timing.steps import Config, JaxStep\n"
+            "print(JaxStep(Config('ReLU', 'float32', 4))() > 0)\n"
+            "JaxStep(Config('ReLU', 'float64', 4))\n"
+            "try:\n    JaxStep(Config('ReLU', 'float32', 4))\nexcept RuntimeError as e:\n"
+            "    print(e)")  # fmt: skip
+    refused = "JaxStep relu-float32-b4: jax_enable_x64 is on in this process"
+    assert _python(code) == ["True", refused]
+
+
+def test_the_bound_is_the_floors_matrix_products_and_no_timed_step() -> None:
+    from benchmarks.timing.steps import BOUND, IMPLS, make_step
+
+    bound = make_step(BOUND, CFG)
+    assert bound() == 0.0 and BOUND not in IMPLS
+    np.testing.assert_allclose(bound.g["W1"], bound.x.T @ bound.dH, rtol=1e-5)  # type: ignore
+    np.testing.assert_allclose(bound.H, bound.x @ bound.p["W1"], rtol=1e-5)  # type: ignore

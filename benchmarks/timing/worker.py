@@ -2,14 +2,16 @@
 
 Contract
 --------
-``python -m benchmarks.timing.worker`` pins every BLAS/OpenMP pool to ``$NPLEARN_BENCH_THREADS``,
-first holds a random :data:`PAD` of heap (so that where a build's imports put the arrays is
-sampled per process, not fixed by which modules the build imports), imports whichever nplearn
-its ``PYTHONPATH`` puts first (one worker per version or per ``OPENBLAS_CORETYPE``), then
-answers one JSON line on stdout per JSON request line on stdin:
+``python -m benchmarks.timing.worker`` first pins itself to ``$NPLEARN_BENCH_CORE``
+(:func:`benchmarks.threads.pin`, before any library starts a thread), pins every BLAS/OpenMP
+pool to ``$NPLEARN_BENCH_THREADS``, holds a random :data:`PAD` of heap (so that where a build's
+imports put the arrays is sampled per process, not fixed by which modules the build imports),
+imports whichever nplearn its ``PYTHONPATH`` puts first (one worker per version or per
+``OPENBLAS_CORETYPE``), then answers one JSON line on stdout per JSON request line on stdin:
 
-- first, unasked: ``{"ready": {"nplearn": file, "numpy": version, "blas": [pools]}}``, or
-  ``{"error": message}`` and exit 1 when nplearn or numpy cannot be imported;
+- first, unasked: ``{"ready": {"nplearn": file, "numpy": version, "blas": [pools],
+  "affinity": text}}``, or ``{"error": message}`` and exit 1 when nplearn or numpy cannot be
+  imported;
 - ``{"build": [impl, net, dtype, batch]}``: build that step (once per process: a process's
   memory layout is sampled by starting fresh processes) and answer ``{"seconds": s}`` per step
   after a warm-up;
@@ -29,7 +31,7 @@ import time
 import traceback
 from typing import Any
 
-from benchmarks.threads import default_threads
+from benchmarks.threads import affinity, default_threads, pin
 
 #: Up to this many bytes, in whole 64-byte cache lines.
 PAD = 1 << 16
@@ -50,6 +52,7 @@ def _chunks(step: Any, steps: int, chunks: int, clock: Any) -> list[float]:
 
 
 def serve() -> int:
+    pin()  # unpinned when it cannot be: the parent process said so once
     pad = bytearray(64 * random.randrange(PAD // 64))  # held for the process's life
     try:
         import numpy
@@ -59,7 +62,8 @@ def serve() -> int:
         from benchmarks.timing.steps import Config, make_step
 
         limits = threadpool_limits(limits=default_threads())  # held for the process's life
-        ready = {"nplearn": nplearn.__file__, "numpy": numpy.__version__, "blas": threadpool_info()}
+        ready = {"nplearn": nplearn.__file__, "numpy": numpy.__version__, "blas": threadpool_info(),
+                 "affinity": affinity()}  # fmt: skip
     except Exception as exc:
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
         return 1

@@ -12,6 +12,7 @@ pytest suite, one test per check, as scikit-learn's helper of that name does.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from verification.conformance.checks import CHECKS, Check, Row, rows
@@ -26,11 +27,12 @@ __all__ = [
 
 
 def parametrize_with_checks(
-    adapter: str | os.PathLike[str], *, timeout: float = DEFAULT_TIMEOUT
+    adapter: str | os.PathLike[str], *, timeout: float = DEFAULT_TIMEOUT,
+    rows: Iterable[Row] | None = None,
 ) -> Any:
     """One test per check on the adapter file: see
     :func:`verification.conformance.pytest_helper.parametrize_with_checks` (pytest is imported
     only here, so that the card does not need it)."""
     from verification.conformance.pytest_helper import parametrize_with_checks as helper
 
-    return helper(adapter, timeout=timeout, stacklevel=2)
+    return helper(adapter, timeout=timeout, stacklevel=2, rows=rows)

@@ -2,7 +2,8 @@
 
 Contract
 --------
-:func:`layer` builds a layer piece (``linear(W, b)`` or ``relu()``...) and raises
+:func:`layer` builds a layer piece (``linear(W, b)``, ``relu()``, ``leaky_relu(slope)`` with the
+arguments of ``inputs.ARGUMENTS``...) and raises
 :class:`CheckError` ``"not a layer (no backward)"`` (or ``forward``) when the factory returns an
 object without those methods; :func:`run_layer` runs forward then backward and reads the linear
 layer's ``grads``; :func:`run_loss` calls a loss and reads its ``grad``; :func:`build` calls
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from verification.conformance.inputs import ARGUMENTS
 from verification.conformance.target import Target
 
 __all__ = ["CheckError", "build", "forward", "layer", "params_of", "run_layer", "run_loss",
@@ -35,7 +37,7 @@ def layer(target: Target, piece: str, params: Mapping[str, np.ndarray] | None = 
     """A new layer ``piece`` of ``target``; a linear layer gets copies of ``params["W"], ["b"]``."""
     if piece == "linear":
         return build(target, piece, np.array(params["W"]), np.array(params["b"]))
-    return build(target, piece)
+    return build(target, piece, *ARGUMENTS.get(piece, ()))
 
 
 def build(target: Target, piece: str, *args: Any) -> Any:

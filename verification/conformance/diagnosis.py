@@ -15,8 +15,10 @@ against the oracle's:
 - :func:`per_tensor` joins the findings of several tensors (``"dW and db: off by ...; dx is
   right"``); :func:`tensors` finds them, formula first, then factor.
 
-Matching uses ``min(10 * tol, 0.01)`` with the check's tolerance ``tol``; an unknown pattern
-gives ``None`` (no diagnosis, the worst error speaks alone).
+Words that name a fitted number rather than a known size say "constant" (:func:`fitted`): the
+judge keeps them only when they hold across examples. Matching uses ``min(10 * tol, 0.01)``
+with the check's tolerance ``tol``; an unknown pattern gives ``None`` (no diagnosis, the worst
+error speaks alone).
 """
 
 from __future__ import annotations
@@ -27,13 +29,18 @@ import numpy as np
 
 from verification.conformance.numeric import error
 
-__all__ = ["factor_words", "factors", "formula", "match_tol", "offset", "per_tensor", "scale",
-           "tensors"]
+__all__ = ["factor_words", "factors", "fitted", "formula", "match_tol", "offset", "per_tensor",
+           "scale", "tensors"]
 
 
 def match_tol(tol: float) -> float:
     """How close a result must be to a suspected formula to be named by it."""
     return min(10 * tol, 1e-2)
+
+
+def fitted(words: str) -> bool:
+    """Whether ``words`` name a fitted number (every such diagnosis says "constant")."""
+    return "constant" in words
 
 
 def factors(sizes: Mapping[str, int]) -> list[tuple[str, float]]:
@@ -121,11 +128,9 @@ def per_tensor(findings: Mapping[str, tuple[bool, str | None]]) -> str | None:
 def tensors(
     found: Mapping[str, object], ref: Mapping[str, object],
     formulas: Mapping[str, list[tuple[str, object]]], sizes: Mapping[str, int], tol: float,
-    known_only: bool = False,
 ) -> str | None:
     """:func:`per_tensor` of each tensor of ``found`` against ``ref``: the first suspected
-    formula it matches, else the factor :func:`scale` names (with ``known_only``, only a factor
-    equal to a known size: one example's ratio is no pattern); None if no failure is named."""
+    formula it matches, else the factor :func:`scale` names; None if no failure is named."""
     findings = {}
     for name, value in found.items():
         failed = not error(value, ref[name]) <= tol
@@ -133,7 +138,5 @@ def tensors(
         if failed:
             words = formula(value, formulas.get(name, []), tol) or scale(
                 value, ref[name], sizes, tol)
-            if known_only and words and words.startswith("off by a constant factor"):
-                words = None
         findings[name] = (failed, words)
     return per_tensor(findings)

@@ -8,7 +8,8 @@ then names one of them). Values are drawn from a seeded generator within a bound
 least ``margin`` away from the piece's kinks, where central differences would straddle two
 slopes; :func:`onehot` gives targets. Strategies draw the same kinds of examples, smaller (batch,
 features and classes from 1 or 2 to 3), for shrinking a counterexample; their values come from
-``verification.registry.values``.
+``verification.registry.values``. :data:`ARGUMENTS` holds the arguments a layer factory is
+called with (LeakyReLU's slope).
 """
 
 from __future__ import annotations
@@ -19,11 +20,17 @@ from hypothesis import strategies as st
 from verification.conformance.judge import Example
 from verification.registry import KINK, values
 
-__all__ = ["BATCH", "CLASSES", "IN", "OUT", "clear", "layer_examples", "layer_strategy",
-           "loss_examples", "loss_strategy", "onehot"]
+__all__ = ["ARGUMENTS", "BATCH", "CLASSES", "IN", "OUT", "SLOPE", "clear", "layer_examples",
+           "layer_strategy", "loss_examples", "loss_strategy", "onehot"]
 
 BATCH, IN, OUT, CLASSES = 3, 4, 5, 5
 SEED = 20200614
+#: LeakyReLU's slope: neither PyTorch's default 0.01 nor TensorFlow's 0.2, so that a library
+#: that ignores its argument for its own default is caught, and large enough that a plain ReLU
+#: (slope 0) differs from it far beyond any tolerance.
+SLOPE = 0.1
+#: The arguments of a parameter-free layer factory (the others take none).
+ARGUMENTS: dict[str, tuple[float, ...]] = {"leaky_relu": (SLOPE,)}
 
 
 def clear(x: np.ndarray, kinks: tuple[float, ...], margin: float) -> np.ndarray:

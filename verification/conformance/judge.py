@@ -6,7 +6,8 @@ A check measures with a *trial*: ``trial(example) -> Finding`` (worst error, tol
 diagnosis), an example being a dict of named arrays. :func:`judge` runs the trial on the check's
 fixed examples (sizes chosen so that the batch size, the number of classes and 2 differ, which a
 diagnosis needs); if any fails, the row gets ``verdict`` (``wrong`` unless the check says
-otherwise), the diagnosis of the worst failing example that has one, and a minimal
+otherwise), the diagnosis only if it is a pattern across the failing examples (:func:`pattern`:
+the same words on each, a fitted number found on two at least), and a minimal
 counterexample: hypothesis ``find`` over the check's strategy of small examples, derandomized,
 stopped after :data:`SHRINK_SECONDS` with the smallest failing example found so far (the fixed
 example if none). An example on which the library raises does not count as failing while
@@ -27,9 +28,10 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky, NoSuchExample, Unsatisfiable
 
+from verification.conformance.diagnosis import fitted
 from verification.conformance.result import PASS, WRONG, Result
 
-__all__ = ["Example", "Finding", "judge", "show", "shrink"]
+__all__ = ["Example", "Finding", "judge", "pattern", "show", "shrink"]
 
 Example = dict[str, Any]
 SHRINK_SECONDS = 2.0
@@ -115,7 +117,17 @@ def judge(
     failing = [(f, ex) for f, ex in findings if f.failed]
     if not failing:
         return Result(piece, check, PASS, worst)
-    diagnosed = [(f, ex) for f, ex in failing if f.diagnosis] or failing
-    finding, example = max(diagnosed, key=lambda fe: _size(fe[0].error))
+    example = max(failing, key=lambda fe: _size(fe[0].error))[1]
     small = shrink(strategy, lambda ex: trial(ex).failed) if strategy is not None else None
-    return Result(piece, check, verdict, worst, finding.diagnosis, show(small or example))
+    return Result(piece, check, verdict, worst, pattern([f.diagnosis for f, _ in failing]),
+                  show(small or example))
+
+
+def pattern(diagnoses: Sequence[str | None]) -> str | None:
+    """The diagnosis that holds across the failing examples: the same words on every one, and,
+    for words naming a fitted number, on two examples at least (one example's ratio is no
+    pattern); else None."""
+    first = diagnoses[0]
+    if first is None or any(d != first for d in diagnoses):
+        return None
+    return None if fitted(first) and len(diagnoses) < 2 else first

@@ -3,9 +3,11 @@
 Contract
 --------
 :data:`SPECS` gives each layer piece its PyTorch forward, its input ranges and its kinks: the
-layers come from ``verification.registry`` (the same entries nplearn's own tests use). :func:`layer`
-runs a layer's forward and backward in torch; :func:`loss` a loss under a target's declared
-conventions, returning what the library is fed and what it must give back. Torch runs in
+layers come from ``verification.registry`` (the same entries nplearn's own tests use), and
+LeakyReLU at the slope its factory is called with (``inputs.SLOPE``). :func:`layer`
+runs a layer's forward and backward in torch; :func:`loss` a loss (MSE, cross-entropy, binary
+cross-entropy) under a target's declared conventions, returning what the library is fed and
+what it must give back. Torch runs in
 float64 on one thread and is imported on first use.
 """
 
@@ -17,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from verification.conformance.inputs import SLOPE
 from verification.registry import LAYERS
 
 __all__ = ["SPECS", "Spec", "layer", "loss", "torch"]
@@ -40,6 +43,8 @@ SPECS: dict[str, Spec] = {
     e.id.lower(): Spec(e.torch, e.bound, e.oracle_bound, e.kinks, e.wrong_derivative, e.wrong)
     for e in LAYERS
 }
+SPECS["leaky_relu"] = Spec(
+    lambda torch: lambda x: torch.nn.functional.leaky_relu(x, SLOPE), kinks=(0.0,))
 
 _torch: Any = None
 
@@ -51,10 +56,12 @@ def torch() -> Any:
         import torch as module
 
         module.set_num_threads(1)
-        # A first backward given a gradient imports sympy (about 0.5 s): once here, before the
-        # runner forks, rather than in every check's process.
+        # An optimizer's first step imports much of torch (about 2 s), and a first backward
+        # given a gradient imports sympy (about 0.5 s): done once here, so that the checks'
+        # forked children share them.
         leaf = module.zeros(1, dtype=module.float64, requires_grad=True)
         (2 * leaf).backward(module.ones(1, dtype=module.float64))
+        module.optim.Adam([leaf]).step()
         _torch = module
     return _torch
 
@@ -89,16 +96,20 @@ def loss(
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """``(fed, value, grad)`` of a loss under ``conventions``.
 
-    ``z`` is the prediction (MSE) or the logits (cross-entropy). ``fed`` is what the library's
-    loss takes: ``z``, or ``softmax(z)`` when its input is ``"probabilities"``. ``grad`` is the
+    ``z`` is the prediction (MSE) or the logits (cross-entropy, BCE). ``fed`` is what the
+    library's loss takes: ``z``, or ``softmax(z)`` (BCE: ``sigmoid(z)``) when its input is
+    ``"probabilities"``. ``grad`` is the
     gradient with respect to ``fed``, or to ``z`` when ``grad_wrt`` is ``"logits"``.
 
     Shape:
-        - z, target, fed, grad: ``(batch, classes)``; target one-hot rows (cross-entropy).
+        - z, target, fed, grad: ``(batch, classes)``; target one-hot rows (cross-entropy), 0 or
+          1 entries (BCE).
     """
     t = torch()
     tz, ty = _leaf(z), t.tensor(np.asarray(target, dtype=np.float64))
     n = _divisor(conventions["reduction"], z.shape)
+    if piece == "bce":
+        return _bce(conventions["input"], z, target, n)
     if piece == "mse":
         value = conventions["scale"] * ((tz - ty) ** 2).sum() / n
         value.backward()
@@ -118,3 +129,29 @@ def loss(
         return fed.detach().numpy(), float(value), fed.grad.numpy()
     (-(ty * t.log_softmax(tz, dim=1)).sum() / n).backward()
     return fed.detach().numpy(), float(value), tz.grad.numpy()
+
+
+def _bce(given: str, z: np.ndarray, target: np.ndarray, n: int) -> tuple[np.ndarray, float,
+                                                                       np.ndarray]:
+    """Binary cross-entropy: ``binary_cross_entropy_with_logits`` of the logits ``z``, or of
+    ``p = sigmoid(z)`` as ``-(xlogy(t, p) + xlogy(1 - t, 1 - p))`` (``binary_cross_entropy``
+    without its clamps of the log at -100 and of ``p (1 - p)`` at 1e-12 in the gradient):
+    where p is exactly 0 or 1, the value is infinite at the other target, and the gradient is
+    -1 or 1 (over the reduction) at the own target, not judged (NaN) at the other."""
+    t = torch()
+    ty = t.tensor(np.asarray(target, dtype=np.float64))
+    if given == "logits":
+        tz = _leaf(z)
+        value = t.nn.functional.binary_cross_entropy_with_logits(tz, ty, reduction="sum") / n
+        value.backward()
+        return np.array(z, dtype=np.float64), float(value.detach()), tz.grad.numpy()
+    fed = t.sigmoid(t.tensor(np.asarray(z, dtype=np.float64))).numpy()
+    tp = _leaf(fed)
+    value = -(t.special.xlogy(ty, tp) + t.special.xlogy(1 - ty, 1 - tp)).sum() / n
+    value.backward()
+    grad = tp.grad.numpy().copy()
+    edge = (fed == 0) | (fed == 1)
+    own = edge & (fed == target)
+    grad[own] = np.where(target[own] == 1, -1.0, 1.0) / n
+    grad[edge & ~own] = np.nan
+    return fed, float(value.detach()), grad

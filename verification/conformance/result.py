@@ -5,7 +5,8 @@ Contract
 A :class:`Result` holds the piece (``"linear"``, ``"cross_entropy"``, ``"network+relu"``...), the
 check, one of :data:`VERDICTS`, the worst error measured (``None`` when nothing was measured),
 and for a failing row a diagnosis in words (``None`` when no known pattern fits), a minimal
-counterexample and a detail line (an error row's message, e.g. ``"timed out"``).
+counterexample and a detail line (an error row's message, e.g. ``"timed out"``, or what a passing
+row measured worth saying); an error row raised by the library says ``where``: ``file:line``.
 :meth:`Result.record` is its JSON record; :meth:`Result.verdict_text` its card cell.
 """
 
@@ -33,6 +34,7 @@ class Result:
     diagnosis: str | None = None
     counterexample: str | None = None
     detail: str | None = None
+    where: str | None = None
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -51,6 +53,15 @@ class Result:
     def verdict_text(self) -> str:
         """``"error: timed out"`` for an error row, else the verdict."""
         return f"{self.verdict}: {self.detail}" if self.verdict == ERROR else self.verdict
+
+    def evidence(self) -> str:
+        """The row's evidence in words: an error's place (``"raised at lib.py:12"``), else the
+        diagnosis (``"no known pattern"`` for a failing row without one), else the detail."""
+        if self.verdict == ERROR:
+            return f"raised at {self.where}" if self.where else ""
+        if self.failed:
+            return self.diagnosis or "no known pattern"
+        return self.detail or ""
 
     def record(self) -> dict[str, Any]:
         """The JSON record: every field; a non-finite worst error as its string (``"nan"``)."""

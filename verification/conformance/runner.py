@@ -7,7 +7,8 @@ the row needs; otherwise the check runs in a forked child process (Linux and mac
 this process, without a limit) with NumPy warnings silenced, and the row is ``error: timed out``
 when the child outlives ``timeout`` seconds (it is killed), ``error`` with the message of a
 :class:`~verification.conformance.calls.CheckError`, or with the type and first line of any other
-exception, or of a child that died. :func:`run_checks` runs every row of
+exception, or of a child that died; an exception raised by the library also gives ``where``, the
+``file:line`` it was raised at (:func:`where`). :func:`run_checks` runs every row of
 :func:`~verification.conformance.checks.rows` in order. PyTorch is imported before forking, so
 that children share it instead of importing it each.
 """
@@ -15,7 +16,11 @@ that children share it instead of importing it each.
 from __future__ import annotations
 
 import multiprocessing
+import sys
+import sysconfig
+import traceback
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +31,7 @@ from verification.conformance.checks import Row, rows
 from verification.conformance.result import ERROR, NOT_PRESENT, Result
 from verification.conformance.target import Target
 
-__all__ = ["DEFAULT_TIMEOUT", "ChildFailed", "in_child", "run_checks", "run_row"]
+__all__ = ["DEFAULT_TIMEOUT", "ChildFailed", "in_child", "run_checks", "run_row", "where"]
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -36,12 +41,41 @@ def _first_line(exc: BaseException) -> str:
     return line if isinstance(exc, CheckError) else f"{type(exc).__name__}: {line}".rstrip(": ")
 
 
+def _folders() -> tuple[str, ...]:
+    """Folders whose frames are not the library's: the suite's checks, the standard library,
+    and the numerical packages the library calls."""
+    import scipy
+
+    packages = (np, scipy, oracle.torch())
+    return (str(Path(__file__).parent), sysconfig.get_paths()["stdlib"],
+            *(str(Path(m.__file__).parent) for m in packages))
+
+
+def where(exc: BaseException) -> str | None:
+    """``file:line`` of the innermost frame of ``exc``'s traceback in the library or its
+    adapter (None for the suite's own :class:`CheckError`); the file relative to the longest
+    ``sys.path`` entry holding it, else its name."""
+    if isinstance(exc, CheckError):
+        return None
+    frames = traceback.extract_tb(exc.__traceback__)
+    outside = [f for f in frames if not f.filename.startswith(_folders())]
+    if not outside:
+        return None
+    frame = outside[-1]
+    path = Path(frame.filename).resolve()
+    roots = [Path(p or ".").resolve() for p in sys.path]
+    holding = [r for r in roots if r in path.parents]
+    name = path.relative_to(max(holding, key=lambda r: len(r.parts))) if holding else path.name
+    return f"{name}:{frame.lineno}"
+
+
 def _run_here(row: Row, target: Target) -> Result:
     try:
         with np.errstate(all="ignore"):
             return row.check.run(target, row.piece)
     except Exception as exc:
-        return Result(row.piece, row.check.name, ERROR, detail=_first_line(exc))
+        return Result(row.piece, row.check.name, ERROR, detail=_first_line(exc),
+                      where=where(exc))
 
 
 class ChildFailed(Exception):

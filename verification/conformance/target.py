@@ -28,7 +28,13 @@ is called as ``loss(pred, onehot) -> float`` and leaves its gradient in ``loss.g
 ``net.backward(grad)`` run the library's model code. An optimizer's ``step(layers)`` updates
 every layer's ``params`` from its ``grads`` (linear: ``W``, ``b``; batch norm: ``gamma``,
 ``beta``; conv: ``W`` and ``b`` in the declared weight layout). Dropout and batch norm start in
-training mode. A missing factory means the library has no such piece. :data:`CONVENTIONS` lists
+training mode. The checks call ``leaky_relu`` with one slope (0.1) and the optimizer factories
+with the protocol's arguments positionally; ``momentum`` also with ``nesterov=True`` when it takes
+that keyword (else the Nesterov row is ``not present``), and an optimizer factory that takes a
+``weight_decay`` keyword is checked again with coupled decay (``grad + wd * w``, as
+``torch.optim``). ``bce`` is fed probabilities (the sigmoid of logits) or logits as its
+``input`` convention declares, and targets of 0 and 1. A missing factory means the library has
+no such piece. :data:`CONVENTIONS` lists
 the allowed values and :data:`DEFAULTS` the values used when
 the adapter declares none. A reduction ``"mean"`` divides by the batch size (PyTorch's
 cross-entropy, the post's MSE); ``"mean_all"`` by batch x outputs (PyTorch's ``mse_loss``).

@@ -21,6 +21,8 @@ from verification.conformance.checks import (
     layers,
     losses,
     mutation,
+    optim_e2e,
+    optimizers,
     overfit,
     sgd,
     spatial,
@@ -31,9 +33,12 @@ from verification.conformance.checks import (
 from verification.conformance.result import Result
 from verification.conformance.target import (
     ACTIVATIONS,
+    EXTRA_ACTIVATIONS,
+    EXTRA_LOSSES,
     FACTORIES,
     LAYERS,
     LOSSES,
+    OPTIMIZERS,
     SPATIAL,
     Target,
 )
@@ -54,25 +59,36 @@ def _alone(pieces: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((p, (p,)) for p in pieces)
 
 
+ACTS, ALL_LOSSES = (*ACTIVATIONS, *EXTRA_ACTIVATIONS), (*LOSSES, *EXTRA_LOSSES)
+
+
 CHECKS: list[Check] = [
-    Check("forward", _alone(LAYERS), layers.forward),
-    Check("backward vs differences", _alone(LAYERS), layers.backward_differences),
-    Check("backward vs torch", _alone(LAYERS), layers.backward_torch),
-    Check("own gradient", _alone(LOSSES), losses.own_gradient),
-    Check("vs torch", _alone(LOSSES), losses.against_torch),
-    Check("stability", _alone((*ACTIVATIONS, "softmax", "cross_entropy")), stability.stability),
-    Check("inputs not mutated", _alone((*LAYERS, *LOSSES)), mutation.not_mutated),
+    Check("forward", _alone((*LAYERS, *EXTRA_ACTIVATIONS)), layers.forward),
+    Check("backward vs differences", _alone((*LAYERS, *EXTRA_ACTIVATIONS)),
+          layers.backward_differences),
+    Check("backward vs torch", _alone((*LAYERS, *EXTRA_ACTIVATIONS)), layers.backward_torch),
+    Check("own gradient", _alone(ALL_LOSSES), losses.own_gradient),
+    Check("vs torch", _alone(ALL_LOSSES), losses.against_torch),
+    Check("stability", _alone((*ACTS, "softmax", "cross_entropy", "bce")), stability.stability),
+    Check("inputs not mutated", _alone((*LAYERS, *EXTRA_ACTIVATIONS, *ALL_LOSSES)),
+          mutation.not_mutated),
     Check("L2 rule", (("sgd", ("sgd", "linear")),), sgd.sgd),
     Check(
         "end to end",
-        tuple((f"network+{a}", ("network", "linear", a, "cross_entropy|mse")) for a in ACTIVATIONS),
+        tuple((f"network+{a}", ("network", "linear", a, "cross_entropy|mse")) for a in ACTS),
         training.end_to_end,
     ),
     Check(
         "overfit 50",
-        (("training", ("network", "linear", "relu|sigmoid|tanh", "cross_entropy|mse", "sgd")),),
+        (("training", ("network", "linear", "|".join(ACTS), "cross_entropy|mse", "sgd")),),
         overfit.overfit,
     ),
+    # optimizers
+    Check("trajectory", _alone(OPTIMIZERS), optimizers.trajectory),
+    Check("nesterov trajectory", _alone(("momentum",)), optimizers.nesterov),
+    Check("trains as torch", tuple((f"network+{o}", ("network", "linear", "|".join(ACTS),
+                                                     "cross_entropy|mse", o)) for o in OPTIMIZERS),
+          optim_e2e.trains),
     # the spatial pieces
     Check("forward", _alone(SPATIAL), spatial.forward),
     Check("backward vs torch", _alone(SPATIAL), spatial.backward),

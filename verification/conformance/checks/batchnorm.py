@@ -152,7 +152,7 @@ def measure(target: Target, example: Example, moderate: bool = True
 def _diagnose(example: Example, ref: Mapping[str, np.ndarray], found: dict[str, Any],
               tol: float) -> str | None:
     sizes = {"batch size": len(example["x"])}
-    return diagnosis.tensors(found, ref, suspects(example), sizes, tol, known_only=True)
+    return diagnosis.tensors(found, ref, suspects(example), sizes, tol)
 
 
 def forward(target: Target, piece: str) -> Result:

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from nplearn.functional import softmax_backward
 from verification.conformance import calls, diagnosis, inputs, oracle
-from verification.conformance.checks.training import _head
+from verification.conformance.checks.training import head
 from verification.conformance.judge import Example, Finding, judge
 from verification.conformance.numeric import error, oracle_tol
 from verification.conformance.numeric import result_dtype as dtype_of
@@ -119,7 +119,7 @@ def _layers(target: Target, loss_piece: str, example: Example) -> list[Any]:
             calls.layer(target, "relu"), calls.build(target, "maxpool2d", 2, 2),
             calls.build(target, "flatten"),
             calls.layer(target, "linear", {"W": example["W2"], "b": example["b2"]})]
-    return made + ([calls.layer(target, "softmax")] if _head(target, loss_piece)[1] else [])
+    return made + ([calls.layer(target, "softmax")] if head(target, loss_piece)[1] else [])
 
 
 class _NetworkFailed(Exception):
@@ -162,7 +162,7 @@ def _through(target: Target, loss_piece: str, example: Example, own: bool
 
     net = network(target.factories["network"], made) if own else _Chain(made)
     out = np.asarray(network(net.forward, x), dtype=np.float64)
-    probabilities, inside = _head(target, loss_piece)
+    probabilities, inside = head(target, loss_piece)
     fed = scipy.special.softmax(out, axis=1) if probabilities and not inside else out
     loss = target.factories[loss_piece]()
     value = float(loss(fed, np.array(example["target"])))
@@ -207,7 +207,7 @@ def cnn(target: Target, piece: str) -> Result:
             return Finding(worst, tol)
         sizes = {"batch size": len(example["x"]),
                  "number of classes": example["target"].shape[1]}
-        words = diagnosis.tensors(found, ref, {}, sizes, tol, known_only=True)
+        words = diagnosis.tensors(found, ref, {}, sizes, tol)
         failed = [k for k, v in found.items() if not error(v, ref[k]) <= tol]
         return Finding(worst, tol, words or f"{' and '.join(failed)}: wrong, no known pattern")
 

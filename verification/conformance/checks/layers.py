@@ -7,8 +7,8 @@ piece's oracle bound for the PyTorch comparisons and its gradient-check bound fo
 differences (``verification.registry``), clear of kinks by more than the difference step. The
 central differences are of ``sum(grad * forward(x))`` through the library's own forward, with
 respect to ``x`` and, for a linear layer, ``W`` and ``b`` (a fresh layer per evaluation).
-Diagnoses compare with the suspected mistakes of :func:`suspects` and fit a scale factor per
-tensor.
+Diagnoses compare with the suspected mistakes of :func:`suspects`, with a ReLU or LeakyReLU of
+the slope fitted on the negative inputs, and fit a scale factor per tensor.
 """
 
 from __future__ import annotations
@@ -60,11 +60,37 @@ def suspects(piece: str, example: Example, y: np.ndarray) -> dict[str, list[tupl
     return out
 
 
+def _slopes(piece: str, example: Example, found: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    """A ReLU or LeakyReLU measured as a leaky ReLU of some slope: per tensor (``y``, ``dx``),
+    the words of the slope fitted on the negative inputs and that leaky ReLU's values."""
+    if piece not in ("relu", "leaky_relu"):
+        return {}
+    x, g = example["x"], example["grad"]
+    out = {}
+    for name, along in (("y", x), ("dx", g)):
+        value = np.asarray(found.get(name, np.nan), dtype=np.float64)
+        negative = x < 0
+        if value.shape != x.shape or not np.any(along[negative]):
+            continue
+        a = along[negative]
+        slope = float(value[negative] @ a / (a @ a))
+        if piece == "relu":
+            words = f"a leaky ReLU: constant slope {slope:.3g} for negative inputs, not 0"
+        elif abs(slope) < 1e-12:
+            words = f"a plain ReLU: slope 0 for negative inputs, not {inputs.SLOPE:g}"
+        else:
+            words = f"constant slope {slope:.3g} for negative inputs, not {inputs.SLOPE:g}"
+        out[name] = (words, np.where(negative, slope, 1.0) * along)
+    return out
+
+
 def _diagnose(
     piece: str, example: Example, ref: dict[str, Any], found: dict[str, Any], tol: float
 ) -> str | None:
     """Per-tensor diagnosis of ``found`` against the reference ``ref`` (same keys)."""
     formulas = suspects(piece, example, ref["y"]) if "y" in ref else {}
+    for name, words_value in _slopes(piece, example, found).items():
+        formulas.setdefault(name, []).append(words_value)
     return diagnosis.tensors(found, ref, formulas, SIZES, tol)
 
 

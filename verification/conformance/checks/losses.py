@@ -3,12 +3,14 @@
 Contract
 --------
 Cross-entropy is fed one-hot targets, and logits (or their softmax when its declared input is
-``"probabilities"``); MSE real targets. *Own gradient*: central differences of the library's own
+``"probabilities"``); binary cross-entropy targets of 0 and 1, and logits (or their sigmoid);
+MSE real targets. *Own gradient*: central differences of the library's own
 loss value, with respect to what its gradient is declared to be taken of, against ``loss.grad``;
 whatever the convention, a value and a gradient that disagree fail here, and a fitted factor
 names the disagreement. *Against PyTorch*: the value and the gradient against the float64
 oracle under the declared reduction (and scale), each diagnosed on its own (suspects: softmax
-over the wrong axis, the gradient of the other reduction, a fitted factor).
+over the wrong axis, a BCE over probabilities giving the logits' gradient ``p - t``, a fitted
+factor or constant, named only when it holds across the examples).
 """
 
 from __future__ import annotations
@@ -25,18 +27,39 @@ from verification.conformance.numeric import result_dtype as dtype_of
 from verification.conformance.result import Result
 from verification.conformance.target import Target
 
-__all__ = ["against_torch", "own_gradient", "sizes"]
+__all__ = ["against_torch", "examples", "own_gradient", "sizes"]
 
 
-def sizes(example: Example) -> dict[str, int]:
-    """The sizes a fitted factor may equal: the batch size and the number of classes."""
+def sizes(example: Example, piece: str = "cross_entropy") -> dict[str, int]:
+    """The sizes a fitted factor may equal: the batch size and the number of classes (of
+    outputs, for BCE)."""
     batch, classes = np.shape(example["z"])
-    return {"batch size": batch, "number of classes": classes}
+    return {"batch size": batch,
+            f"number of {'outputs' if piece == 'bce' else 'classes'}": classes}
 
 
-def _examples(piece: str, bound: float) -> tuple[list[Example], Any]:
+def _binary(example: Example) -> Example:
+    return {**example, "target": (example["target"] > 0).astype(np.float64)}
+
+
+def examples(piece: str, bound: float) -> tuple[list[Example], Any]:
+    """Fixed examples and a strategy for a loss: one-hot targets for cross-entropy, 0 or 1
+    entries for BCE, real ones for MSE."""
     ce = piece == "cross_entropy"
-    return inputs.loss_examples(ce, bound), inputs.loss_strategy(ce, bound)
+    fixed, strategy = inputs.loss_examples(ce, bound), inputs.loss_strategy(ce, bound)
+    if piece == "bce":
+        return [_binary(e) for e in fixed], strategy.map(_binary)
+    return fixed, strategy
+
+
+def _logits_gradient(piece: str, conventions: dict[str, Any], example: Example,
+                     fed: np.ndarray) -> list[tuple[str, Any]]:
+    """A BCE over probabilities returning the gradient with respect to the logits, p - t."""
+    if piece != "bce" or conventions["input"] != "probabilities":
+        return []
+    n = {"sum": 1, "mean": fed.shape[0], "mean_all": fed.size}[conventions["reduction"]]
+    return [("the gradient with respect to the logits (p - t), not to the probabilities",
+             (fed - example["target"]) / n)]
 
 
 def own_gradient(target: Target, piece: str) -> Result:
@@ -62,17 +85,19 @@ def own_gradient(target: Target, piece: str) -> Result:
         e = error(grad, numeric)
         if e <= tol:
             return Finding(e, tol)
-        words = diagnosis.scale(grad, numeric, sizes(example), tol) or diagnosis.offset(
-            grad, numeric, tol)
+        words = (diagnosis.formula(grad, _logits_gradient(piece, conventions, example, fed), tol)
+                 or diagnosis.scale(grad, numeric, sizes(example, piece), tol)
+                 or diagnosis.offset(grad, numeric, tol))
         return Finding(e, tol, words and f"gradient and loss value disagree: gradient {words}")
 
-    return judge(piece, "own gradient", trial, *_examples(piece, 3.0))
+    return judge(piece, "own gradient", trial, *examples(piece, 3.0))
 
 
 def _suspects(piece: str, conventions: dict[str, Any], example: Example) -> list[tuple[str, Any]]:
     """The gradients of suspected mistakes: softmax over the wrong axis, the other reduction."""
     z, t = example["z"], example["target"]
-    out = []
+    out = _logits_gradient(piece, conventions, example, oracle.loss(
+        piece, conventions, z, t)[0]) if piece == "bce" else []
     if piece == "cross_entropy" and conventions["input"] == "logits":
         batch = z.shape[0] if conventions["reduction"] == "mean" else 1
         for words, axis in (("axis 0, across the batch", 0), ("the whole batch", None)):
@@ -100,7 +125,7 @@ def against_torch(target: Target, piece: str) -> Result:
             if failed:
                 formulas = _suspects(piece, conventions, example) if name == "gradient" else []
                 words = (diagnosis.formula(got, formulas, tol)
-                         or diagnosis.scale(got, ref, sizes(example), tol)
+                         or diagnosis.scale(got, ref, sizes(example, piece), tol)
                          or diagnosis.offset(got, ref, tol))
             found[f"loss {name}" if name == "value" else name] = (failed, words)
         return Finding(worst, tol, diagnosis.per_tensor(found))
@@ -108,4 +133,4 @@ def against_torch(target: Target, piece: str) -> Result:
     # Logits reach +-20, except when the loss takes probabilities: it then sees p as small as
     # 1e-17, where a library may rightly clip them (e.g. add eps to p before the log).
     logits = piece == "cross_entropy" and conventions["input"] == "logits"
-    return judge(piece, "vs torch", trial, *_examples(piece, 20.0 if logits else 3.0))
+    return judge(piece, "vs torch", trial, *examples(piece, 20.0 if logits else 3.0))

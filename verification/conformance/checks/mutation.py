@@ -14,10 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 from verification.conformance import calls, inputs, oracle
+from verification.conformance.checks import losses
 from verification.conformance.judge import Example, Finding, judge
 from verification.conformance.numeric import error
 from verification.conformance.result import Result
-from verification.conformance.target import LAYERS, Target
+from verification.conformance.target import EXTRA_LOSSES, LOSSES, Target
 
 __all__ = ["not_mutated"]
 
@@ -64,12 +65,10 @@ def _loss_trial(target: Target, piece: str):
 
 def not_mutated(target: Target, piece: str) -> Result:
     """Forward and backward (or the loss call) leave their array arguments unchanged."""
-    if piece in LAYERS:
+    if piece not in (*LOSSES, *EXTRA_LOSSES):
         spec, linear = oracle.SPECS[piece], piece == "linear"
         examples = inputs.layer_examples(linear, spec.bound, spec.kinks, 0.0)
         strategy = inputs.layer_strategy(linear, spec.bound, spec.kinks, 0.0)
         return judge(piece, "inputs not mutated", _layer_trial(target, piece), examples, strategy)
-    ce = piece == "cross_entropy"
     trial = _loss_trial(target, piece)
-    return judge(piece, "inputs not mutated", trial, inputs.loss_examples(ce, 3.0),
-                 inputs.loss_strategy(ce, 3.0))
+    return judge(piece, "inputs not mutated", trial, *losses.examples(piece, 3.0))

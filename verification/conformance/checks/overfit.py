@@ -4,7 +4,7 @@ Contract
 --------
 The first 50 images of the real MNIST training set (``nplearn.data.load_mnist``, data folder
 from ``NPLEARN_DATA_DIR``), scaled to [0, 1], float64; a 784-:data:`HIDDEN`-10 network of the
-library's ``linear``, its first activation of ReLU, sigmoid, tanh, and ``network``; its
+library's ``linear``, its first activation of ReLU, sigmoid, tanh, LeakyReLU, and ``network``; its
 cross-entropy (else MSE) and ``sgd``; weights drawn as PyTorch's default init from a fixed seed.
 Training is full-batch gradient descent (all 50 images per step) at a learning rate fixed per
 loss and activation and scaled by the declared conventions, so that every convention takes the
@@ -33,17 +33,17 @@ from verification.conformance import calls, inputs, oracle
 from verification.conformance.calls import CheckError
 from verification.conformance.numeric import error
 from verification.conformance.result import PASS, WRONG, Result
-from verification.conformance.target import ACTIVATIONS, Target
+from verification.conformance.target import ACTIVATIONS, EXTRA_ACTIVATIONS, Target
 
-__all__ = ["BUDGET", "HIDDEN", "MAX_STEPS", "overfit"]
+__all__ = ["BUDGET", "HIDDEN", "MAX_STEPS", "overfit", "true_gradient"]
 
 N_IMAGES, HIDDEN, MAX_STEPS = 50, 32, 300
 BUDGET = 20.0  # seconds of training, within the runner's per-check limit
 ALIGNED = 1e-2  # a first step within this relative error of a multiple of a direction is along it
 #: Learning rates per loss (averaged over the batch; MSE with scale 1/2) and hidden activation.
 LR = {
-    "cross_entropy": {"relu": 0.3, "sigmoid": 2.0, "tanh": 0.3},
-    "mse": {"relu": 0.2, "sigmoid": 0.25, "tanh": 0.1},
+    "cross_entropy": {"relu": 0.3, "sigmoid": 2.0, "tanh": 0.3, "leaky_relu": 0.3},
+    "mse": {"relu": 0.2, "sigmoid": 0.25, "tanh": 0.1, "leaky_relu": 0.2},
 }
 
 
@@ -59,7 +59,7 @@ def _lr(target: Target, activation: str, loss: str) -> float:
     return lr
 
 
-def _true_gradient(target: Target, activation: str, loss_piece: str, params: list[dict],
+def true_gradient(target: Target, activation: str, loss_piece: str, params: list[dict],
                    x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The gradient of the declared loss at ``params``, backpropagated by hand through the
     oracle's activation, flat in the order ``W1, b1, W2, b2``."""
@@ -109,7 +109,7 @@ def _data() -> tuple[np.ndarray, np.ndarray]:
 
 def overfit(target: Target, piece: str) -> Result:
     """100% training accuracy on 50 MNIST images with the library's own pieces."""
-    activation = next(a for a in ACTIVATIONS if target.has(a))
+    activation = next(a for a in (*ACTIVATIONS, *EXTRA_ACTIVATIONS) if target.has(a))
     loss_piece = "cross_entropy" if target.has("cross_entropy") else "mse"
     x, labels = _data()
     y = inputs.onehot(labels, 10)
@@ -142,7 +142,7 @@ def overfit(target: Target, piece: str) -> Result:
             break
         net.backward(np.array(loss.grad))
         if step == 0:
-            c, along = _first_step(opt, layers, lr, _true_gradient(
+            c, along = _first_step(opt, layers, lr, true_gradient(
                 target, activation, loss_piece, params, x, y))
             if math.isfinite(c) and c > 0 and abs(c - 1) > 0.01:
                 opt, lr = target.factories["sgd"](lr / c), lr / c

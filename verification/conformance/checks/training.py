@@ -32,7 +32,7 @@ from verification.conformance.result import Result
 from verification.conformance.target import Target
 from verification.registry import values
 
-__all__ = ["end_to_end"]
+__all__ = ["end_to_end", "head"]
 
 Params = Mapping[str, np.ndarray]
 HIDDEN = 6
@@ -73,7 +73,7 @@ def _small_network(draw) -> Example:
     return {**example, "target": inputs.onehot(np.array(labels), classes)}
 
 
-def _head(target: Target, loss_piece: str) -> tuple[bool, bool]:
+def head(target: Target, loss_piece: str) -> tuple[bool, bool]:
     """``(probabilities, inside)``: whether the loss takes probabilities, and whether the
     network then ends with the library's softmax layer (else the check applies softmax)."""
     conventions = target.conventions[loss_piece]
@@ -84,7 +84,7 @@ def _head(target: Target, loss_piece: str) -> tuple[bool, bool]:
 
 def _value_and_net(target: Target, activation: str, loss_piece: str, params: Params, x, y):
     """``(value, net, layers, loss)`` after one forward and loss call through ``network``."""
-    probabilities, inside = _head(target, loss_piece)
+    probabilities, inside = head(target, loss_piece)
     layers = [
         calls.layer(target, "linear", {"W": params["W1"], "b": params["b1"]}),
         calls.layer(target, activation),
@@ -102,7 +102,7 @@ def _value_and_net(target: Target, activation: str, loss_piece: str, params: Par
 def _loss_of_logits(target: Target, loss_piece: str, z: np.ndarray, y: np.ndarray) -> float:
     """The library's loss value at the second linear layer's output ``z`` (through its softmax
     layer, or softmax, when the loss takes probabilities)."""
-    probabilities, inside = _head(target, loss_piece)
+    probabilities, inside = head(target, loss_piece)
     if inside:
         z = calls.forward(target, "softmax", {}, z)
     elif probabilities:

@@ -1,0 +1,116 @@
+"""A card's evidence: no false alarm from a deliberate clip, no invented diagnosis.
+
+A probability cross-entropy that clips p into [1e-7, 1 - 1e-7] is stable (its ~1e-7 cost is
+said in the detail) while real instabilities stay ``unstable``: a softmax shifted by max|z|
+instead of max z. A loss wrong by a non-constant amount gets no fitted factor: a diagnosis is a
+pattern across the examples, never one example's ratio.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from verification import card
+from verification.conformance import parametrize_with_checks
+from verification.conformance.judge import pattern
+from verification.conformance_support import ROWS, load_text, run
+
+HEAD = '''
+import numpy as np
+import scipy.special
+import nplearn
+
+CONVENTIONS = {"cross_entropy": {"input": "probabilities", "grad_wrt": "input",
+                                 "reduction": "sum"}}
+
+
+class cross_entropy:
+    def __call__(self, p, t):
+        p = PROBABILITIES
+        self.grad = np.divide(-t, p, out=np.zeros_like(p), where=t > 0)
+        return float(-np.sum(scipy.special.xlogy(t, p)))
+'''
+
+
+def _ce(probabilities: str) -> str:
+    return HEAD.replace("PROBABILITIES", probabilities)
+
+
+def test_a_clipped_cross_entropy_is_stable(tmp_path) -> None:
+    """The clip's cost at logits x1000 is ~1e-7 relative: pass, with the deviation measured."""
+    target = load_text(tmp_path, "ce", _ce("np.clip(p, 1e-7, 1 - 1e-7)"))
+    result = run(target, "cross_entropy-stability")
+    assert result.verdict == "pass", result
+    assert 1e-8 < result.worst_error < 1e-6, result
+    assert result.detail and result.detail.startswith(
+        f"deviates from the oracle by up to {result.worst_error:.2g}"), result
+
+
+SHIFTED = '''
+import numpy as np
+import nplearn
+
+
+class softmax(nplearn.Softmax):
+    """exp(z - max|z|): rows far below max|z| underflow to 0/0."""
+
+    def forward(self, x):
+        e = np.exp(x - np.abs(x).max(axis=1, keepdims=True))
+        self.output = e / e.sum(axis=1, keepdims=True)
+        return self.output
+'''
+
+
+def test_a_softmax_shifted_by_max_abs_is_unstable(tmp_path) -> None:
+    result = run(load_text(tmp_path, "shifted", SHIFTED), "softmax-stability")
+    assert result.verdict == "unstable", result
+    assert "not finite at large negative logits" in (result.diagnosis or ""), result
+
+
+def test_a_loss_wrong_by_no_constant_gets_no_factor(tmp_path) -> None:
+    """Softmax applied twice to probabilities: the value's ratio differs between examples, so
+    no factor is named (the row is wrong, of no known pattern)."""
+    target = load_text(tmp_path, "twice", _ce("scipy.special.softmax(p, axis=1)"))
+    for row_id in ("cross_entropy-vs-torch", "cross_entropy-own-gradient"):
+        result = run(target, row_id)
+        assert result.verdict == "wrong", result
+        assert "factor" not in (result.diagnosis or ""), result
+        assert result.evidence() == (result.diagnosis or "no known pattern")
+
+
+@pytest.mark.parametrize("diagnoses, kept", [
+    (["off by a constant factor 0.4332", "off by a constant factor 0.72"], None),
+    (["off by a constant factor 0.4332"], None),
+    (["off by a constant factor 4", "off by a constant factor 4"], "off by a constant factor 4"),
+    (["off by a factor equal to 2"], "off by a factor equal to 2"),
+    (["off by a factor equal to 2", None], None),
+])
+def test_a_diagnosis_is_a_pattern_across_examples(diagnoses, kept) -> None:
+    assert pattern(diagnoses) == kept
+
+
+RAISING = '''
+def relu():
+    return Relu()
+
+
+class Relu:
+    def forward(self, x):
+        return undefined_name * x
+
+    def backward(self, grad):
+        return grad
+'''
+
+
+def test_an_error_row_shows_where_it_was_raised(tmp_path) -> None:
+    """The card's evidence, the JSON record and the pytest helper's message all say where."""
+    target = load_text(tmp_path, "raising", RAISING)
+    result = run(target, "relu-forward")
+    line = next(i for i, t in enumerate(RAISING.splitlines(), 1) if "undefined_name" in t)
+    assert result.verdict_text() == "error: NameError: name 'undefined_name' is not defined"
+    assert result.record()["where"] == f"raising.py:{line}"
+    assert f"| raised at raising.py:{line} |" in card.render(target, [result], None)
+    mark = parametrize_with_checks(target.path, rows=[ROWS["relu-forward"]])
+    with pytest.raises(AssertionError, match=f"NameError.*raised at raising.py:{line}"):
+        mark.args[1][0]()
