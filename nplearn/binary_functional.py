@@ -8,8 +8,10 @@ over every element, or ``"sum"``.
 
 - ``bce`` (probabilities ``p``): ``-(y log p + (1 - y) log(1 - p))`` with each log clamped at
   ``-100`` as PyTorch does, so ``p = 0`` or ``1`` gives a finite loss (``log(1 - p)`` is
-  ``log1p(-p)``, exact for small ``p``). Its gradient ``(p - y) / (p (1 - p))`` has the
-  denominator floored at ``1e-12``, also as PyTorch.
+  ``log1p(-p)``, exact for small ``p``). Its gradient is ``(1 - y) / (1 - p) - y / p`` with
+  each denominator floored at ``1e-12``: the exact derivative at ``p = 0`` or ``1`` on its own
+  target (where PyTorch's single floored denominator ``p (1 - p)`` gives 0), a large finite one
+  on the other.
 - ``bce_with_logits`` (logits ``z``): ``max(z, 0) - z y + log1p(exp(-|z|))``, finite for every
   finite ``z`` (logits of +-1000 included), gradient ``sigmoid(z) - y``.
 """
@@ -24,7 +26,7 @@ __all__ = ["LOG_FLOOR", "REDUCTIONS", "bce", "bce_with_logits"]
 
 #: PyTorch's BCELoss clamps each log term at -100 so that p = 0 or 1 keeps the loss finite.
 LOG_FLOOR = -100.0
-#: PyTorch's BCELoss floors the gradient's denominator p (1 - p) at this value.
+#: The gradient's denominators p and 1 - p are floored at this value (PyTorch's p (1 - p)).
 GRAD_FLOOR = 1e-12
 REDUCTIONS = ("mean", "sum")
 
@@ -55,8 +57,8 @@ def bce(p: np.ndarray, y: np.ndarray, reduction: str = "mean") -> tuple[float, n
         log_p = np.maximum(np.log(p), LOG_FLOOR)
         log_q = np.maximum(np.log1p(-p), LOG_FLOOR)
     terms = -(y * log_p + (1 - y) * log_q)
-    grad = np.subtract(p, y, dtype=p.dtype)
-    grad /= np.maximum(p * (1 - p), GRAD_FLOOR)
+    grad = (1 - y) / np.maximum(1 - p, GRAD_FLOOR) - y / np.maximum(p, GRAD_FLOOR)
+    grad = grad.astype(p.dtype, copy=False)
     return _reduce(terms, grad, reduction)
 
 

@@ -36,10 +36,13 @@ def test_bce_with_logits_is_exact_for_huge_logits(dtype) -> None:
 
 
 def test_bce_is_finite_at_zero_and_one() -> None:
-    """p = 0 or 1: each log clamped at -100 (PyTorch's), no warning, right when it is right."""
+    """p = 0 or 1: each log clamped at -100 (PyTorch's), no warning, right when it is right:
+    on its own target the exact derivative, 1/(1 - p) or -1/p (PyTorch's floored p (1 - p)
+    gives 0 there)."""
     loss = BCELoss("sum")
     with np.errstate(all="raise"):
         assert loss(np.array([[0.0, 1.0]]), np.array([[0.0, 1.0]])) == 0.0
+        np.testing.assert_array_equal(loss.grad, [[1.0, -1.0]])
         assert loss(np.array([[0.0, 1.0]]), np.array([[1.0, 0.0]])) == 200.0
     assert loss.grad is not None and np.all(np.isfinite(loss.grad))
 

@@ -20,22 +20,17 @@ from verification.conformance.target import FACTORIES
 from verification.conformance_support import ADAPTERS, run
 
 NPLEARN = load_adapter(ADAPTERS / "nplearn.py")
-#: The factories nplearn's adapter does not define yet. Its rows are left out of
-#: ``test_nplearn`` (they would be skips); ``test_nplearn_has_every_piece_but`` keeps this list
-#: exact, so that it empties as nplearn's pieces arrive.
-NOT_YET: set[str] = set()
 
 
-@parametrize_with_checks(ADAPTERS / "nplearn.py",
-                         rows=[row for row in rows() if row.present(NPLEARN)])
+@parametrize_with_checks(ADAPTERS / "nplearn.py")
 def test_nplearn(check) -> None:
     """Every conformance check passes on nplearn (what a library author's test looks like)."""
     check()
 
 
-def test_nplearn_has_every_piece_but_the_listed() -> None:
-    """nplearn's adapter defines every factory of the protocol except exactly NOT_YET."""
-    assert {f for f in FACTORIES if not NPLEARN.has(f)} == NOT_YET
+def test_nplearn_has_every_piece() -> None:
+    """nplearn's adapter defines every factory of the protocol, so its run has no skip."""
+    assert [f for f in FACTORIES if not NPLEARN.has(f)] == []
 
 
 def test_a_missing_piece_is_a_skip_in_an_authors_run(tmp_path) -> None:
