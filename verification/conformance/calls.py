@@ -6,7 +6,9 @@ Contract
 arguments of ``inputs.ARGUMENTS``...) and raises
 :class:`CheckError` ``"not a layer (no backward)"`` (or ``forward``) when the factory returns an
 object without those methods; :func:`run_layer` runs forward then backward and reads the linear
-layer's ``grads``; :func:`run_loss` calls a loss and reads its ``grad``. Every array handed to the
+layer's ``grads``; :func:`run_loss` calls a loss and reads its ``grad``; :func:`build` calls
+any layer factory with its arguments, :func:`switch` a layer's ``train()`` or ``eval()``
+(raising ``"the layer has no eval()"`` when either is missing). Every array handed to the
 library is a fresh float64 copy, so that a library that writes into its inputs cannot change the
 checks' data (the mutation check looks for that on purpose). :class:`CheckError` carries a
 message for the card as is; any other exception a check lets through becomes an ``error`` row
@@ -23,7 +25,8 @@ import numpy as np
 from verification.conformance.inputs import ARGUMENTS
 from verification.conformance.target import Target
 
-__all__ = ["CheckError", "forward", "layer", "params_of", "run_layer", "run_loss"]
+__all__ = ["CheckError", "build", "forward", "layer", "params_of", "run_layer", "run_loss",
+           "switch"]
 
 
 class CheckError(Exception):
@@ -32,9 +35,14 @@ class CheckError(Exception):
 
 def layer(target: Target, piece: str, params: Mapping[str, np.ndarray] | None = None) -> Any:
     """A new layer ``piece`` of ``target``; a linear layer gets copies of ``params["W"], ["b"]``."""
-    factory = target.factories[piece]
-    made = (factory(np.array(params["W"]), np.array(params["b"])) if piece == "linear"
-            else factory(*ARGUMENTS.get(piece, ())))
+    if piece == "linear":
+        return build(target, piece, np.array(params["W"]), np.array(params["b"]))
+    return build(target, piece, *ARGUMENTS.get(piece, ()))
+
+
+def build(target: Target, piece: str, *args: Any) -> Any:
+    """``factory(*args)`` of ``piece``, checked to have ``forward`` and ``backward``."""
+    made = target.factories[piece](*args)
     for method in ("backward", "forward"):
         if not callable(getattr(made, method, None)):
             raise CheckError(f"not a layer (no {method})")
@@ -78,3 +86,13 @@ def run_loss(target: Target, piece: str, fed: np.ndarray, true: np.ndarray) -> t
     if grad is None:
         raise CheckError("the loss left no .grad")
     return float(value), np.array(grad)
+
+
+def switch(made: Any, mode: str | None) -> None:
+    """``made.train()`` or ``made.eval()`` (``None``: neither); a layer without either method
+    is a :class:`CheckError`."""
+    for name in ("eval", "train"):
+        if not callable(getattr(made, name, None)):
+            raise CheckError(f"the layer has no {name}()")
+    if mode is not None:
+        getattr(made, mode)()

@@ -13,7 +13,7 @@ against the oracle's:
 - :func:`formula` compares the result with the formulas of suspected mistakes (each given with
   its words by the check) and names the first that matches;
 - :func:`per_tensor` joins the findings of several tensors (``"dW and db: off by ...; dx is
-  right"``).
+  right"``); :func:`tensors` finds them, formula first, then factor.
 
 Words that name a fitted number rather than a known size say "constant" (:func:`fitted`): the
 judge keeps them only when they hold across examples. Matching uses ``min(10 * tol, 0.01)``
@@ -30,7 +30,7 @@ import numpy as np
 from verification.conformance.numeric import error
 
 __all__ = ["factor_words", "factors", "fitted", "formula", "match_tol", "offset", "per_tensor",
-           "scale"]
+           "scale", "tensors"]
 
 
 def match_tol(tol: float) -> float:
@@ -123,3 +123,20 @@ def per_tensor(findings: Mapping[str, tuple[bool, str | None]]) -> str | None:
     if right and len(findings) > 1:
         parts.append(f"{' and '.join(right)} {'is' if len(right) == 1 else 'are'} right")
     return "; ".join(parts)
+
+
+def tensors(
+    found: Mapping[str, object], ref: Mapping[str, object],
+    formulas: Mapping[str, list[tuple[str, object]]], sizes: Mapping[str, int], tol: float,
+) -> str | None:
+    """:func:`per_tensor` of each tensor of ``found`` against ``ref``: the first suspected
+    formula it matches, else the factor :func:`scale` names; None if no failure is named."""
+    findings = {}
+    for name, value in found.items():
+        failed = not error(value, ref[name]) <= tol
+        words = None
+        if failed:
+            words = formula(value, formulas.get(name, []), tol) or scale(
+                value, ref[name], sizes, tol)
+        findings[name] = (failed, words)
+    return per_tensor(findings)

@@ -56,10 +56,11 @@ def torch() -> Any:
         import torch as module
 
         module.set_num_threads(1)
-        # An optimizer's first step imports much of torch (about 2 s): done once here, so
-        # that the checks' forked children share it.
+        # An optimizer's first step imports much of torch (about 2 s), and a first backward
+        # given a gradient imports sympy (about 0.5 s): done once here, so that the checks'
+        # forked children share them.
         leaf = module.zeros(1, dtype=module.float64, requires_grad=True)
-        leaf.grad = module.ones(1, dtype=module.float64)
+        (2 * leaf).backward(module.ones(1, dtype=module.float64))
         module.optim.Adam([leaf]).step()
         _torch = module
     return _torch

@@ -41,6 +41,17 @@ cross-entropy, the post's MSE); ``"mean_all"`` by batch x outputs (PyTorch's ``m
 ``grad_wrt`` matters only for a cross-entropy that takes probabilities: ``"logits"`` says its
 gradient is taken with respect to the logits whose softmax it was fed (softmax and loss fused).
 
+The spatial pieces take and return arrays in the declared ``layout`` (``NCHW``: batch, channels,
+height, width; ``NHWC``: channels last); ``conv2d``'s ``W`` comes in the declared
+``weight_layout`` (``OIHW``: out, in, kh, kw; ``HWIO``) with ``b`` (out,), and its ``grads``
+``W`` and ``b`` are read in the same layouts. Its output size is PyTorch's,
+``(size + 2 padding - k) // stride + 1`` (pools: padding 0); a library that refuses sizes the
+windows do not divide raises a ``ValueError``. ``flatten()`` keeps the order of the array as its
+layout holds it. ``train()`` and ``eval()`` switch dropout and batch norm; batch norm's
+``params`` ``gamma`` and ``beta`` (n,) are the layer's own arrays, written in place as an
+optimizer does, and its ``momentum`` is read as declared (PyTorch's default is 0.1, Keras's
+0.99 for the same meaning in reverse).
+
 :func:`load_adapter` imports the file and raises :class:`NotAnAdapter` (a ``ValueError``) naming
 the file when it cannot be imported, defines no factory, or declares a convention outside the
 allowed values.

@@ -14,6 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from verification.conformance.checks import (
+    batchnorm,
+    batchnorm_modes,
+    cnn,
+    dropout,
     layers,
     losses,
     mutation,
@@ -21,7 +25,9 @@ from verification.conformance.checks import (
     optimizers,
     overfit,
     sgd,
+    spatial,
     stability,
+    ties,
     training,
 )
 from verification.conformance.result import Result
@@ -33,6 +39,7 @@ from verification.conformance.target import (
     LAYERS,
     LOSSES,
     OPTIMIZERS,
+    SPATIAL,
     Target,
 )
 
@@ -82,6 +89,26 @@ CHECKS: list[Check] = [
     Check("trains as torch", tuple((f"network+{o}", ("network", "linear", "|".join(ACTS),
                                                      "cross_entropy|mse", o)) for o in OPTIMIZERS),
           optim_e2e.trains),
+    # the spatial pieces
+    Check("forward", _alone(SPATIAL), spatial.forward),
+    Check("backward vs torch", _alone(SPATIAL), spatial.backward),
+    Check("uneven shapes", _alone(SPATIAL[:3]), spatial.uneven),
+    Check("ties", _alone(("maxpool2d",)), ties.ties),
+    # dropout
+    Check("drop rate and scale", _alone(("dropout",)), dropout.rate_and_scale),
+    Check("masks", _alone(("dropout",)), dropout.masks),
+    Check("backward", _alone(("dropout",)), dropout.backward),
+    Check("eval and train", _alone(("dropout",)), dropout.modes),
+    Check("inputs not mutated", _alone(("dropout",)), dropout.not_mutated),
+    # batch norm
+    Check("forward", _alone(("batchnorm",)), batchnorm.forward),
+    Check("backward vs differences", _alone(("batchnorm",)), batchnorm.backward_differences),
+    Check("backward vs torch", _alone(("batchnorm",)), batchnorm.backward_torch),
+    Check("running statistics", _alone(("batchnorm",)), batchnorm_modes.running),
+    Check("eval mode", _alone(("batchnorm",)), batchnorm_modes.eval_mode),
+    Check("stability", _alone(("batchnorm",)), batchnorm_modes.stability),
+    Check("end to end", (("cnn", (*SPATIAL[:2], "flatten", "relu", "linear",
+                                  "cross_entropy|mse")),), cnn.cnn),
 ]
 
 

@@ -91,16 +91,7 @@ def _diagnose(
     formulas = suspects(piece, example, ref["y"]) if "y" in ref else {}
     for name, words_value in _slopes(piece, example, found).items():
         formulas.setdefault(name, []).append(words_value)
-    findings = {}
-    for name, value in found.items():
-        failed = not error(value, ref[name]) <= tol
-        words = None
-        if failed:
-            words = diagnosis.formula(value, formulas.get(name, []), tol) or diagnosis.scale(
-                value, ref[name], SIZES, tol
-            )
-        findings[name] = (failed, words)
-    return diagnosis.per_tensor(findings)
+    return diagnosis.tensors(found, ref, formulas, SIZES, tol)
 
 
 def _examples(piece: str, bound: float, margin: float) -> tuple[list[Example], Any]:

@@ -1,0 +1,191 @@
+"""Batch norm across steps and modes: running statistics, eval mode, a variance of 0, batch 2.
+
+Contract
+--------
+Layers are built as in :mod:`~verification.conformance.checks.batchnorm`. After :data:`STEPS`
+training batches, the expected running statistics are PyTorch's rule under the declared
+conventions (the batch's weight :data:`MOMENTUM`; the batch variance stored ``unbiased`` or
+``biased``; starting from mean 0, variance 1). The protocol names no attribute for them, so
+they are measured through ``eval()``:
+
+- ``running statistics``: the eval outputs of one-row batches of 0 and of 1 per feature, against
+  the expected statistics' (from the two outputs, the running mean and variance the layer uses
+  are solved for, and compared with suspected mistakes: the other momentum reading, the other
+  variance, ``np.std`` for the variance, never updated, the last batch's only);
+- ``eval mode``: the eval output of a whole batch is the expected running statistics' (not the
+  batch's own statistics');
+- ``stability``: training forward and backward, against PyTorch, on a batch with a constant
+  feature (variance 0), a batch of 2, and both: ``unstable`` when a quantity right on moderate
+  batches is wrong or not finite there; quantities wrong on moderate batches already are judged
+  only for being finite there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from verification.conformance import calls, diagnosis
+from verification.conformance.checks.batchnorm import (
+    EPS,
+    MOMENTUM,
+    examples,
+    layer,
+    measure,
+    reference,
+    run,
+    strategy,
+)
+from verification.conformance.judge import Example, Finding, judge, show
+from verification.conformance.numeric import error, oracle_tol
+from verification.conformance.numeric import result_dtype as dtype_of
+from verification.conformance.result import PASS, UNSTABLE, WRONG, Result
+from verification.conformance.target import Target
+
+__all__ = ["STEPS", "eval_mode", "running", "stability"]
+
+STEPS = 3
+
+
+def _batches(example: Example) -> list[np.ndarray]:
+    """The training batches: the example's ``x`` moved and spread differently at each step."""
+    x = example["x"]
+    return [x * (1 + 0.5 * i) + i for i in range(STEPS)]
+
+
+def _expected(batches: list[np.ndarray], weight: float, ddof: int, power: float = 1.0
+              ) -> tuple[np.ndarray, np.ndarray]:
+    mean, var = np.zeros(batches[0].shape[1]), np.ones(batches[0].shape[1])
+    for x in batches:
+        mean = (1 - weight) * mean + weight * x.mean(axis=0)
+        var = (1 - weight) * var + weight * x.var(axis=0, ddof=ddof) ** power
+    return mean, var
+
+
+def declared(target: Target, example: Example) -> tuple[np.ndarray, np.ndarray]:
+    """The running mean and variance expected after the training batches."""
+    ddof = 1 if target.convention("batchnorm", "running_var") == "unbiased" else 0
+    return _expected(_batches(example), MOMENTUM, ddof)
+
+
+def _trained(target: Target, example: Example) -> Any:
+    made = layer(target, example)
+    for x in _batches(example):
+        run(made, x)
+    calls.switch(made, "eval")
+    return made
+
+
+def _eval_output(example: Example, x: np.ndarray, stats: tuple) -> np.ndarray:
+    mean, var = stats
+    return example["gamma"] * (x - mean) / np.sqrt(var + EPS) + example["beta"]
+
+
+def _suspects(target: Target, example: Example) -> list[tuple[str, tuple]]:
+    batches = _batches(example)
+    keras = target.convention("batchnorm", "momentum") == "keras"
+    other = "pytorch" if keras else "keras"
+    out = [("never updated (mean 0, variance 1)", (np.zeros(len(example["gamma"])),
+                                                 np.ones(len(example["gamma"])))),
+           ("the last batch's statistics only", _expected(batches[-1:], 1.0, 0))]
+    for weight, form in ((MOMENTUM, ""), (1 - MOMENTUM, f"the {other} momentum reading")):
+        for ddof, power, var in ((1, 1, "unbiased"), (0, 1, "biased"), (0, 0.5, "np.std"),
+                                 (1, 0.5, "np.std")):
+            words = [form] if form else []
+            if power != 1:
+                words.append("np.std (the standard deviation) stored as the variance")
+            elif var != target.convention("batchnorm", "running_var"):
+                words.append(f"the {var} variance")
+            if words:
+                out.append((" and ".join(words), _expected(batches, weight, ddof, power)))
+    return out
+
+
+def running(target: Target, piece: str) -> Result:
+    """The running statistics, measured through the eval output of one-row batches."""
+
+    def trial(example: Example) -> Finding:
+        made = _trained(target, example)
+        probes = np.zeros((1, len(example["gamma"]))), np.ones((1, len(example["gamma"])))
+        found = [np.asarray(made.forward(p.copy())) for p in probes]
+        stats = declared(target, example)
+        ref = [_eval_output(example, p, stats) for p in probes]
+        tol = oracle_tol(dtype_of(*found))
+        e = max(error(f, r) for f, r in zip(found, ref, strict=True))
+        if e <= tol:
+            return Finding(e, tol)
+        z0, z1 = ((f[0] - example["beta"]) / example["gamma"] for f in found)
+        if not np.all(np.isfinite(z1 - z0)) or np.any(np.abs(z1 - z0) < 1e-12):
+            return Finding(e, tol, "the eval output does not move with the input: not the "
+                           "running statistics (see the eval mode row)")
+        s = 1 / (z1 - z0)
+        measured = np.concatenate([-z0 * s, s**2 - EPS])
+        words = next((w for w, (m, v) in _suspects(target, example)
+                      if error(measured, np.concatenate([m, v])) <= diagnosis.match_tol(tol)),
+                     None)
+        return Finding(e, tol, f"running statistics: {words}" if words else None)
+
+    return judge(piece, "running statistics", trial, examples(), strategy())
+
+
+def eval_mode(target: Target, piece: str) -> Result:
+    """The eval output of a whole batch uses the running statistics, not the batch's."""
+
+    def trial(example: Example) -> Finding:
+        made = _trained(target, example)
+        x = example["x"][::-1] * 0.8 + 0.3
+        y = np.asarray(made.forward(x.copy()))
+        tol = oracle_tol(dtype_of(y))
+        e = error(y, _eval_output(example, x, declared(target, example)))
+        if e <= tol:
+            return Finding(e, tol)
+        batch = reference({**example, "x": x}, training=True)["y"]
+        if error(y, batch) <= diagnosis.match_tol(tol):
+            return Finding(e, tol, "normalises with the batch's own statistics at eval")
+        return Finding(e, tol, None)
+
+    return judge(piece, "eval mode", trial, examples(), strategy())
+
+
+def _probes() -> list[Example]:
+    base = examples(3, offset=10)
+    base[0]["x"][:, 1] = 0.7  # a constant feature: variance 0
+    base[1] = {k: v[:2] if k in ("x", "grad") else v for k, v in base[1].items()}
+    base[2] = {k: v[:2] if k in ("x", "grad") else v for k, v in base[2].items()}
+    base[2]["x"][:, 0] = -1.2
+    return base
+
+
+def _errors(target: Target, example: Example, moderate: bool) -> tuple[dict, dict, float]:
+    y, grads = measure(target, example, moderate)
+    found = {"y": y, **grads}
+    ref, tol = reference(example), oracle_tol(dtype_of(y, *grads.values()))
+    errors = {k: error(v, ref[k]) for k, v in found.items()}
+    finite = {k: bool(np.all(np.isfinite(np.asarray(v, dtype=float)))) for k, v in found.items()}
+    return errors, finite, tol
+
+
+def stability(target: Target, piece: str) -> Result:
+    """Finite and right with a constant feature and at batch 2 (module contract)."""
+    moderate = [_errors(target, ex, True) for ex in examples()]
+    right = {k: all(errors[k] <= tol for errors, _, tol in moderate) for k in moderate[0][0]}
+
+    def trial(example: Example) -> Finding:
+        errors, finite, tol = _errors(target, example, False)
+        bad = sorted(k for k in errors if not finite[k] or (right[k] and errors[k] > tol))
+        worst = max([errors[k] for k in right if right[k]] + [0.0])
+        if not bad:
+            return Finding(worst, tol)
+        what = "not finite" if any(not finite[k] for k in bad) else "wrong"
+        words = f"{' and '.join(bad)} {what} with a constant feature or at batch 2"
+        return Finding(max(worst, 2 * tol), tol, words)
+
+    probes = _probes()
+    result = judge(piece, "stability", trial, probes, strategy(constant=True), verdict=UNSTABLE)
+    wrong = [k for k, ok in right.items() if not ok]
+    if result.verdict != PASS or not wrong:
+        return result
+    return Result(piece, "stability", WRONG, result.worst_error,
+                  f"{' and '.join(wrong)} wrong on moderate batches already (see the other "
+                  "rows); finite with a constant feature and at batch 2", show(examples()[0]))

@@ -1,0 +1,147 @@
+"""Conv2d, max and average pooling, flatten: forward and backward against PyTorch float64.
+
+Contract
+--------
+Examples and calls are :mod:`verification.conformance.spatial`'s (NCHW and OIHW here, the
+library's declared layouts at its boundary). :func:`forward` compares ``y``, :func:`backward`
+``dx`` (and a conv's ``dW``, ``db``) with ``F.conv2d``, ``F.max_pool2d``, ``F.avg_pool2d`` or
+``torch.flatten``, at stride 1 and 2 and (conv) padding 0 and 1, on sizes the windows divide
+evenly. :func:`uneven` takes sizes they do not: the row passes when the output and gradients are
+PyTorch's (the last rows and columns left out) or when the library rejects the shape with a
+ValueError-family exception; any other exception, or a wrong output, fails it. A forward output
+of the wrong shape is an ``error`` row naming both shapes.
+
+Diagnoses compare with suspected mistakes computed by torch: a conv that flips the kernel
+(true convolution) in forward, ``dx`` computed with the kernel flipped the wrong way, ``dW``
+rotated by 180 degrees, windows moving at stride 1 instead of the stride (in forward, or only in
+backward: the gradient sent to the wrong pixels), a flatten in the other layout's order; a
+``dx`` of the wrong shape is named with its shape (an empty one at padding 0 is the slice
+``[p:-p]`` with ``p = 0``); otherwise a factor equal to a known size (batch, kernel size or
+area), or no known pattern.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from verification.conformance import diagnosis, oracle, spatial
+from verification.conformance.calls import CheckError
+from verification.conformance.judge import Example, Finding, judge
+from verification.conformance.numeric import error, oracle_tol
+from verification.conformance.numeric import result_dtype as dtype_of
+from verification.conformance.result import Result
+from verification.conformance.target import Target
+
+__all__ = ["backward", "forward", "suspects", "uneven"]
+
+
+def _stride_one(piece: str, example: Example, shape: tuple[int, ...]) -> Any:
+    """torch forward whose windows move at stride 1, cropped to the correct output's size."""
+    f = spatial.torch_forward(piece, {**example, "stride": 1})
+    return lambda x, W, b: f(x, W, b)[:, :, : shape[2], : shape[3]]
+
+
+def suspects(piece: str, example: Example, ref: dict[str, np.ndarray], layout: str
+             ) -> dict[str, list[tuple[str, Any]]]:
+    """Suspected mistakes per tensor (``"y"``, ``"dx"``, ``"dW"``): words and values."""
+    out: dict[str, list[tuple[str, Any]]] = {"y": [], "dx": [], "dW": []}
+    if piece == "conv2d":
+        s, p = example["stride"], example["padding"]
+        flipped = spatial.reference(piece, example, fn=lambda x, W, b: oracle.torch(
+        ).nn.functional.conv2d(x, W.flip(2, 3), b, stride=s, padding=p))
+        out["y"].append(("convolves with the kernel rotated by 180 degrees (true convolution) "
+                         "where F.conv2d cross-correlates", flipped["y"]))
+        out["dx"].append(("computed with the kernel flipped the wrong way (rotated by 180 "
+                          "degrees)", flipped["dx"]))
+        out["dW"].append(("rotated by 180 degrees", ref["dW"][:, :, ::-1, ::-1]))
+    if piece == "flatten":
+        other = spatial.reference(piece, example, "NHWC" if layout == "NCHW" else "NCHW")
+        out["y"].append(("flattened in the other layout's order", other["y"]))
+    elif example["stride"] > 1:
+        wrong = spatial.reference(piece, example, fn=_stride_one(piece, example, ref["y"].shape))
+        out["y"].append(("windows move at stride 1 instead of the stride", wrong["y"]))
+        out["dx"].append(("the gradient goes to the pixels of windows moving at stride 1 "
+                          "instead of the stride (the wrong pixels)", wrong["dx"]))
+    return out
+
+
+def _sizes(example: Example) -> dict[str, int]:
+    k = example.get("k", example["W"].shape[-1] if "W" in example else 1)
+    return {"batch size": len(example["x"]), "kernel size": k, "kernel area": k * k}
+
+
+def _diagnose(target: Target, piece: str, example: Example, ref: dict[str, np.ndarray],
+              found: dict[str, Any], tol: float) -> str | None:
+    if "dx" in found and np.shape(found["dx"]) != ref["dx"].shape:
+        empty = 0 in np.shape(found["dx"]) and example.get("padding") == 0
+        words = ("dx has shape (..., 0, 0) at padding 0: an empty slice [p:-p] with p = 0"
+                 if empty else "dx has a shape other than the input's")
+        rest = {k: v for k, v in found.items() if k != "dx"}
+        more = diagnosis.tensors(rest, ref, {}, _sizes(example), tol)
+        return "; ".join(w for w in (words, more) if w)
+    formulas = suspects(piece, example, ref, target.convention(piece, "layout"))
+    return diagnosis.tensors(found, ref, formulas, _sizes(example), tol)
+
+
+def _reference(target: Target, piece: str, example: Example) -> dict[str, np.ndarray]:
+    layout = target.convention(piece, "layout")
+    return spatial.reference(piece, example, layout)
+
+
+def _forward_trial(target: Target, piece: str):
+    def trial(example: Example) -> Finding:
+        y, _, _ = spatial.run(target, piece, example)
+        ref = _reference(target, piece, example)
+        tol = oracle_tol(dtype_of(y))
+        e = error(y, ref["y"])
+        diag = _diagnose(target, piece, example, ref, {"y": y}, tol) if e > tol else None
+        return Finding(e, tol, diag)
+
+    return trial
+
+
+def _backward_trial(target: Target, piece: str):
+    def trial(example: Example) -> Finding:
+        y, dx, grads = spatial.run(target, piece, example)
+        ref = _reference(target, piece, example)
+        found = {"dx": dx, **{f"d{k}": v for k, v in grads.items()}}
+        tol = oracle_tol(dtype_of(y, dx, *grads.values()))
+        worst = max(error(v, ref[k]) for k, v in found.items())
+        diag = _diagnose(target, piece, example, ref, found, tol) if not worst <= tol else None
+        return Finding(worst, tol, diag)
+
+    return trial
+
+
+def forward(target: Target, piece: str) -> Result:
+    """The output against PyTorch at stride 1 and 2 (conv: padding 0 and 1)."""
+    return judge(piece, "forward", _forward_trial(target, piece), spatial.examples(piece),
+                 spatial.strategy(piece))
+
+
+def backward(target: Target, piece: str) -> Result:
+    """``dx`` (conv: and ``dW``, ``db``) against PyTorch's autograd."""
+    return judge(piece, "backward vs torch", _backward_trial(target, piece),
+                 spatial.examples(piece), spatial.strategy(piece))
+
+
+def uneven(target: Target, piece: str) -> Result:
+    """Sizes the windows do not divide: PyTorch's output and gradients, or a ValueError."""
+    both = _backward_trial(target, piece)
+
+    def trial(example: Example) -> Finding:
+        try:
+            return both(example)
+        except ValueError:  # a clear refusal of a shape the library does not take
+            return Finding(0.0, 0.0)
+        except CheckError:  # the forward's shape (the counterexample shows the sizes)
+            return Finding(np.inf, 0.0, "the output's shape is not PyTorch's, which leaves out "
+                           "the rows and columns no window reaches")
+        except Exception as exc:
+            return Finding(np.inf, 0.0, f"raises {type(exc).__name__} (a shape it rejects "
+                           "should raise a ValueError)")
+
+    return judge(piece, "uneven shapes", trial, spatial.examples(piece, uneven=True),
+                 spatial.strategy(piece, uneven=True))

@@ -1,0 +1,197 @@
+"""Dropout and batch norm on planted bugs and on correct twins.
+
+The correct pieces are :mod:`verification.modal_support`'s, under each declared convention; each
+planted library changes one step of them into a bug class met in real libraries. A bug must come
+out with its verdict and diagnosis and a shrunk counterexample; a correct piece must pass under
+every declared convention, and a convention must never excuse a wrong result.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from verification.conformance_support import ROWS, load_text, run
+
+HEAD = '''
+import numpy as np
+from functools import partial
+from verification.modal_support import BatchNorm1d, Dropout
+
+dropout, batchnorm = Dropout, BatchNorm1d
+'''
+
+
+@pytest.mark.parametrize("conventions", [
+    {},
+    {"dropout": {"scaling": "at_eval"}, "batchnorm": {"momentum": "keras"}},
+    {"batchnorm": {"running_var": "biased"}},
+])
+def test_correct_pieces_pass_under_every_convention(tmp_path, conventions: dict) -> None:
+    body = HEAD + f'''
+CONVENTIONS = {conventions!r}
+dropout = partial(Dropout, scaling="{conventions.get("dropout", {}).get("scaling", "inverted")}")
+batchnorm = partial(BatchNorm1d, form="{conventions.get("batchnorm", {}).get("momentum",
+                                                                            "pytorch")}",
+                    running_var="{conventions.get("batchnorm", {}).get("running_var",
+                                                                       "unbiased")}")
+'''
+    target = load_text(tmp_path, "modal", body)
+    for row_id in [r for r in ROWS if r.split("-")[0] in ("dropout", "batchnorm")]:
+        result = run(target, row_id)
+        assert result.verdict == "pass", result
+
+
+DROPOUT = {
+    "scaled twice": ('''
+class dropout(Dropout):
+    def factor(self):
+        return super().factor() if self.training else 1 - self.p
+''', "dropout-eval-and-train", "eval output scaled by 1 - p, where inverted dropout "
+        "(declared) has scaled in training already: scaled twice"),
+    "operator precedence": ('''
+class dropout(Dropout):
+    def factor(self):
+        keep = super().factor() != 0
+        return keep * (1.0 / 1.0 - self.p) if self.training else 1.0
+''', "dropout-drop-rate-and-scale", "survivors scaled by 1 - p instead of 1/(1 - p): "
+        "1.0/1.0 - p, an operator-precedence slip"),
+    "no eval mode": ('''
+class dropout(Dropout):
+    def eval(self):
+        pass
+''', "dropout-eval-and-train", "still drops after eval()"),
+    "always on": ('''
+class dropout(Dropout):
+    def forward(self, x, training=True):
+        self.training = training
+        return super().forward(x)
+''', "dropout-eval-and-train", "still drops after eval()"),
+    "off for good": ('''
+class dropout(Dropout):
+    def train(self):
+        pass
+''', "dropout-eval-and-train", "train() does not drop again: one eval() turns it off for good"),
+    "backward ignores the mask": ('''
+class dropout(Dropout):
+    def backward(self, grad):
+        return grad
+''', "dropout-backward", "backward ignores the mask: the gradient passes through"),
+    "one mask for the batch": ('''
+class dropout(Dropout):
+    def factor(self):
+        shape, self.shape = self.shape, self.shape[1:]
+        row = super().factor()
+        self.shape = shape
+        return np.broadcast_to(row, shape)
+''', "dropout-masks", "one mask for the whole batch (every row dropped alike)"),
+    "a mask in place": ('''
+class dropout(Dropout):
+    def forward(self, x):
+        super().forward(x)
+        x *= self.mask
+        return x
+''', "dropout-inputs-not-mutated", "forward overwrote its input x"),
+}
+
+BATCHNORM = {
+    "np.std as the variance": ('''
+class batchnorm(BatchNorm1d):
+    def statistics(self, x):
+        mean, var = super().statistics(x)
+        return mean, np.sqrt(var) if self.training else var
+''', "batchnorm-forward", "y: normalised by sqrt(std + eps): np.std used as the variance"),
+    "batch statistics at eval": ('''
+class batchnorm(BatchNorm1d):
+    def statistics(self, x):
+        super().statistics(x)
+        return x.mean(axis=0), x.var(axis=0)
+''', "batchnorm-eval-mode", "normalises with the batch's own statistics at eval"),
+    "backward without the mean and variance terms": ('''
+class batchnorm(BatchNorm1d):
+    def input_grad(self, dxhat):
+        return dxhat * self.inv
+''', "batchnorm-backward-vs-torch", "dx: gamma * grad / sqrt(var + eps): the mean and "
+        "variance terms left out; dgamma and dbeta are right"),
+    "keras momentum where pytorch is declared": ('''
+batchnorm = partial(BatchNorm1d, form="keras")
+''', "batchnorm-running-statistics", "running statistics: the keras momentum reading"),
+    "np.std stored as the running variance": ('''
+class batchnorm(BatchNorm1d):
+    def statistics(self, x):
+        before = self.running_var
+        mean, var = super().statistics(x)
+        if self.training:
+            stored = np.sqrt(x.var(axis=0, ddof=1))
+            self.running_var = (1 - self.new) * before + self.new * stored
+        return mean, var
+''', "batchnorm-running-statistics", "np.std (the standard deviation) stored as the variance"),
+    "NaN with a constant feature": ('''
+class batchnorm(BatchNorm1d):
+    def forward(self, x):
+        y = super().forward(x)
+        self.inv = self.xhat / (x - x.mean(axis=0))  # 1/std recovered: 0/0 at variance 0
+        return y
+''', "batchnorm-stability", "dx not finite with a constant feature or at batch 2"),
+}
+
+
+@pytest.mark.parametrize("bug", [*DROPOUT, *BATCHNORM])
+def test_planted_bug_is_diagnosed(tmp_path, bug: str) -> None:
+    body, row_id, words = {**DROPOUT, **BATCHNORM}[bug]
+    result = run(load_text(tmp_path, "planted", HEAD + body), row_id)
+    assert result.verdict == ("unstable" if "stability" in row_id else "wrong"), result
+    assert words in (result.diagnosis or ""), result
+    assert result.counterexample, result
+
+
+def test_unknown_backward_has_no_invented_diagnosis(tmp_path) -> None:
+    body = HEAD + '''
+class batchnorm(BatchNorm1d):
+    def input_grad(self, dxhat):
+        return super().input_grad(dxhat) + 0.1 * np.cos(self.xhat)
+'''
+    target = load_text(tmp_path, "planted", body)
+    for row_id in ("batchnorm-backward-vs-torch", "batchnorm-backward-vs-differences"):
+        result = run(target, row_id)
+        assert result.verdict == "wrong" and result.diagnosis is None, result
+        assert result.counterexample, result
+
+
+@pytest.mark.parametrize("body, row_id, detail", [
+    ('''
+class dropout:
+    def __init__(self, p):
+        self.p = p
+    def forward(self, x):
+        return x
+    def backward(self, grad):
+        return grad
+''', "dropout-drop-rate-and-scale", "the layer has no eval()"),
+    ('''
+class batchnorm(BatchNorm1d):
+    def forward(self, x):
+        return super().forward(x) * np.nan
+''', "batchnorm-forward", "forward returned non-finite values (nan first) on a moderate batch"),
+], ids=["dropout without modes", "batch norm returning NaN"])
+def test_hostile_pieces_are_errors_and_the_card_completes(tmp_path, body, row_id, detail):
+    target = load_text(tmp_path, "hostile", HEAD + body)
+    result = run(target, row_id)
+    assert result.verdict_text() == f"error: {detail}", result
+    other = "batchnorm-forward" if row_id.startswith("dropout") else "dropout-masks"
+    assert run(target, other).verdict == "pass"
+
+
+def test_a_convention_never_excuses_a_wrong_result(tmp_path) -> None:
+    """Inverted dropout declared at_eval, and a biased running variance declared unbiased:
+    each is wrong, named."""
+    body = HEAD + '''
+CONVENTIONS = {"dropout": {"scaling": "at_eval"}}
+batchnorm = partial(BatchNorm1d, running_var="biased")
+'''
+    target = load_text(tmp_path, "liar", body)
+    result = run(target, "dropout-drop-rate-and-scale")
+    assert result.verdict == "wrong", result
+    assert "survivors scaled by 1/(1 - p) though at_eval is declared" in result.diagnosis
+    result = run(target, "batchnorm-running-statistics")
+    assert result.verdict == "wrong", result
+    assert result.diagnosis == "running statistics: the biased variance", result
