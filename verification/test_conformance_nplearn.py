@@ -39,6 +39,7 @@ def test_row_passes_on_nplearn(check_record, nplearn_target, row) -> None:
         result = row.check.run(nplearn_target, row.piece)
     assert result.verdict == PASS, result
     if row.check.name in ORACLE_CHECKS:
+        assert result.worst_error is not None, f"{row.id}: no worst error measured"
         check_record(result.worst_error, ORACLE_RTOL)
         assert result.worst_error <= ORACLE_RTOL, result
     elif result.worst_error is not None:
