@@ -1,4 +1,5 @@
-"""The README's tour imports only what ``pip install -e .`` installs.
+"""The README's tour imports only what ``pip install -e .`` installs; its "Check your own
+library" section names every factory and convention of the adapter protocol.
 
 Contract
 --------
@@ -17,6 +18,8 @@ from importlib.metadata import packages_distributions, requires
 from pathlib import Path
 
 from packaging.requirements import Requirement
+
+from verification.conformance.target import CONVENTIONS, FACTORIES
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 TOUR = "## A short tour"
@@ -66,3 +69,31 @@ def test_the_readme_tour_needs_only_the_library_install() -> None:
 def test_the_import_check_sees_a_package_beyond_the_library() -> None:
     code = "import numpy as np\nfrom sklearn.model_selection import train_test_split\n"
     assert imported(code) - library_modules() - set(sys.stdlib_module_names) == {"sklearn"}
+
+
+OWN_LIBRARY = "## Check your own library"
+
+
+def own_library_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    assert OWN_LIBRARY in text, f"the README has no section starting {OWN_LIBRARY!r}"
+    return text.split(OWN_LIBRARY, 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_names_every_factory() -> None:
+    """An adapter author learns every factory of the protocol from the README."""
+    section = own_library_section()
+    missing = [name for name in FACTORIES if not re.search(rf"\b{name}\b", section)]
+    assert not missing, f"the README's '{OWN_LIBRARY}' does not name {missing}"
+
+
+def test_the_readme_lists_every_convention_and_value() -> None:
+    """Each piece's row of the conventions table names each key and every allowed value."""
+    lines = own_library_section().splitlines()
+    for piece, keys in CONVENTIONS.items():
+        rows = [line for line in lines if line.startswith("| ") and f"`{piece}`" in
+                line.split("|")[1]]
+        assert rows, f"no conventions row for {piece}"
+        for key, allowed in keys.items():
+            for word in (key, *map(str, allowed)):
+                assert f"`{word}`" in rows[0], f"{piece}: the README's row lacks `{word}`"

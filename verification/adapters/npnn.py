@@ -11,6 +11,15 @@ gradient into the leaves' ``grad``. It has no sigmoid, no tanh and no mean squar
   sample; the value is the sum over the batch, whose gradient npnn's backward computes.
 - ``sgd``: npnn's ``SGD`` with ``weight_decay`` (PyTorch's rule); its step divides each
   parameter's accumulated gradient by the number of samples backpropagated into it.
+- ``momentum``: npnn's ``SGD`` with ``momentum`` and ``nesterov``: PyTorch's form (the buffer
+  starts at the first gradient, Nesterov steps by ``g + mu buf``).
+- ``adam``: npnn's ``Adam`` (``betas``; eps added outside the square root).
+- Every optimizer keeps npnn's state on its parameters (``b``, ``m``, ``v``) and its step
+  counter in the optimizer, so one npnn optimizer serves every step over the same layers; like
+  npnn's own, it divides each accumulated gradient by its sample count.
+- npnn has no RMSprop, Adagrad, dropout, batch norm, BCE, leaky ReLU or convolution; its
+  ``Flatten`` turns one sample's matrix into a column and has no image layout, so none of
+  those factories is defined.
 - ``network``: npnn's ``Sequential`` over the layers' npnn modules and operations.
 """
 
@@ -38,6 +47,8 @@ NAME = f"npnn {version('npnn')}"
 CONVENTIONS = {
     "cross_entropy": {"input": "logits", "grad_wrt": "input", "reduction": "sum"},
     "sgd": {"l2_rule": "weight_decay"},
+    "momentum": {"form": "pytorch"},
+    "adam": {"eps": "outside_sqrt"},
 }
 
 
@@ -128,25 +139,35 @@ def cross_entropy() -> _CrossEntropy:
     return _CrossEntropy()
 
 
-class _SGD:
-    """npnn's ``SGD`` over the linear layers' parameters."""
+class _Optimizer:
+    """An npnn optimizer over the linear layers' parameters, built at the first step."""
 
-    def __init__(self, lr: float, l2: float) -> None:
-        self.lr, self.l2 = lr, l2
+    def __init__(self, make: Callable[[list[Tensor]], Any]) -> None:
+        self.make, self.lib, self.params = make, None, []
 
     def step(self, layers: list[Any]) -> None:
         linears = [layer.lib for layer in layers if isinstance(layer, _Linear)]
         params = [p for lib in linears for p in lib.parameters()]
+        if self.lib is None or list(map(id, params)) != list(map(id, self.params)):
+            self.lib, self.params = self.make(params), params
         kept = [p.data for p in params]
-        optim.SGD(params, lr=self.lr, weight_decay=self.l2).step()
+        self.lib.step()
         for p, array in zip(params, kept, strict=True):
             # npnn's step assigns new arrays; writing them back keeps ``params`` views valid.
             array[...] = p.data
             p.data = array
 
 
-def sgd(lr: float, l2: float = 0.0) -> _SGD:
-    return _SGD(lr, l2)
+def sgd(lr: float, l2: float = 0.0) -> _Optimizer:
+    return _Optimizer(lambda params: optim.SGD(params, lr=lr, weight_decay=l2))
+
+
+def momentum(lr: float, mu: float, nesterov: bool = False) -> _Optimizer:
+    return _Optimizer(lambda params: optim.SGD(params, lr=lr, momentum=mu, nesterov=nesterov))
+
+
+def adam(lr: float, beta1: float, beta2: float, eps: float) -> _Optimizer:
+    return _Optimizer(lambda params: optim.Adam(params, lr=lr, betas=[beta1, beta2], eps=eps))
 
 
 class _Network(_Layer):

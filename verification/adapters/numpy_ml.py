@@ -12,6 +12,24 @@ their layers by hand), so there is no ``network`` factory.
 - ``cross_entropy``: ``CrossEntropy`` takes probabilities and returns the gradient with
   respect to the softmax's input (logits), summed over the batch.
 - ``sgd``: its ``SGD`` optimizer, which has no L2 term.
+- ``leaky_relu``: its ``LeakyReLU`` activation (slope ``alpha``) inside ``Add``.
+- ``bce``: the reconstruction term of ``VAELoss``, a binary cross-entropy on probabilities
+  summed over the features and averaged over the batch, at ``t_mean = t_log_var = 0``, where
+  its KL term is exactly 0 (numpy-ml has no loss of its own for BCE).
+- ``momentum``: ``SGD(momentum=mu)``, ``update = mu update + lr g; w -= update`` (the
+  ``classic`` form with the sign folded into the update); it has no Nesterov variant.
+- ``adam``, ``rmsprop``, ``adagrad``: ``Adam``, ``RMSProp`` (``decay`` is PyTorch's ``alpha``)
+  and ``AdaGrad``, each dividing by ``sqrt(...) + eps``.
+- ``dropout``: its ``Dropout`` wrapper (inverted scaling) around a ``Flatten`` layer, which
+  is the identity on the protocol's (batch, n) inputs; numpy-ml has no stand-alone dropout.
+- ``batchnorm``: ``BatchNorm1D``; its running statistics are ``m old + (1 - m) batch`` with
+  the biased batch variance; ``gamma``/``beta`` are its ``scaler``/``intercept``.
+- ``conv2d``, ``maxpool2d``, ``avgpool2d``, ``flatten``: ``Conv2D``, ``Pool2D`` (``"max"``,
+  ``"average"``) and ``Flatten``, on NHWC inputs; ``Conv2D`` keeps ``W`` as (kH, kW, in,
+  out) and its bias as (1, 1, 1, out).
+- Modes: numpy-ml switches a layer to inference with ``freeze()`` (dropout off, batch norm on
+  its running statistics) and back with ``unfreeze()``; they are the protocol's ``eval()`` and
+  ``train()``.
 """
 
 from __future__ import annotations
@@ -32,7 +50,7 @@ if not hasattr(collections, "Hashable"):
 with warnings.catch_warnings():
     # Importing the package warns that its reinforcement-learning part has no ``gym``.
     warnings.simplefilter("ignore")
-    from numpy_ml.neural_nets import activations, layers, losses, optimizers
+    from numpy_ml.neural_nets import activations, layers, losses, optimizers, wrappers
 
 NAME = f"numpy-ml {version('numpy-ml')}"
 
@@ -40,6 +58,17 @@ CONVENTIONS = {
     "cross_entropy": {"input": "probabilities", "grad_wrt": "logits", "reduction": "sum"},
     "mse": {"reduction": "sum", "scale": 0.5},
     "sgd": {"l2_rule": "none"},
+    "bce": {"input": "probabilities", "reduction": "mean"},
+    "momentum": {"form": "classic"},
+    "adam": {"eps": "outside_sqrt"},
+    "rmsprop": {"eps": "outside_sqrt"},
+    "adagrad": {"eps": "outside_sqrt"},
+    "dropout": {"scaling": "inverted"},
+    "batchnorm": {"momentum": "keras", "running_var": "biased"},
+    "conv2d": {"layout": "NHWC", "weight_layout": "HWIO"},
+    "maxpool2d": {"layout": "NHWC"},
+    "avgpool2d": {"layout": "NHWC"},
+    "flatten": {"layout": "NHWC"},
 }
 
 
@@ -68,17 +97,18 @@ class _Layer:
         return self.lib.backward(grad)
 
 
-class _Linear(_Layer):
-    """``FullyConnected`` with ``params``/``grads`` as views of numpy-ml's own arrays."""
+class _Params(_Layer):
+    """A layer with parameters: ``params``/``grads`` are views of numpy-ml's own arrays.
 
-    def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
-        super().__init__(layers.FullyConnected(W.shape[1], act_fn=None))
-        self.lib.n_in = W.shape[0]
-        self.lib._init_params()  # sizes its arrays without a forward pass
-        self.lib.parameters["W"][...] = W
-        self.lib.parameters["b"][...] = b  # numpy-ml stores the bias as (1, out)
-        self.params = {"W": self.lib.parameters["W"], "b": self.lib.parameters["b"].reshape(-1)}
-        self.grads = {"W": self.lib.gradients["W"], "b": self.lib.gradients["b"].reshape(-1)}
+    ``names`` maps the protocol's parameter names to numpy-ml's; each view is reshaped to
+    ``shapes`` (numpy-ml keeps biases with leading axes of size 1).
+    """
+
+    def __init__(self, lib: Any, names: dict[str, str], shapes: dict[str, tuple[int, ...]]):
+        super().__init__(lib)
+        self.names = names
+        self.params = {k: lib.parameters[n].reshape(shapes[k]) for k, n in names.items()}
+        self.grads = {k: lib.gradients[n].reshape(shapes[k]) for k, n in names.items()}
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         # numpy-ml adds every backward's gradients to the previous ones until its update()
@@ -86,6 +116,36 @@ class _Linear(_Layer):
         for g in self.lib.gradients.values():
             g[...] = 0.0
         return self.lib.backward(grad)
+
+
+class _Modes:
+    """numpy-ml's inference switch: ``freeze()`` is ``eval()``, ``unfreeze()`` ``train()``."""
+
+    lib: Any
+
+    def train(self) -> None:
+        self.lib.unfreeze()
+
+    def eval(self) -> None:
+        self.lib.freeze()
+
+
+def _sized(lib: Any, sizes: dict[str, int], **values: np.ndarray) -> Any:
+    """``lib`` with its arrays made for ``sizes`` without a forward pass, set to ``values``."""
+    for attribute, size in sizes.items():
+        setattr(lib, attribute, size)
+    lib._init_params()
+    for name, value in values.items():
+        lib.parameters[name][...] = value.reshape(lib.parameters[name].shape)
+    return lib
+
+
+class _BatchNorm(_Modes, _Params):
+    pass
+
+
+class _Dropout(_Modes, _Layer):
+    pass
 
 
 class _Activation(_Layer):
@@ -102,9 +162,40 @@ class _Activation(_Layer):
         return self.lib.backward(grad)[0]  # one gradient per input
 
 
-def linear(W: np.ndarray, b: np.ndarray) -> _Linear:
+def linear(W: np.ndarray, b: np.ndarray) -> _Params:
     """A ``FullyConnected`` layer with exactly ``W`` (in, out) and ``b`` (out,)."""
-    return _Linear(W, b)
+    lib = _sized(layers.FullyConnected(W.shape[1], act_fn=None), {"n_in": W.shape[0]}, W=W, b=b)
+    return _Params(lib, {"W": "W", "b": "b"}, {"W": W.shape, "b": b.shape})
+
+
+def conv2d(W: np.ndarray, b: np.ndarray, stride: int, padding: int) -> _Params:
+    """``Conv2D`` with exactly ``W`` (kH, kW, in, out) and ``b`` (out,), no activation."""
+    lib = layers.Conv2D(W.shape[3], W.shape[:2], pad=padding, stride=stride, act_fn=None)
+    _sized(lib, {"in_ch": W.shape[2]}, W=W, b=b)
+    return _Params(lib, {"W": "W", "b": "b"}, {"W": W.shape, "b": b.shape})
+
+
+def maxpool2d(k: int, stride: int) -> _Layer:
+    return _Layer(layers.Pool2D((k, k), stride=stride, mode="max"))
+
+
+def avgpool2d(k: int, stride: int) -> _Layer:
+    return _Layer(layers.Pool2D((k, k), stride=stride, mode="average"))
+
+
+def flatten() -> _Layer:
+    return _Layer(layers.Flatten(keep_dim="first"))
+
+
+def batchnorm(n: int, eps: float, momentum: float) -> _BatchNorm:
+    """``BatchNorm1D`` over ``n`` features with its own initial ``scaler`` (gamma)."""
+    lib = _sized(layers.BatchNorm1D(momentum=momentum, epsilon=eps), {"n_in": n, "n_out": n})
+    return _BatchNorm(lib, {"gamma": "scaler", "beta": "intercept"}, {"gamma": (n,), "beta": (n,)})
+
+
+def dropout(p: float) -> _Dropout:
+    """numpy-ml's ``Dropout`` wrapper with drop probability ``p`` around ``Flatten``."""
+    return _Dropout(wrappers.Dropout(layers.Flatten(keep_dim="first"), p))
 
 
 def relu() -> _Activation:
@@ -117,6 +208,10 @@ def sigmoid() -> _Activation:
 
 def tanh() -> _Activation:
     return _Activation(activations.Tanh())
+
+
+def leaky_relu(slope: float) -> _Activation:
+    return _Activation(activations.LeakyReLU(alpha=slope))
 
 
 def softmax() -> _Layer:
@@ -148,25 +243,53 @@ def cross_entropy() -> _Loss:
     return _Loss(losses.CrossEntropy.loss, losses.CrossEntropy.grad)
 
 
-class _SGD:
-    """numpy-ml's ``SGD`` applied to each linear layer's parameters, in place."""
+def bce() -> _Loss:
+    """``VAELoss``'s binary cross-entropy: its KL term is 0 at a zero mean and log-variance."""
 
-    def __init__(self, lr: float) -> None:
-        self.lib = optimizers.SGD(lr=lr)
+    def kl_zero(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros((len(y), 1)), np.zeros((len(y), 1))
+
+    return _Loss(lambda y, p: losses.VAELoss.loss(y, p, *kl_zero(y)),
+                 lambda y, p: losses.VAELoss.grad(y, p, *kl_zero(y))[0])
+
+
+class _Optimizer:
+    """A numpy-ml optimizer applied to every layer's parameters, in place."""
+
+    def __init__(self, lib: Any) -> None:
+        self.lib = lib
 
     def step(self, net_layers: list[Any]) -> None:
         self.lib.step()
         for layer in net_layers:
-            if isinstance(layer, _Linear):
-                for name, param in layer.lib.parameters.items():
-                    # numpy-ml returns new arrays; writing them back keeps ``params`` views
-                    # valid. The optimizer's state is keyed by name, so the name is per layer.
-                    key = f"{name}{id(layer)}"
-                    param[...] = self.lib(param, layer.lib.gradients[name], key)
+            for name in getattr(layer, "names", {}).values():
+                param = layer.lib.parameters[name]
+                # numpy-ml returns new arrays; writing them back keeps ``params`` views
+                # valid. The optimizer's state is keyed by name, so the name is per layer.
+                param[...] = self.lib(param, layer.lib.gradients[name], f"{name}{id(layer)}")
 
 
-def sgd(lr: float, l2: float = 0.0) -> _SGD:
+def sgd(lr: float, l2: float = 0.0) -> _Optimizer:
     """numpy-ml's SGD; it has no L2 term, so ``l2`` must be 0."""
     if l2:
         raise ValueError(f"numpy-ml's SGD has no L2 term; got l2={l2}")
-    return _SGD(lr)
+    return _Optimizer(optimizers.SGD(lr=lr))
+
+
+def momentum(lr: float, mu: float, nesterov: bool = False) -> _Optimizer:
+    """numpy-ml's SGD with ``momentum=mu``; it has no Nesterov variant."""
+    if nesterov:
+        raise ValueError("numpy-ml's SGD has no Nesterov momentum; got nesterov=True")
+    return _Optimizer(optimizers.SGD(lr=lr, momentum=mu))
+
+
+def adam(lr: float, beta1: float, beta2: float, eps: float) -> _Optimizer:
+    return _Optimizer(optimizers.Adam(lr=lr, decay1=beta1, decay2=beta2, eps=eps))
+
+
+def rmsprop(lr: float, alpha: float, eps: float) -> _Optimizer:
+    return _Optimizer(optimizers.RMSProp(lr=lr, decay=alpha, eps=eps))
+
+
+def adagrad(lr: float, eps: float) -> _Optimizer:
+    return _Optimizer(optimizers.AdaGrad(lr=lr, eps=eps))

@@ -17,84 +17,72 @@ sample, no L2).
   probabilities and gives the gradient with respect to them; per sample, summed over the batch.
 - ``sgd``: replays the last backward's records through numpynet's own update at ``lr``.
 - ``network``: numpynet's ``Sequential`` (its propagate and backpropagate loops).
+- ``leaky_relu``: ``ActivationLayer(LeakyReLuActivation(coef=slope))``.
+- ``dropout``: ``DropoutLayer`` (inverted scaling, NumPy's global random state), in training
+  while numpynet's ``nn.training`` flag is set: ``train()``/``eval()`` set that flag.
+- ``conv2d``: ``Padding2DLayer`` (zeros) when ``padding``, then ``Conv2DLayer``; images are
+  (H, W, C), so batches are NHWC; its kernels are (out, kH, kW, in), presented as HWIO views.
+  Its kernel sizes must be odd; shapes it rejects raise numpynet's own error at the first
+  forward, where the layers are connected as ``Sequential.compile`` connects them.
+- ``maxpool2d``: ``Pool2DLayer(k)``, whose window moves by its own size (a ``stride`` other
+  than ``k`` is refused); numpynet has no average pooling. ``flatten``: ``FlattenLayer``
+  (NHWC order).
+- numpynet has no optimizer beside its per-sample SGD, no batch norm and no BCE.
 """
 
 from __future__ import annotations
 
 import warnings
 from importlib.metadata import version
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-from numpynet.layers import ActivationLayer, BiasLayer, DenseLayer, InputLayer, SoftmaxLayer
+from numpynet.activations import LeakyReLuActivation
+from numpynet.layers import (
+    ActivationLayer,
+    BiasLayer,
+    DenseLayer,
+    FlattenLayer,
+    InputLayer,
+    Pool2DLayer,
+    SoftmaxLayer,
+)
 from numpynet.losses import CceLoss, MseLoss
 from numpynet.network import Sequential
 
+from verification.adapters._numpynet_parts import (
+    Conv,
+    Dropout,
+    Recording,
+    Spatial,
+    compile_numba,
+    recorded_grads,
+    replay,
+)
+from verification.adapters._numpynet_parts import Layer as _Layer
+
 NAME = f"numpynet {version('numpynet')}"
+
+compile_numba()
 
 CONVENTIONS = {
     "cross_entropy": {"input": "probabilities", "grad_wrt": "input", "reduction": "sum"},
     "mse": {"reduction": "mean_all", "scale": 1.0},
     "sgd": {"l2_rule": "none"},
+    "dropout": {"scaling": "inverted"},
+    "conv2d": {"layout": "NHWC", "weight_layout": "HWIO"},
+    "maxpool2d": {"layout": "NHWC"},
+    "flatten": {"layout": "NHWC"},
 }
 
 
-class _Dense(DenseLayer):
-    """numpynet's ``DenseLayer``, recording the ``(input, delta)`` of each backpropagate."""
-
-    def backpropagate(self, delta: np.ndarray) -> np.ndarray:
-        self.seen.append((self._DenseLayer__x, delta))  # type: ignore[attr-defined]
-        return super().backpropagate(delta)
+class _Dense(Recording, DenseLayer):
+    def input_of(self) -> np.ndarray:
+        return self._DenseLayer__x  # type: ignore[attr-defined]
 
 
-class _Bias(BiasLayer):
-    """numpynet's ``BiasLayer``, recording the delta of each backpropagate."""
-
-    def backpropagate(self, delta: np.ndarray) -> np.ndarray:
-        self.seen.append((None, delta))
-        return super().backpropagate(delta)
-
-
-def _update(lib: Any, x: np.ndarray | None, delta: np.ndarray, lr: float, weights: np.ndarray):
-    """numpynet's own update of one sample, ``weights -= lr * gradient``, applied to ``weights``.
-
-    ``lib`` is a ``_Dense`` or ``_Bias``; its own weights are swapped out for ``weights`` during
-    the call, and ``x`` is propagated first because ``DenseLayer`` reads its last input.
-    """
-    kept, lib.weights[0], lib.nn.learning_rate = lib.weights[0], weights, lr
-    if x is not None:
-        lib.propagate(x)
-    type(lib).__base__.backpropagate(lib, delta)  # the library's method, not recorded again
-    lib.weights[0], lib.nn.learning_rate = kept, 0.0
-    return weights
-
-
-class _Layer:
-    """numpynet layers (``libs``, applied in order) over a batch, one row at a time."""
-
-    def __init__(self, *libs: Any) -> None:
-        self.libs = libs
-        for lib in libs:
-            lib.nn = SimpleNamespace(learning_rate=0.0)  # a network replaces it with itself
-
-    def _propagate(self, row: np.ndarray) -> np.ndarray:
-        for lib in self.libs:
-            row = lib.propagate(row)
-        return row
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self.x = x
-        return np.stack([self._propagate(row) for row in x])
-
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        dx = []
-        for row, delta in zip(self.x, grad, strict=True):
-            self._propagate(row)
-            for lib in reversed(self.libs):
-                delta = lib.backpropagate(delta)
-            dx.append(delta)
-        return np.stack(dx)
+class _Bias(Recording, BiasLayer):
+    pass
 
 
 class _Linear(_Layer):
@@ -114,14 +102,12 @@ class _Linear(_Layer):
 
     def read_grads(self) -> None:
         """Sum over the recorded samples of the gradient numpynet's update applies."""
-        self.grads["W"][...] = sum(
-            _update(self.dense, x, d, -1.0, np.zeros_like(self.dense.connections))
-            for x, d in self.dense.seen
-        ).T
-        self.grads["b"][...] = sum(
-            _update(self.bias, None, d, -1.0, np.zeros_like(self.bias.bias))
-            for _, d in self.bias.seen
-        )
+        self.grads["W"][...] = recorded_grads(self.dense)[0].T
+        self.grads["b"][...] = recorded_grads(self.bias)[0]
+
+    def replay(self, lr: float) -> None:
+        replay(self.dense, lr)
+        replay(self.bias, lr)
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         self.forget()
@@ -149,6 +135,30 @@ def tanh() -> _Layer:
 
 def softmax() -> _Layer:
     return _Layer(SoftmaxLayer())
+
+
+def leaky_relu(slope: float) -> _Layer:
+    return _Layer(ActivationLayer(LeakyReLuActivation(coef=slope)))
+
+
+def dropout(p: float) -> Dropout:
+    return Dropout(p)
+
+
+def conv2d(W: np.ndarray, b: np.ndarray, stride: int, padding: int) -> Conv:
+    """numpynet's convolution with exactly ``W`` (kH, kW, in, out) and ``b`` (out,)."""
+    return Conv(W, b, stride, padding)
+
+
+def maxpool2d(k: int, stride: int) -> Spatial:
+    """``Pool2DLayer``, whose window moves by its own size: ``stride`` must equal ``k``."""
+    if stride != k:
+        raise ValueError(f"numpynet's Pool2DLayer moves by its pool size {k}; got stride={stride}")
+    return Spatial(Pool2DLayer(k, variant="max"))
+
+
+def flatten() -> Spatial:
+    return Spatial(FlattenLayer())
 
 
 class _MSE:
@@ -183,10 +193,8 @@ class _SGD:
 
     def step(self, layers: list[Any]) -> None:
         for layer in layers:
-            if isinstance(layer, _Linear):
-                for lib in (layer.dense, layer.bias):
-                    for x, d in lib.seen:
-                        _update(lib, x, d, self.lr, lib.weights[0])
+            if hasattr(layer, "replay"):
+                layer.replay(self.lr)
 
 
 def sgd(lr: float, l2: float = 0.0) -> _SGD:
@@ -211,10 +219,10 @@ class _Network:
     def __init__(self, layers: list[_Layer]) -> None:
         self.layers, self.lib = layers, None
 
-    def _build(self, n_in: int) -> Sequential:
+    def _build(self, shape: tuple[int, ...]) -> Sequential:
         libs = [lib for layer in self.layers for lib in layer.libs]
         kept = [list(lib.weights) for lib in libs]
-        net = Sequential([_Input((n_in,)), *libs])
+        net = Sequential([_Input(shape), *libs])
         net.compile()  # connects the layers (shapes, ``nn``) and re-initialises their weights
         for lib, weights in zip(libs, kept, strict=True):
             lib.weights[:] = weights
@@ -222,12 +230,12 @@ class _Network:
         return net
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.lib = self.lib or self._build(x.shape[1])
+        self.lib = self.lib or self._build(x.shape[1:])
         self.x = x
         return np.stack([self.lib._Sequential__propagate(row) for row in x])
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        linears = [layer for layer in self.layers if isinstance(layer, _Linear)]
+        linears = [layer for layer in self.layers if hasattr(layer, "read_grads")]
         for layer in linears:
             layer.forget()
         dx = []
