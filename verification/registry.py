@@ -54,7 +54,7 @@ from verification import registry_builders as build
 from verification.registry_builders import F64, KINK, distinct_values, values
 
 __all__ = [
-    "ACTIVATIONS", "DETERMINISTIC", "KINK", "LAYERS", "LOSSES", "LayerEntry", "LossEntry",
+    "ACTIVATIONS", "KINK", "LAYERS", "LOSSES", "LayerEntry", "LossEntry",
     "distinct_values", "values",
 ]
 
@@ -212,8 +212,6 @@ LAYERS = [
     ),
     LayerEntry(Flatten, lambda torch: lambda x: x.flatten(1), shape=build.images),
 ]
-#: The layers whose forward is a deterministic function of input and parameters.
-DETERMINISTIC = [entry for entry in LAYERS if not entry.stochastic]
 #: The parameter-free elementwise layers (``nplearn.Activation`` subclasses).
 ACTIVATIONS = [entry for entry in LAYERS if issubclass(entry.layer, Activation)]
 
