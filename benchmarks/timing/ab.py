@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -144,10 +145,12 @@ def compare(
     tolerance: float,
     budget: float,
     labels: tuple[str, str] = ("baseline", "working tree"),
+    python: str = sys.executable,
 ) -> list[Comparison]:
-    """One result per configuration, in order (BenchError naming a side that fails)."""
-    sides = {side: Side(label, folder, ("nplearn",))
-             for side, label, folder in (("base", labels[0], base), ("tree", labels[1], tree))}
+    """One result per configuration, in order (BenchError naming a side that fails); the
+    baseline runs in the interpreter ``python``."""
+    sides = {"base": Side(labels[0], base, ("nplearn",), python=python),
+             "tree": Side(labels[1], tree, ("nplearn",))}  # fmt: skip
     ratio = f"{labels[1]} / {labels[0]}"
     outcome = measure(
         sides, {ratio: (("tree", "nplearn"), ("base", "nplearn"))}, configs, budget=budget,

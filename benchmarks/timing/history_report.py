@@ -1,0 +1,75 @@
+"""The history section of ``bench.md``: this run's rows appended, change points confirmed by A/B.
+
+Contract
+--------
+:func:`update` appends one :mod:`.history` row per gate configuration (commit, date, CPU, BLAS
+kernel, nplearn / fused floor with its interval), finds :func:`.history.changes`, times each
+candidate's newer commit against its older one with :func:`.bisect.pair` (the A/B's verdict is
+what is reported; the history never changes the run's exit status), draws
+``<reports>/bench/history.png`` (the ratio over runs, per configuration, with intervals) and
+returns the section's markdown.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from benchmarks.png import save_png
+from benchmarks.timing import bisect, history
+from benchmarks.timing.steps import Config
+from nplearn.doctor import versions
+from verification.markdown import markdown_table
+from verification.provenance import git_commit
+
+
+def _figure(rows: list[dict[str, Any]], path: Path) -> None:
+    frame = pd.DataFrame(rows).sort_values("date")
+    frame["run"] = frame["date"] + " " + frame["commit"].str[:8]
+    runs = list(dict.fromkeys(frame["run"]))
+    groups = sorted({c.rsplit("-", 1)[0] for c in frame["config"]})
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.6), squeeze=False)
+    for ax, group in zip(axes[0], groups, strict=True):
+        for config, mine in frame[frame["config"].str.startswith(group + "-")].groupby("config"):
+            x = [runs.index(r) for r in mine["run"]]
+            err = [mine["ratio"] - mine["low"], mine["high"] - mine["ratio"]]
+            ax.errorbar(x, mine["ratio"], yerr=err, marker="o", capsize=2, label=config[-5:])
+        ax.set(title=group, xlabel="run (oldest first)", ylabel="nplearn / fused floor")
+        ax.set_xticks(range(len(runs)), [r.split()[-1] for r in runs], rotation=90, fontsize=6)
+    axes[0][0].legend(fontsize=7)
+    save_png(fig, path)
+
+
+def update(reports: Path, rows: list[dict[str, Any]], gate: pd.DataFrame, kernel: str,
+           tolerance: float, budget: float) -> str:  # fmt: skip
+    """Append this run's rows, confirm the candidates, draw the plot; the section's markdown."""
+    date = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    base = {"date": date, "commit": git_commit(), "cpu": versions(())["CPU"], "kernel": kernel}
+    new = [{**base, "config": Config(r.net, r.dtype, int(r.batch)).id, "ratio": r.ratio,
+            "low": r.low, "high": r.high} for r in gate.itertuples()]  # fmt: skip
+    history.append(reports / history.FILE, new)
+    rows = rows + new
+    found = history.changes(rows, tolerance)
+    table = []
+    with bisect.worktrees() as trees:
+        for change in found:
+            older, newer = (c.removesuffix("-dirty") for c in (change.older, change.newer))
+            print(f"== history: {change.kind} in {change.config}, {older}..{newer}: A/B ==")
+            ab = bisect.pair(trees, newer, older, [bisect.config(change.config)], tolerance, budget)
+            table.append([change.config, change.kind, older, newer, f"{change.ratio:.3f}",
+                          bisect.text(ab)])  # fmt: skip
+    _figure(rows, reports / "bench" / "history.png")
+    runs = len({(r["date"], r["commit"]) for r in rows})
+    lines = [f"## History: nplearn / fused floor over runs\n\n{len(rows)} rows from {runs} runs "
+             f"in `{history.FILE}`; the window is the last {history.WINDOW} rows of each "
+             "configuration on this CPU and kernel. A candidate step or creep is only reported "
+             "as the verdict of an A/B between its commits; it never fails the run.\n",
+             "![nplearn / fused floor over runs](bench/history.png)\n"]  # fmt: skip
+    if not table:
+        return "\n".join([*lines, "No step and no creep over the tolerance in the window.\n"])
+    columns = ["configuration", "candidate", "from", "to", "history ratio", "A/B (to vs from)"]
+    return "\n".join([*lines, markdown_table(columns, table)])
