@@ -151,8 +151,9 @@ def search(good: str, bad: str, measure: Pair, configs: Sequence[Config], state:
     top = sorted((s for s in state["steps"] if "ratio" in s and s is not first),
                  key=lambda s: -s["ratio"])[:3]  # fmt: skip
     say(f"BISECT: CREEP: the range is slower ({first['ratio']:.3f}x [{first['low']:.3f}, "
-        f"{first['high']:.3f}]) but no single commit is: {bad[:10]} is {last['verdict']} against "
-        f"its parent; largest ratios: " + "; ".join(text(s) for s in top))
+        f"{first['high']:.3f}]) but no single commit carries it: {bad[:10]} against its parent "
+        f"{last['ratio']:.3f}x [{last['low']:.3f}, {last['high']:.3f}] ({last['verdict']}); the "
+        "largest ratios measured: " + "; ".join(text(s) for s in top))
     return OK
 
 
