@@ -43,13 +43,18 @@ def _import_path(folder: Path, package: Path) -> Path:
     return folder
 
 
+def named(ref: str, option: str = "--baseline") -> str:
+    """The commit ``ref`` names (BenchError naming ``option`` and ``ref`` if none)."""
+    found = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if found.returncode != 0:
+        raise BenchError(f"{option} {ref!r}: no such commit, branch or tag in this repository")
+    return found.stdout.strip()
+
+
 @contextmanager
 def baseline_tree(ref: str, tmp: Path) -> Iterator[Path]:
     """Check ``ref`` out under ``tmp``; yield a folder to import it from (BenchError naming it)."""
-    found = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    if found.returncode != 0:
-        raise BenchError(f"--baseline {ref!r}: no such commit, branch or tag in this repository")
-    commit = found.stdout.strip()
+    commit = named(ref)
     if git("cat-file", "-e", f"{commit}:nplearn/__init__.py").returncode != 0:
         raise BenchError(f"--baseline {ref!r}: that commit has no nplearn package folder")
     tree = tmp / "baseline"

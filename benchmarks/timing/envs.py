@@ -2,14 +2,12 @@
 
 Contract
 --------
-:func:`interpreter` turns SPEC into a Python executable: a path to an interpreter as given, or pip
-requirements (``numpy==2.3.5``, space-separated), installed with the worker's other dependencies
-pinned by ``constraints.txt`` into a venv cached under ``.nox/bench-envs/`` (built in a temporary
-folder, renamed once complete). :func:`describe` runs :data:`PROBE` in an interpreter under the
-timing's thread pinning: numpy, scipy, BLAS library, version, kernel and threads, NumPy's SIMD
-features. :func:`differences` names what differs between two sides, for the verdict line.
-BenchError (exit 2, one line): an interpreter that does not exist or lacks numpy, a requirement
-pip cannot install (its last error line).
+:func:`interpreter`: SPEC is an interpreter's path, or pip requirements (``numpy==2.3.5``) that,
+with the worker's other imports (:data:`NEEDS`) pinned by ``constraints.txt``, make a venv cached
+under ``.nox/bench-envs/`` (built aside, renamed once complete). :func:`describe` runs :data:`PROBE`
+there under the timing's pinning: numpy, scipy, BLAS (library and version, kernel, threads), NumPy's
+SIMD features; :func:`differences` names what differs. BenchError (one line): a missing interpreter,
+one without numpy, a requirement pip cannot install (pip's last error line).
 """
 
 from __future__ import annotations
@@ -26,11 +24,9 @@ from pathlib import Path
 from benchmarks.threads import default_threads, pinned_environment
 from benchmarks.timing.sequential import ROOT, BenchError
 
-#: What the timing worker imports besides nplearn's own folder.
-NEEDS = ("numpy", "scipy", "tqdm", "threadpoolctl")
-PROBE = """import json, numpy, scipy
-from threadpoolctl import threadpool_info
-blas = next((p for p in threadpool_info() if p["user_api"] == "blas"), {})
+NEEDS = {"numpy", "scipy", "tqdm", "threadpoolctl"}
+PROBE = """import json, numpy, scipy, threadpoolctl
+blas = next((p for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"), {})
 simd = numpy.show_config(mode="dicts").get("SIMD Extensions", {})
 print(json.dumps({"numpy": numpy.__version__, "scipy": scipy.__version__,
                   "BLAS": f"{blas.get('internal_api')} {blas.get('version')}",
@@ -38,8 +34,11 @@ print(json.dumps({"numpy": numpy.__version__, "scipy": scipy.__version__,
                   "SIMD": " ".join(simd.get("found", []))}))"""
 
 
-def _name(requirement: str) -> str:
-    return re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+def _run(*command: str, **options: object) -> subprocess.CompletedProcess[str]:
+    """The finished ``command``; its ``stderr`` is its last line on a failure, else empty."""
+    done = subprocess.run(command, capture_output=True, text=True, check=False, **options)
+    done.stderr = (done.stderr.strip().splitlines() or ["failed"])[-1] if done.returncode else ""
+    return done
 
 
 def interpreter(spec: str) -> str:
@@ -48,44 +47,37 @@ def interpreter(spec: str) -> str:
         if not (Path(spec).is_file() and os.access(spec, os.X_OK)):
             raise BenchError(f"--baseline-env {spec!r}: no such interpreter")
         return spec
-    wanted = spec.split()
-    pins = [line.strip() for line in (ROOT / "constraints.txt").read_text().splitlines()
-            if _name(line) in set(NEEDS) - {_name(r) for r in wanted}]  # fmt: skip
-    requirements = [*wanted, *pins]
-    digest = hashlib.sha256(" ".join(sorted(requirements)).encode()).hexdigest()[:12]
-    home = ROOT / ".nox" / "bench-envs" / digest
-    python = home / "bin" / "python"
-    if not python.exists():
-        building = home.with_name(f"{digest}.{os.getpid()}.tmp")
-        shutil.rmtree(building, ignore_errors=True)
+    named = {re.split(r"[<>=!~\[; ]", r)[0].lower() for r in spec.split()}
+    pins = [line for line in (ROOT / "constraints.txt").read_text().split()
+            if line.split("==")[0].lower() in NEEDS - named]  # fmt: skip
+    key = hashlib.sha256(" ".join(sorted([*spec.split(), *pins])).encode()).hexdigest()[:12]
+    home = ROOT / ".nox" / "bench-envs" / key
+    if not (home / "bin" / "python").exists():
+        building = home.with_name(f"{key}.{os.getpid()}.tmp")
         print(f"== building a venv for {spec!r} in {home} ==", flush=True)
         try:
-            subprocess.run([sys.executable, "-m", "venv", str(building)], check=True)
-            pip = subprocess.run([str(building / "bin" / "python"), "-m", "pip", "install", "-q",
-                                  "--disable-pip-version-check", *requirements],
-                                 capture_output=True, text=True)  # fmt: skip
-            if pip.returncode:
-                lines = [line for line in pip.stderr.splitlines() if line.strip()] or ["failed"]
-                raise BenchError(f"--baseline-env {spec!r}: pip: {lines[-1].strip()}")
+            error = _run(sys.executable, "-m", "venv", str(building)).stderr or _run(
+                str(building / "bin" / "python"), "-m", "pip", "install", "-q",
+                "--disable-pip-version-check", *spec.split(), *pins).stderr  # fmt: skip
+            if error:
+                raise BenchError(f"--baseline-env {spec!r}: pip: {error.strip()}")
             building.rename(home)
         finally:
             shutil.rmtree(building, ignore_errors=True)
-    return str(python)
+    return str(home / "bin" / "python")
 
 
 def describe(python: str) -> dict[str, str]:
-    """numpy, scipy, BLAS, kernel, threads and SIMD of ``python`` (BenchError without numpy)."""
-    env = {**os.environ, **pinned_environment(default_threads())}
-    env.pop("PYTHONPATH", None)
-    done = subprocess.run([python, "-c", PROBE], capture_output=True, text=True, env=env)
-    if done.returncode:
-        last = (done.stderr.strip().splitlines() or ["failed"])[-1]
-        raise BenchError(f"--baseline-env {python}: cannot run the timing there: {last}")
+    """What :data:`PROBE` finds in ``python`` (BenchError if it cannot run there)."""
+    env = {**os.environ, **pinned_environment(default_threads()), "PYTHONPATH": ""}
+    done = _run(python, "-c", PROBE, env=env)
+    if done.stderr:
+        raise BenchError(f"--baseline-env {python}: cannot run the timing there: {done.stderr}")
     return {key: str(value) for key, value in json.loads(done.stdout).items()}
 
 
 def differences(base: dict[str, str], tree: dict[str, str]) -> str:
-    """``numpy 2.3.5 -> 2.4.6 (BLAS openblas 0.3.29 -> 0.3.31)``, or the sides' shared numpy."""
+    """``numpy 2.3.5 -> 2.4.6 (BLAS openblas 0.3.29 -> openblas 0.3.31)`` or ``identical ...``."""
     changed = [f"{key} {base[key]} -> {tree[key]}" for key in base if base[key] != tree[key]]
     if not changed:
         return f"identical environments (numpy {tree['numpy']}, {tree['BLAS']})"

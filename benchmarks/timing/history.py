@@ -2,25 +2,22 @@
 
 Contract
 --------
-:data:`FILE` under the report folder holds one object per line with the keys :data:`KEYS`, date
-first (so sorting lines sorts by date; ``.gitattributes`` merges it as a union), never raw samples.
-:func:`read` checks every line (BenchError naming the file and line); :func:`append` checks the
-file first, then rewrites it with the new lines atomically (an interrupted write loses nothing).
-:func:`changes`, per configuration over its last :data:`WINDOW` rows on the newest row's CPU and
-kernel: a *step* where a weighted two-mean fit of the log ratios beats one mean (chi-square,
-Bonferroni over the splits, at :data:`ALPHA`) by more than half the tolerance, between the rows
-either side; *creep* where the newest ratio is over ``1 + tolerance`` times the window's oldest.
-The weights come from the intervals plus one process's offset (:data:`gate.PROCESS_MARGIN`). A
-change is only a candidate: an A/B confirms it (:mod:`.history_report`).
+:data:`FILE` holds one object per line, keys :data:`KEYS` (date first: sorted lines are in date
+order; git merges it as a union), no raw samples. :func:`read` checks every line (BenchError
+naming file and line); :func:`append` checks, then rewrites atomically. :func:`changes`, per
+configuration over its last :data:`WINDOW` rows on the newest row's CPU and kernel: a *step* where
+a two-mean fit of the log ratios, weighted by the intervals plus one process's offset
+(:data:`gate.PROCESS_MARGIN`), beats one mean (chi-square, Bonferroni over the splits) by over half
+the tolerance; *creep* where the newest ratio is over ``1 + tolerance`` times the oldest. A change
+is a candidate for an A/B to confirm, never a verdict.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import stats
@@ -57,8 +54,7 @@ def append(path: Path, new: list[dict[str, Any]]) -> None:
     atomic_write_text(path, old + ("\n" if old and not old.endswith("\n") else "") + lines)
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """A candidate change of ``config``'s ratio from commit ``older`` to ``newer``."""
 
     config: str
@@ -70,13 +66,11 @@ class Change:
 
 def _step(y: np.ndarray, w: np.ndarray, tolerance: float) -> int | None:
     """The split of the best weighted two-mean fit, if it is a step (see the contract)."""
-
     def fit(a: int, b: int) -> tuple[float, float]:
         mean = float(np.average(y[a:b], weights=w[a:b]))
         return mean, float(np.sum(w[a:b] * (y[a:b] - mean) ** 2))
 
-    n = len(y)
-    if n < 3:
+    if (n := len(y)) < 3:
         return None
     k = min(range(1, n), key=lambda k: fit(0, k)[1] + fit(k, n)[1])
     gain = fit(0, n)[1] - fit(0, k)[1] - fit(k, n)[1]
@@ -86,21 +80,17 @@ def _step(y: np.ndarray, w: np.ndarray, tolerance: float) -> int | None:
 
 def changes(rows: list[dict[str, Any]], tolerance: float) -> list[Change]:
     """Steps and creep per configuration (see the contract), oldest configuration first."""
-    out = []
-    z = float(stats.norm.ppf(0.975))
+    out, z = [], float(stats.norm.ppf(0.975))
     for config in dict.fromkeys(r["config"] for r in rows):
         mine = sorted((r for r in rows if r["config"] == config), key=lambda r: r["date"])
         last = mine[-1]
-        mine = [r for r in mine if (r["cpu"], r["kernel"]) == (last["cpu"], last["kernel"])]
+        mine = [r for r in mine if r["cpu"] == last["cpu"] and r["kernel"] == last["kernel"]]
         mine = mine[-WINDOW:]
         y = np.log([r["ratio"] for r in mine])
         se = np.log([r["high"] / r["low"] for r in mine]) / (2 * z)
         k = _step(y, 1 / (np.minimum(se, 1.0) ** 2 + (PROCESS_MARGIN / 2) ** 2), tolerance)
-        if k is not None:
-            older, newer = mine[k - 1], mine[k]
-            out.append(Change(config, "step", older["commit"], newer["commit"],
-                              newer["ratio"] / older["ratio"]))  # fmt: skip
-        if y[-1] - y[0] > math.log1p(tolerance):
-            out.append(Change(config, "creep", mine[0]["commit"], last["commit"],
-                              last["ratio"] / mine[0]["ratio"]))  # fmt: skip
+        pairs = [("step", mine[k - 1], mine[k])] if k is not None else []
+        pairs += [("creep", mine[0], last)] * bool(y[-1] - y[0] > math.log1p(tolerance))
+        out += [Change(config, kind, a["commit"], b["commit"], b["ratio"] / a["ratio"])
+                for kind, a, b in pairs]  # fmt: skip
     return out

@@ -1,14 +1,8 @@
-"""The history section of ``bench.md``: this run's rows appended, change points confirmed by A/B.
-
-Contract
---------
-:func:`update` appends one :mod:`.history` row per gate configuration (commit, date, CPU, BLAS
-kernel, nplearn / fused floor with its interval), finds :func:`.history.changes`, times each
-candidate's newer commit against its older one with :func:`.bisect.pair` (the A/B's verdict is
-what is reported; the history never changes the run's exit status), draws
-``<reports>/bench/history.png`` (the ratio over runs, per configuration, with intervals) and
-returns the section's markdown.
-"""
+"""The history section of ``bench.md``: :func:`update` appends this run's :mod:`.history` rows
+(one per gate configuration), confirms each candidate change by an A/B of its newer commit against
+its older one (:func:`.bisect.pair`; its verdict is what is reported, and it never changes the run's
+exit status), draws ``bench/history.png`` (ratio over runs, per configuration, with intervals) and
+returns the section's markdown."""
 
 from __future__ import annotations
 
@@ -64,12 +58,10 @@ def update(reports: Path, rows: list[dict[str, Any]], gate: pd.DataFrame, kernel
                           bisect.text(ab)])  # fmt: skip
     _figure(rows, reports / "bench" / "history.png")
     runs = len({(r["date"], r["commit"]) for r in rows})
-    lines = [f"## History: nplearn / fused floor over runs\n\n{len(rows)} rows from {runs} runs "
-             f"in `{history.FILE}`; the window is the last {history.WINDOW} rows of each "
-             "configuration on this CPU and kernel. A candidate step or creep is only reported "
-             "as the verdict of an A/B between its commits; it never fails the run.\n",
-             "![nplearn / fused floor over runs](bench/history.png)\n"]  # fmt: skip
-    if not table:
-        return "\n".join([*lines, "No step and no creep over the tolerance in the window.\n"])
     columns = ["configuration", "candidate", "from", "to", "history ratio", "A/B (to vs from)"]
-    return "\n".join([*lines, markdown_table(columns, table)])
+    return (f"## History: nplearn / fused floor over runs\n\n{len(rows)} rows from {runs} runs "
+            f"in `{history.FILE}`, each configuration's last {history.WINDOW} on this CPU and "
+            "kernel searched for a step or creep; a candidate is reported as the verdict of an "
+            "A/B between its commits and never fails the run.\n\n"
+            "![nplearn / fused floor over runs](bench/history.png)\n\n"
+            + (markdown_table(columns, table) if table else "No step and no creep found.\n"))
