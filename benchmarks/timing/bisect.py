@@ -7,7 +7,8 @@ Contract
 slower than GOOD (else: says so, 0; undecided: 3), then times each ``git rev-list --bisect-all
 --first-parent`` midpoint against the last good commit; an undecided or broken midpoint is skipped
 as ``git bisect skip``. The one candidate left is named only when slower than its parent with an
-interval reaching the range's, else the range is *creep*; skips leaving several name the range.
+interval reaching the range's and at least half its log ratio, else the range is *creep* (the
+largest ratios measured are listed); skips leaving several candidates name the range.
 :func:`bisect` saves the state in the git folder after each step (``--resume``) and removes its
 worktrees on exit, Ctrl-C or SIGTERM.
 """
@@ -120,7 +121,8 @@ def search(good: str, bad: str, measure: Callable[[str, str, Sequence[Config]], 
             f"{' '.join(c[:10] for c in range_)}")
         return OK
     last = step(bad, good, cfgs)
-    if last["verdict"] == "slower" and last["high"] >= first["low"]:
+    carries = last["high"] >= first["low"] and last["ratio"] ** 2 >= first["ratio"]  # most of it
+    if last["verdict"] == "slower" and carries:
         say(f"BISECT: first slower commit {bad[:10]}: {text(last)} (its parent)")
         return OK
     top = sorted((s for s in done.values() if "ratio" in s and s is not first),

@@ -34,7 +34,7 @@ def _figure(rows: list[dict[str, Any]], path: Path) -> None:
             ax.errorbar(x, mine["ratio"], yerr=err, marker="o", capsize=2, label=config[-5:])
         ax.set(title=group, xlabel="run (oldest first)", ylabel="nplearn / fused floor")
         ax.set_xticks(range(len(runs)), [r.split()[-1] for r in runs], rotation=90, fontsize=6)
-    axes[0][0].legend(fontsize=7)
+        ax.legend(fontsize=7)
     save_png(fig, path)
 
 
@@ -47,18 +47,21 @@ def update(reports: Path, rows: list[dict[str, Any]], gate: pd.DataFrame, kernel
             "low": r.low, "high": r.high} for r in gate.itertuples()]  # fmt: skip
     history.append(reports / history.FILE, new)
     rows = rows + new
-    found = history.changes(rows, tolerance)
+    found: dict[tuple[str, str, str], list[history.Change]] = {}
+    for change in history.changes(rows, tolerance):  # one A/B per pair of commits
+        ends = tuple(c.removesuffix("-dirty")[:12] for c in (change.older, change.newer))
+        found.setdefault((change.kind, *ends), []).append(change)
     table = []
     with bisect.worktrees() as trees:
-        for change in found:
-            older, newer = (c.removesuffix("-dirty") for c in (change.older, change.newer))
-            print(f"== history: {change.kind} in {change.config}, {older}..{newer}: A/B ==")
-            ab = bisect.pair(trees, newer, older, [bisect.config(change.config)], tolerance, budget)
-            table.append([change.config, change.kind, older, newer, f"{change.ratio:.3f}",
-                          bisect.text(ab)])  # fmt: skip
+        for (kind, older, newer), group in found.items():
+            print(f"== history: {kind} from {older} to {newer}: A/B ==", flush=True)
+            cfgs = [bisect.config(c.config) for c in group]
+            verdict = bisect.text(bisect.pair(trees, newer, older, cfgs, tolerance, budget))
+            table.append([", ".join(f"{c.config} {c.ratio:.3f}x" for c in group), kind, older,
+                          newer, verdict])  # fmt: skip
     _figure(rows, reports / "bench" / "history.png")
     runs = len({(r["date"], r["commit"]) for r in rows})
-    columns = ["configuration", "candidate", "from", "to", "history ratio", "A/B (to vs from)"]
+    columns = ["configurations (history's ratio)", "candidate", "from", "to", "A/B (to vs from)"]
     return (f"## History: nplearn / fused floor over runs\n\n{len(rows)} rows from {runs} runs "
             f"in `{history.FILE}`, each configuration's last {history.WINDOW} on this CPU and "
             "kernel searched for a step or creep; a candidate is reported as the verdict of an "
