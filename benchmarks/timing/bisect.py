@@ -1,16 +1,12 @@
 """``--bisect GOOD BAD``: the first first-parent commit whose nplearn is slower.
 
-Contract
---------
-:func:`pair` is one :func:`.ab.compare` of two commits (verdict ``slower``/``same``/
-``inconclusive``/``error``, the worst configuration's interval). :func:`search` confirms BAD is
-slower than GOOD (else: says so, 0; undecided: 3), then times each ``git rev-list --bisect-all
---first-parent`` midpoint against the last good commit; an undecided or broken midpoint is skipped
-as ``git bisect skip``. The one candidate left is named only when slower than its parent with an
-interval reaching the range's and at least half its log ratio, else the range is *creep* (the
-largest ratios measured are listed); skips leaving several candidates name the range.
-:func:`bisect` saves the state in the git folder after each step (``--resume``) and removes its
-worktrees on exit, Ctrl-C or SIGTERM.
+:func:`pair` is one :func:`.ab.compare` of two commits (``slower``/``same``/``inconclusive``/
+``error``, the worst configuration's interval). :func:`search` confirms BAD slower than GOOD (else
+says so, 0; undecided, 3), then times each ``git rev-list --bisect-all --first-parent`` midpoint
+against the last good commit, skipping an undecided or broken one (``git bisect skip``). The last
+candidate is named only when slower than its parent with an interval reaching the range's and at
+least half its log ratio, else it is *creep*; skips leaving several candidates name the range.
+:func:`bisect` saves the state after each step (``--resume``); its worktrees go on exit or SIGTERM.
 """
 
 from __future__ import annotations
@@ -36,10 +32,10 @@ Step = dict[str, Any]
 
 def config(name: str) -> Config:
     """The timed configuration whose id is ``name``, e.g. ``relu-float32-b100``."""
-    found = [c for c in configs(MODES["full"]["batches"]) if c.id == name]
-    if not found:
-        raise BenchError(f"--config {name!r}: not a configuration id such as relu-float32-b100")
-    return found[0]
+    for c in configs(MODES["full"]["batches"]):
+        if c.id == name:
+            return c
+    raise BenchError(f"--config {name!r}: not a configuration id such as relu-float32-b100")
 
 
 @contextmanager
@@ -93,11 +89,12 @@ def search(good: str, bad: str, measure: Callable[[str, str, Sequence[Config]], 
 
     first, skipped = step(bad, good, cfgs), set[str]()
     say(f"endpoints: {text(first)}")
+    if first["verdict"] == "same":
+        say(f"BISECT: BAD {bad[:10]} is not slower than GOOD {good[:10]}")
+        return OK
     if first["verdict"] != "slower":
-        not_slower = first["verdict"] == "same"
-        say(f"BISECT: BAD {bad[:10]} is not slower than GOOD {good[:10]}" if not_slower else
-            "BISECT INCONCLUSIVE: could not tell whether BAD is slower than GOOD (--budget)")
-        return OK if not_slower else BAD_INPUT if first["verdict"] == "error" else INCONCLUSIVE
+        say("BISECT INCONCLUSIVE: could not tell whether BAD is slower than GOOD (--budget)")
+        return BAD_INPUT if first["verdict"] == "error" else INCONCLUSIVE
     cfgs = [c for c in cfgs if c.id in first["slower"]] or cfgs
     while True:
         span = [bad, "--not", good]

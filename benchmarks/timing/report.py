@@ -46,7 +46,7 @@ class Run:
     ab: tuple[list[ab.Comparison], str] | None
     tolerance: float
     seconds: float
-    history: str = ""  # the section of :mod:`.history_report`
+    history: str = ""  # the section of :mod:`.history`
 
     def gate_reasons(self) -> tuple[list[str], list[str]]:
         """Full mode: why the gate fails, and why it is inconclusive."""

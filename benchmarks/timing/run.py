@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.timing import ab, envs, gate, history, history_report, limit
+from benchmarks.timing import ab, envs, gate, history, limit
 from benchmarks.timing.conftest import MODES
 from benchmarks.timing.limit import DEFAULT
 from benchmarks.timing.report import Run, write_bench_report
@@ -33,12 +33,6 @@ PLANT = 0.03
 OVERALL = ("REGRESSION", "no regression", "INCONCLUSIVE")
 
 
-def _ab(base: Path, tree: Path, labels: tuple[str, str], quick: bool, tolerance: float,
-        budget: float) -> list[ab.Comparison]:  # fmt: skip
-    return ab.compare(base, tree, _configs(quick), tolerance=tolerance, budget=budget,
-                      labels=labels)  # fmt: skip
-
-
 def _configs(quick: bool) -> list[Config]:
     """Both networks and dtypes at the mode's batch sizes the gate holds to its target (>= 16)."""
     return configs([b for b in MODES["quick" if quick else "full"]["batches"] if b >= 16])
@@ -48,7 +42,8 @@ def planted_ab(tmp: Path, fraction: float, quick: bool, tolerance: float,
                budget: float) -> list[ab.Comparison]:  # fmt: skip
     copy = ab.planted_tree(tmp, fraction, name=f"copy-{fraction}-{time.monotonic_ns()}")
     label = f"copy {fraction:.0%} slower" if fraction else "identical copy"
-    return _ab(ab.ROOT, copy, ("working tree", label), quick, tolerance, budget)
+    return ab.compare(ab.ROOT, copy, _configs(quick), tolerance=tolerance, budget=budget,
+                      labels=("working tree", label))  # fmt: skip
 
 
 def self_test(runs: int, tolerance: float, plants: Sequence[float], budget: float) -> int:
@@ -143,8 +138,8 @@ def run_all(args: argparse.Namespace, reports: Path) -> int:
     run = Run(mode, args.threads, blocks, verdicts, selftest, reached, compared and compared[:2],
               args.tolerance, time.perf_counter() - start)  # fmt: skip
     if rows is not None:
-        run.history = history_report.update(reports, rows, verdicts, reached.kernels[DEFAULT],
-                                            args.tolerance, budget)  # fmt: skip
+        run.history = history.update(reports, rows, verdicts, reached.kernels[DEFAULT],
+                                     args.tolerance, budget)  # fmt: skip
     path = write_bench_report(run, reports)
     print(f"wrote {path} ({run.seconds:.0f} s)")
     for line in run.verdict_lines():

@@ -112,10 +112,10 @@ def test_change_points_find_a_step_and_creep_but_not_noise() -> None:
     flat = [row(k, 1.3 * n) for k, n in enumerate(noise)]
     assert history.changes(flat, 0.03) == []
     step = [row(k, 1.3 * n * (1.08 if k >= 5 else 1)) for k, n in enumerate(noise)]
-    kinds = {(c.kind, c.older, c.newer) for c in history.changes(step, 0.03)}
+    kinds = {(kind, a["commit"], b["commit"]) for kind, a, b in history.changes(step, 0.03)}
     assert kinds == {("step", "c4", "c5"), ("creep", "c0", "c7")}
     creep = [row(k, 1.3 * 1.006**k) for k in range(8)]
-    assert [c.kind for c in history.changes(creep, 0.03)] == ["creep"]
+    assert [kind for kind, *_ in history.changes(creep, 0.03)] == ["creep"]
     other = [{**r, "kernel": "other"} for r in step[:5]] + flat[5:]
     assert history.changes(other, 0.03) == []  # another kernel's rows are not compared
 
