@@ -109,7 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.bisect:
             from benchmarks.timing import bisect
 
-            picked = [bisect.config(args.config)] if args.config else run._configs(True)
+            if args.config and args.config not in bisect.CONFIGS:
+                raise BenchError(f"--config {args.config!r}: no such configuration (see --help)")
+            picked = [bisect.CONFIGS[args.config]] if args.config else run._configs(True)
             return bisect.bisect(*args.bisect, picked, args.tolerance, args.budget, args.resume)
         if args.self_test:
             return run.self_test(args.runs, args.tolerance, args.plant or [run.PLANT, 0.0],

@@ -57,12 +57,12 @@ def baseline_tree(ref: str, tmp: Path) -> Iterator[Path]:
     commit = named(ref)
     if git("cat-file", "-e", f"{commit}:nplearn/__init__.py").returncode != 0:
         raise BenchError(f"--baseline {ref!r}: that commit has no nplearn package folder")
-    tree = tmp / "baseline"
+    tree = tmp / commit[:12]
     added = git("worktree", "add", "--detach", "--quiet", str(tree), commit)
     if added.returncode != 0:
         raise BenchError(f"--baseline {ref!r}: git worktree add failed: {added.stderr.strip()}")
     try:
-        yield _import_path(tmp / "baseline-path", tree / "nplearn")
+        yield _import_path(tmp / f"{commit[:12]}-path", tree / "nplearn")
     finally:
         git("worktree", "remove", "--force", str(tree))
 

@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,29 +29,15 @@ from benchmarks.timing.steps import Config, configs
 from nplearn.atomic import atomic_write_text
 
 Step = dict[str, Any]
-
-
-def config(name: str) -> Config:
-    """The timed configuration whose id is ``name``, e.g. ``relu-float32-b100``."""
-    for c in configs(MODES["full"]["batches"]):
-        if c.id == name:
-            return c
-    raise BenchError(f"--config {name!r}: not a configuration id such as relu-float32-b100")
+#: Every timed configuration by id, e.g. ``relu-float32-b100``.
+CONFIGS = {c.id: c for c in configs(MODES["full"]["batches"])}
 
 
 @contextmanager
 def worktrees() -> Iterator[Callable[[str], Path]]:
     """A function giving the folder to import a commit's nplearn from; all removed on exit."""
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
-        made: dict[str, Path] = {}
-
-        def tree(commit: str) -> Path:
-            if commit not in made:
-                (Path(tmp) / commit).mkdir()
-                made[commit] = stack.enter_context(ab.baseline_tree(commit, Path(tmp) / commit))
-            return made[commit]
-
-        yield tree
+        yield cache(lambda commit: stack.enter_context(ab.baseline_tree(commit, Path(tmp))))
 
 
 def pair(trees: Callable[[str], Path], commit: str, against: str, cfgs: Sequence[Config],

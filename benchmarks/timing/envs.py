@@ -1,7 +1,5 @@
 """``--baseline-env SPEC``: another Python environment for the A/B's baseline side.
 
-Contract
---------
 :func:`interpreter`: SPEC is an interpreter's path, or pip requirements (``numpy==2.3.5``) that,
 with the worker's other imports (:data:`NEEDS`) pinned by ``constraints.txt``, make a venv cached
 under ``.nox/bench-envs/`` (built aside, renamed once complete). :func:`describe` runs :data:`PROBE`

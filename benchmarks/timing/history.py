@@ -127,7 +127,7 @@ def update(reports: Path, rows: list[Row], gate: pd.DataFrame, kernel: str, tole
     with bisect.worktrees() as trees:
         for (kind, older, newer), group in found.items():
             print(f"== history: {kind} from {older} to {newer}: A/B ==", flush=True)
-            cfgs = [bisect.config(c) for c, _ in group]
+            cfgs = [bisect.CONFIGS[c] for c, _ in group]
             ab = bisect.text(bisect.pair(trees, newer, older, cfgs, tolerance, budget))
             table.append([", ".join(f"{c} {r:.3f}x" for c, r in group), kind, older, newer, ab])
     _figure(rows, reports / "bench" / "history.png")

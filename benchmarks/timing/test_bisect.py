@@ -79,20 +79,19 @@ def test_bad_input_exits_2_with_one_line(argv: list[str], words: str, capsys: An
     assert len(err) == 1 and words in err[0]
 
 
-def row(k: int, ratio: float, config: str = "relu-float32-b16") -> dict[str, Any]:
+def row(k: int, ratio: float) -> dict[str, Any]:
     return {"date": f"2026-01-{k + 1:02d}", "commit": f"c{k}", "cpu": "x", "kernel": "k",
-            "config": config, "ratio": ratio, "low": ratio * 0.99, "high": ratio * 1.01}
+            "config": "relu-float32-b16", "ratio": ratio, "low": ratio * 0.99, "high": ratio * 1.01}
 
 
-def test_history_appends_atomically_and_refuses_a_corrupt_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_history_append_is_atomic_and_refuses_a_corrupt_file(tmp_path: Path, monkeypatch: Any,
+                                                              capsys: Any) -> None:  # fmt: skip
     path = tmp_path / history.FILE
     history.append(path, [row(2, 1.2)])
     history.append(path, [row(0, 1.3), row(1, 1.25)])
     assert [r["ratio"] for r in history.read(path)] == [1.2, 1.3, 1.25]
-    by_date = [json.loads(x)["commit"] for x in sorted(path.read_text().splitlines())]
-    assert by_date == ["c0", "c1", "c2"]
+    lines = sorted(path.read_text().splitlines())  # by date
+    assert [json.loads(x)["commit"] for x in lines] == ["c0", "c1", "c2"]
     before = path.read_bytes()
     monkeypatch.setattr(history.json, "dumps", lambda *a: 1 / 0)  # fails mid-write
     with pytest.raises(ZeroDivisionError):
