@@ -47,9 +47,10 @@ def pair(trees: Callable[[str], Path], commit: str, against: str, cfgs: Sequence
     try:
         results = ab.compare(trees(against), trees(commit), cfgs, tolerance=tolerance,
                              budget=budget, labels=(against[:10], commit[:10]))  # fmt: skip
-        e = max(results, key=lambda c: c.estimate.ratio).estimate
-        word = {"REGRESSION": "slower", "no regression": "same"}.get(ab.overall(results))
-        out |= {"verdict": word or "inconclusive", "ratio": e.ratio, "low": e.low, "high": e.high,
+        worst = max(results, key=lambda c: c.estimate.ratio)
+        e, word = worst.estimate, {"REGRESSION": "slower", "no regression": "same"}
+        out |= {"verdict": word.get(ab.overall(results), "inconclusive"), "ratio": e.ratio,
+                "low": e.low, "high": e.high, "config": worst.config.id,
                 "slower": [c.config.id for c in results if c.verdict == "slower"]}  # fmt: skip
     except BenchError as exc:
         out |= {"verdict": "error", "why": str(exc)}
@@ -57,7 +58,8 @@ def pair(trees: Callable[[str], Path], commit: str, against: str, cfgs: Sequence
 
 
 def text(s: Step) -> str:
-    got = f"{s['ratio']:.3f}x [{s['low']:.3f}, {s['high']:.3f}]" if "ratio" in s else s["why"]
+    got = (f"{s['ratio']:.3f}x [{s['low']:.3f}, {s['high']:.3f}] {s['config']}" if "ratio" in s
+           else s["why"])  # fmt: skip
     return f"{s['commit'][:10]} vs {s['against'][:10]}: {s['verdict']} {got}, {s['seconds']:.0f} s"
 
 
@@ -107,7 +109,8 @@ def search(good: str, bad: str, measure: Callable[[str, str, Sequence[Config]], 
     last = step(bad, good, cfgs)
     carries = last["high"] >= first["low"] and last["ratio"] ** 2 >= first["ratio"]  # most of it
     if last["verdict"] == "slower" and carries:
-        say(f"BISECT: first slower commit {bad[:10]}: {text(last)} (its parent)")
+        subject = ab.git("log", "-1", "--format=%s", bad).stdout.strip()
+        say(f"BISECT: first slower commit {bad[:10]} ({subject}): {text(last)}, against its parent")
         return OK
     top = sorted((s for s in done.values() if "ratio" in s and s is not first),
                  key=lambda s: -s["ratio"])[:3]  # fmt: skip

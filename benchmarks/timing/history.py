@@ -118,7 +118,8 @@ def update(reports: Path, rows: list[Row], gate: pd.DataFrame, kernel: str, tole
     date = datetime.now(timezone.utc).isoformat(timespec="seconds")
     base = {"date": date, "commit": git_commit(), "cpu": versions(())["CPU"], "kernel": kernel}
     new = [{**base, "config": Config(r.net, r.dtype, int(r.batch)).id, "ratio": r.ratio,
-            "low": r.low, "high": r.high} for r in gate.itertuples()]  # fmt: skip
+            "low": r.low, "high": r.high}
+           for r in gate.itertuples() if 0 < r.low <= r.ratio <= r.high]  # fmt: skip
     append(reports / FILE, new)
     rows, found, table = rows + new, {}, []
     for kind, a, b in changes(rows, tolerance):  # one A/B per pair of commits

@@ -36,7 +36,7 @@ def run(commits: list[str], factor: dict[int, float], broken: Any) -> str:
     def measure(commit: str, against: str, configs: Any) -> dict[str, Any]:
         r = speed[commit] / speed[against]
         word = "slower" if r > 1.015 else "same" if r < 1.01 else "inconclusive"
-        return {"commit": commit, "against": against, "seconds": 1.0} | (
+        return {"commit": commit, "against": against, "seconds": 1.0, "config": "c"} | (
             {"verdict": "error", "why": "broken"} if commits.index(commit) in broken else
             {"verdict": word, "slower": [], "ratio": r, "low": r * 0.995, "high": r * 1.005})
 
