@@ -84,17 +84,14 @@ def baseline_ab(ref: str | None, env: str | None, quick: bool, tolerance: float,
     sides = [envs.describe(python), envs.describe(sys.executable)]
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         base = stack.enter_context(ab.baseline_tree(ref, Path(tmp))) if ref else ab.ROOT
-        label = " ".join(filter(None, [ref and f"baseline {ref}", env]))
         results = ab.compare(base, ab.ROOT, _configs(quick), tolerance=tolerance, budget=budget,
-                             labels=(label, "working tree"), python=python)  # fmt: skip
+                             labels=(f"baseline {ref or env}", "working tree"), python=python)
     status = ab.git("status", "--porcelain", "--untracked-files=no", "--", "nplearn").stdout
     changed = sum(bool(line.strip()) for line in status.splitlines())
-    what = (
-        f"the working-tree files of nplearn/ (commit {git_commit()}, "
-        f"uncommitted changes in {changed} of its files) against {ref or 'the same files'}; "
-        + "; ".join(f"{name}: " + ", ".join(f"{k} {v}" for k, v in side.items())
-                    for name, side in zip(("baseline", "working tree"), sides, strict=True))
-    )  # fmt: skip
+    what = (f"the working-tree files of nplearn/ (commit {git_commit()}, uncommitted changes in "
+            f"{changed} of its files) against {ref or 'the same files'}; " + "; ".join(
+                f"{name}: " + ", ".join(f"{k} {v}" for k, v in side.items())
+                for name, side in zip(("baseline", "working tree"), sides, strict=True)))
     differs = envs.differences(*sides) if env else ""
     return results, what, " + ".join(filter(None, [ref, differs]))
 
