@@ -122,9 +122,10 @@ def update(reports: Path, rows: list[Row], gate: pd.DataFrame, kernel: str, tole
            for r in gate.itertuples() if 0 < r.low <= r.ratio <= r.high]  # fmt: skip
     append(reports / FILE, new)
     rows, found, table = rows + new, {}, []
-    for kind, a, b in changes(rows, tolerance):  # one A/B per pair of commits
+    for kind, a, b in changes(rows, tolerance):  # one A/B per pair of distinct commits
         ends = tuple(r["commit"].removesuffix("-dirty")[:12] for r in (a, b))
-        found.setdefault((kind, *ends), []).append((b["config"], b["ratio"] / a["ratio"]))
+        if ends[0] != ends[1]:
+            found.setdefault((kind, *ends), []).append((b["config"], b["ratio"] / a["ratio"]))
     with bisect.worktrees() as trees:
         for (kind, older, newer), group in found.items():
             print(f"== history: {kind} from {older} to {newer}: A/B ==", flush=True)
