@@ -60,7 +60,7 @@ def oracle(session: nox.Session) -> None:
 #: The options the MNIST reproduction shares with the timings, with how many values follow each.
 SHARED = {"--quick": 0, "--threads": 1}
 #: Options that make the session a timing check only: the A/B and its self-test.
-TIMING_CHECKS = ("--baseline", "--self-test")
+TIMING_CHECKS = ("--baseline", "--baseline-env", "--bisect", "--self-test")
 
 
 def _shared_options(args: list[str]) -> list[str]:
@@ -88,8 +88,9 @@ def bench(session: nox.Session) -> None:
     ``nox -s bench -- --quick`` is the short mode CI runs (reports/quick/, no verdicts).
     ``nox -s bench -- --baseline REF`` checks a change for timing regressions: the timings and
     the A/B of the working tree against git ref REF only (exit 1 on a regression), without the
-    MNIST reproduction, which does not depend on a baseline and takes about 10 minutes; so does
-    ``--self-test``. Only the options the two share (:data:`SHARED`) are passed to the MNIST run.
+    MNIST reproduction, which does not depend on a baseline and takes about 10 minutes; so do
+    ``--baseline-env SPEC``, ``--bisect GOOD BAD`` and ``--self-test``. Only the options the two
+    share (:data:`SHARED`) are passed to the MNIST run.
     """
     _run(session, "-m", "nplearn.data")
     names = {arg.split("=", 1)[0] for arg in session.posargs}

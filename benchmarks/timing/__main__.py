@@ -1,5 +1,5 @@
-"""``python -m benchmarks.timing [--quick] [--reports DIR] [--baseline REF] [--budget S]
-[--tolerance T] [--self-test --runs N [--plant F]]``.
+"""``python -m benchmarks.timing [--quick] [--reports DIR] [--baseline REF] [--baseline-env SPEC]
+[--budget S] [--tolerance T] [--self-test --runs N [--plant F]] [--bisect GOOD BAD ...]``.
 
 Contract
 --------
@@ -7,12 +7,13 @@ Pins BLAS/OpenMP/PyTorch/XLA to ``--threads`` (default ``$NPLEARN_BENCH_THREADS`
 the timing pass and :mod:`.gate` over its JSON (rows whose interval straddles the limit timed
 again); in full mode the self-test (an A/B against a copy made :data:`run.PLANT` slower must say
 ``REGRESSION``); "How far from the limit" (:mod:`.limit`); with ``--baseline REF`` the A/B
-(:mod:`.ab`) of the working tree against REF. Every sequential comparison measures until decided
-or ``--budget`` seconds (default :data:`BUDGET`). A full run writes ``reports/bench.md`` (or
-``--reports DIR``); ``--quick`` writes under ``reports/quick/`` and judges no gate. The A/B judges
-in both modes, last line ``A/B: REGRESSION|no regression|INCONCLUSIVE ...``. ``--self-test``:
-``--runs`` quick A/Bs against each plant (``--plant F``, default 0.03 and 0 = identical code) and
-a tally per verdict. Exit statuses: see :data:`EPILOG`.
+(:mod:`.ab`) of the working tree against REF or environment (:mod:`.envs`); a full run appends to
+:mod:`.history`; ``--bisect`` runs only :mod:`.bisect`. Every sequential comparison measures
+until decided or ``--budget`` seconds (default :data:`BUDGET`). A full run writes
+``reports/bench.md`` (or ``--reports DIR``); ``--quick`` writes under ``reports/quick/`` and judges
+no gate. The A/B judges in both modes, last line ``A/B: REGRESSION|no regression|INCONCLUSIVE``.
+``--self-test``: ``--runs`` quick A/Bs against each plant (``--plant F``, default 0.03 and 0 =
+identical code) and a tally per verdict. Exit statuses: see :data:`EPILOG`.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from benchmarks.timing.sequential import BAD_INPUT, BenchError
 ROOT = Path(__file__).resolve().parents[2]
 #: Default seconds of measuring for each sequential comparison (the self-test's A/Bs are quick).
 BUDGET = {"quick": 100.0, "full": 600.0}
-EPILOG = """exit status: 0 passed / no regression; 1 REGRESSION, GATE FAILED or SELF-TEST FAILED;
-2 bad input (an option out of range, an unknown ref, a ref without an nplearn folder or whose
-nplearn fails to import) or a benchmark error; 3 INCONCLUSIVE (the A/B or the gate could not
-decide within --budget: this machine was too noisy for the tolerance)."""
+EPILOG = """exit status: 0 passed / no regression / bisect done; 1 REGRESSION, GATE FAILED or
+SELF-TEST FAILED; 2 bad input (an option out of range, an unknown ref or one not an ancestor of
+BAD, a ref without nplearn or whose nplearn fails to import, an interpreter without numpy, a
+requirement pip cannot install, a corrupt history line) or a benchmark error; 3 INCONCLUSIVE (the
+A/B, the gate or the bisect's endpoints could not decide within --budget: too noisy)."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -83,6 +85,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--budget", metavar="SECONDS", type=_number(0, math.inf, "a positive number"),
         help="seconds each comparison may measure before it reads INCONCLUSIVE "
         f"(default: {BUDGET['quick']:.0f} quick, {BUDGET['full']:.0f} full)")  # fmt: skip
+    add("--baseline-env", metavar="SPEC", help="A/B: the baseline side in another Python: a path, "
+        "or pip requirements such as numpy==2.3.5 (a cached venv)")  # fmt: skip
+    add("--bisect", nargs=2, metavar=("GOOD", "BAD"), help="the first commit after GOOD (first "
+        "parents) whose nplearn is slower; or the range, or creep")  # fmt: skip
+    add("--config", metavar="NAME", help="bisect only this configuration (relu-float32-b100)")
+    add("--resume", action="store_true", help="continue an interrupted --bisect")
     add("--self-test", action="store_true", help="only quick A/Bs against planted slowdowns")
     add("--runs", type=_count, default=1, help="self-test: A/Bs of each kind (acceptance: 20)")
     add("--plant", metavar="F", action="append", type=_number(0, 1, "in [0, 1)", closed=True),
@@ -99,8 +107,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[CORE] = OFF
     from benchmarks.timing import run  # after the pinning: it loads NumPy's BLAS
 
-    args.budget = args.budget or BUDGET["quick" if args.quick or args.self_test else "full"]
+    short = args.quick or args.self_test or args.bisect
+    args.budget = args.budget or BUDGET["quick" if short else "full"]
     try:
+        if args.bisect:
+            from benchmarks.timing import bisect
+
+            if args.config and args.config not in bisect.CONFIGS:
+                raise BenchError(f"--config {args.config!r}: no such configuration (see --help)")
+            picked = [bisect.CONFIGS[args.config]] if args.config else run._configs(True)
+            return bisect.bisect(*args.bisect, picked, args.tolerance, args.budget, args.resume)
         if args.self_test:
             return run.self_test(args.runs, args.tolerance, args.plant or [run.PLANT, 0.0],
                                  args.budget)  # fmt: skip

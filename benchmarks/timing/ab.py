@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,21 +43,26 @@ def _import_path(folder: Path, package: Path) -> Path:
     return folder
 
 
+def named(ref: str, option: str = "--baseline") -> str:
+    """The commit ``ref`` names (BenchError naming ``option`` and ``ref`` if none)."""
+    found = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if found.returncode != 0:
+        raise BenchError(f"{option} {ref!r}: no such commit, branch or tag in this repository")
+    return found.stdout.strip()
+
+
 @contextmanager
 def baseline_tree(ref: str, tmp: Path) -> Iterator[Path]:
     """Check ``ref`` out under ``tmp``; yield a folder to import it from (BenchError naming it)."""
-    found = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    if found.returncode != 0:
-        raise BenchError(f"--baseline {ref!r}: no such commit, branch or tag in this repository")
-    commit = found.stdout.strip()
+    commit = named(ref)
     if git("cat-file", "-e", f"{commit}:nplearn/__init__.py").returncode != 0:
         raise BenchError(f"--baseline {ref!r}: that commit has no nplearn package folder")
-    tree = tmp / "baseline"
+    tree = tmp / commit[:12]
     added = git("worktree", "add", "--detach", "--quiet", str(tree), commit)
     if added.returncode != 0:
         raise BenchError(f"--baseline {ref!r}: git worktree add failed: {added.stderr.strip()}")
     try:
-        yield _import_path(tmp / "baseline-path", tree / "nplearn")
+        yield _import_path(tmp / f"{commit[:12]}-path", tree / "nplearn")
     finally:
         git("worktree", "remove", "--force", str(tree))
 
@@ -144,10 +150,12 @@ def compare(
     tolerance: float,
     budget: float,
     labels: tuple[str, str] = ("baseline", "working tree"),
+    python: str = sys.executable,
 ) -> list[Comparison]:
-    """One result per configuration, in order (BenchError naming a side that fails)."""
-    sides = {side: Side(label, folder, ("nplearn",))
-             for side, label, folder in (("base", labels[0], base), ("tree", labels[1], tree))}
+    """One result per configuration, in order (BenchError naming a side that fails); the
+    baseline runs in the interpreter ``python``."""
+    sides = {"base": Side(labels[0], base, ("nplearn",), python=python),
+             "tree": Side(labels[1], tree, ("nplearn",))}  # fmt: skip
     ratio = f"{labels[1]} / {labels[0]}"
     outcome = measure(
         sides, {ratio: (("tree", "nplearn"), ("base", "nplearn"))}, configs, budget=budget,

@@ -47,6 +47,7 @@ class Run:
     ab: tuple[list[ab.Comparison], str] | None
     tolerance: float
     seconds: float
+    history: str = ""  # the section of :mod:`.history`
 
     def gate_reasons(self) -> tuple[list[str], list[str]]:
         """Full mode: why the gate fails, and why it is inconclusive."""
@@ -220,6 +221,7 @@ def write_bench_report(run: Run, reports: str | os.PathLike[str]) -> Path:
             _comparisons(results, "working tree", "baseline"),
             ab.summary(results, "the baseline", run.tolerance) + "\n",
         ]
+    body.append(run.history)
     tol = run.tolerance
     body.append(_prose("method", mode=run.mode, seconds=run.seconds, threads=run.threads,
                        interval=1 + tol / 3, point=1 + tol / 2, low=1 - tol, tol_high=1 + tol,

@@ -15,15 +15,17 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
-from benchmarks.timing import ab, gate, limit
+from benchmarks.timing import ab, envs, gate, history, limit
 from benchmarks.timing.conftest import MODES
+from benchmarks.timing.limit import DEFAULT
 from benchmarks.timing.report import Run, write_bench_report
 from benchmarks.timing.sequential import BAD_INPUT, FAILED, INCONCLUSIVE, OK
-from benchmarks.timing.steps import configs
+from benchmarks.timing.steps import Config, configs
 from verification.provenance import git_commit
 
 HERE = Path(__file__).resolve().parent
@@ -31,20 +33,17 @@ PLANT = 0.03
 OVERALL = ("REGRESSION", "no regression", "INCONCLUSIVE")
 
 
-def _ab(base: Path, tree: Path, labels: tuple[str, str], quick: bool, tolerance: float,
-        budget: float) -> list[ab.Comparison]:  # fmt: skip
+def _configs(quick: bool) -> list[Config]:
     """Both networks and dtypes at the mode's batch sizes the gate holds to its target (>= 16)."""
-    batches = [b for b in MODES["quick" if quick else "full"]["batches"] if b >= 16]
-    return ab.compare(
-        base, tree, configs(batches), tolerance=tolerance, budget=budget, labels=labels
-    )
+    return configs([b for b in MODES["quick" if quick else "full"]["batches"] if b >= 16])
 
 
 def planted_ab(tmp: Path, fraction: float, quick: bool, tolerance: float,
                budget: float) -> list[ab.Comparison]:  # fmt: skip
     copy = ab.planted_tree(tmp, fraction, name=f"copy-{fraction}-{time.monotonic_ns()}")
     label = f"copy {fraction:.0%} slower" if fraction else "identical copy"
-    return _ab(ab.ROOT, copy, ("working tree", label), quick, tolerance, budget)
+    return ab.compare(ab.ROOT, copy, _configs(quick), tolerance=tolerance, budget=budget,
+                      labels=("working tree", label))  # fmt: skip
 
 
 def self_test(runs: int, tolerance: float, plants: Sequence[float], budget: float) -> int:
@@ -77,18 +76,24 @@ def self_test(runs: int, tolerance: float, plants: Sequence[float], budget: floa
     return OK if ok else FAILED
 
 
-def baseline_ab(ref: str, quick: bool, tolerance: float,
-                budget: float) -> tuple[list[ab.Comparison], str]:  # fmt: skip
-    """The A/B of the working tree against ``ref``, and what was compared."""
-    with tempfile.TemporaryDirectory() as tmp, ab.baseline_tree(ref, Path(tmp)) as base:
-        results = _ab(base, ab.ROOT, (f"baseline {ref}", "working tree"), quick, tolerance, budget)
+def baseline_ab(ref: str | None, env: str | None, quick: bool, tolerance: float,
+                budget: float) -> tuple[list[ab.Comparison], str, str]:  # fmt: skip
+    """The A/B of the working tree against ``ref`` and/or environment ``env``: the results,
+    what was compared (each side's provenance) and what differs."""
+    python = envs.interpreter(env) if env else sys.executable
+    sides = [envs.describe(python), envs.describe(sys.executable)]
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        base = stack.enter_context(ab.baseline_tree(ref, Path(tmp))) if ref else ab.ROOT
+        results = ab.compare(base, ab.ROOT, _configs(quick), tolerance=tolerance, budget=budget,
+                             labels=(f"baseline {ref or env}", "working tree"), python=python)
     status = ab.git("status", "--porcelain", "--untracked-files=no", "--", "nplearn").stdout
     changed = sum(bool(line.strip()) for line in status.splitlines())
-    what = (
-        f"the working-tree files of nplearn/ (commit {git_commit()}, "
-        f"uncommitted changes in {changed} of its files) against {ref}"
-    )
-    return results, what
+    what = (f"the working-tree files of nplearn/ (commit {git_commit()}, uncommitted changes in "
+            f"{changed} of its files) against {ref or 'the same files'}; " + "; ".join(
+                f"{name}: " + ", ".join(f"{k} {v}" for k, v in side.items())
+                for name, side in zip(("baseline", "working tree"), sides, strict=True)))
+    differs = envs.differences(*sides) if env else ""
+    return results, what, " + ".join(filter(None, [ref, differs]))
 
 
 def timing_pass(mode: str, threads: int, json_file: Path) -> bool:
@@ -106,9 +111,10 @@ def run_all(args: argparse.Namespace, reports: Path) -> int:
     start, mode = time.perf_counter(), "quick" if args.quick else "full"
     budget = args.budget
     compared = None
-    if args.baseline:  # first: a bad ref or a broken baseline fails before any timing
-        print(f"== A/B: working tree against {args.baseline} ==", flush=True)
-        compared = baseline_ab(args.baseline, args.quick, args.tolerance, budget)
+    rows = None if args.quick else history.read(reports / history.FILE)  # a bad file stops first
+    if args.baseline or args.baseline_env:  # first: a bad baseline fails before any timing
+        print(f"== A/B: working tree against {args.baseline or args.baseline_env} ==", flush=True)
+        compared = baseline_ab(args.baseline, args.baseline_env, args.quick, args.tolerance, budget)
         print(f"  ({time.perf_counter() - start:.0f} s)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         json_file = Path(tmp) / "timings.json"
@@ -126,8 +132,11 @@ def run_all(args: argparse.Namespace, reports: Path) -> int:
     float32 = configs(MODES[mode]["batches"], ["float32"])
     reached = limit.measure(float32, clusters=3 if args.quick else 6,
                             block=0.01 if args.quick else 0.03)  # fmt: skip
-    run = Run(mode, args.threads, blocks, verdicts, selftest, reached, compared,
+    run = Run(mode, args.threads, blocks, verdicts, selftest, reached, compared and compared[:2],
               args.tolerance, time.perf_counter() - start)  # fmt: skip
+    if rows is not None:
+        run.history = history.update(reports, rows, verdicts, reached.kernels[DEFAULT],
+                                     args.tolerance, budget)  # fmt: skip
     path = write_bench_report(run, reports)
     print(f"wrote {path} ({run.seconds:.0f} s)")
     for line in run.verdict_lines():
@@ -136,7 +145,7 @@ def run_all(args: argparse.Namespace, reports: Path) -> int:
     if compared is not None:
         for c in compared[0]:
             print(f"  A/B {c.line()}")
-        print(ab.summary(compared[0], args.baseline, args.tolerance))
+        print(ab.summary(compared[0], compared[2], args.tolerance))
         words.append(ab.overall(compared[0]))
     if {"FAILED", "REGRESSION"} & set(words):
         return FAILED

@@ -63,12 +63,14 @@ class BenchError(RuntimeError):
 
 @dataclass(frozen=True)
 class Side:
-    """One worker process: ``label`` for messages, nplearn from ``folder``, ``impls`` it times."""
+    """One worker process: ``label`` for messages, nplearn from ``folder``, ``impls`` it times,
+    run by the interpreter ``python``."""
 
     label: str
     folder: Path
     impls: tuple[str, ...]
     env: tuple[tuple[str, str], ...] = ()
+    python: str = sys.executable
 
 
 class Worker:
@@ -78,7 +80,7 @@ class Worker:
         self.side = side
         environ = {**os.environ, **pinned_environment(default_threads()), **dict(side.env)}
         environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(side.folder), str(ROOT)]))
-        command, pipe = [sys.executable, "-m", "benchmarks.timing.worker"], subprocess.PIPE
+        command, pipe = [side.python, "-m", "benchmarks.timing.worker"], subprocess.PIPE
         self.proc = subprocess.Popen(
             command, cwd=side.folder, env=environ, stdin=pipe, stdout=pipe, text=True
         )
