@@ -145,14 +145,16 @@ class CrossEntropyLoss(Loss):
         # rows for their maxima and sums.
         p = np.exp(log_p)
         if labels:
-            if batch and (true.min() < 0 or true.max() >= classes):
+            # L = -sum_rows log p[label];  dL/dz = p - onehot(label). log_p and p are C-ordered,
+            # so their ravel() is a view and ``at`` indexes (row, label) in it. One C call both
+            # computes ``at`` and range-checks every label (row_starts(batch, 1) is 0..batch-1).
+            try:
+                at = np.ravel_multi_index((row_starts(batch, 1), true), (batch, classes))
+            except ValueError:
                 raise ValueError(
                     f"CrossEntropyLoss: labels must lie in [0, {classes}) for logits of "
                     f"shape {logits.shape}; got min {true.min()}, max {true.max()}"
-                )
-            # L = -sum_rows log p[label];  dL/dz = p - onehot(label). log_p and p are C-ordered,
-            # so their ravel() is a view and ``at`` indexes (row, label) in it.
-            at = row_starts(batch, classes) + true
+                ) from None
             value = -float(np.add.reduce(log_p.ravel()[at], dtype=np.float64))
             grad = p
             grad.ravel()[at] -= 1

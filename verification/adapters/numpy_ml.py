@@ -276,10 +276,8 @@ def sgd(lr: float, l2: float = 0.0) -> _Optimizer:
     return _Optimizer(optimizers.SGD(lr=lr))
 
 
-def momentum(lr: float, mu: float, nesterov: bool = False) -> _Optimizer:
-    """numpy-ml's SGD with ``momentum=mu``; it has no Nesterov variant."""
-    if nesterov:
-        raise ValueError("numpy-ml's SGD has no Nesterov momentum; got nesterov=True")
+def momentum(lr: float, mu: float) -> _Optimizer:
+    """numpy-ml's SGD with ``momentum=mu``; no ``nesterov`` keyword: it has no Nesterov variant."""
     return _Optimizer(optimizers.SGD(lr=lr, momentum=mu))
 
 
