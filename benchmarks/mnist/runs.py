@@ -102,11 +102,8 @@ def run(cfg: RunConfig, data: Prepared, seed: int) -> RunResult:
     """Train ``cfg`` (its ``epochs``) on ``data`` with ``seed``; evaluate after every epoch."""
     init_rng, shuffle_rng = generators(seed)
     net, loss, optimizer = build(cfg, init_rng)
-    if cfg.full_train:
-        x, y, validation = data.x_full, data.y_full, None
-    else:
-        x, y = data.x_train, data.y_train
-        validation = (data.x_val, _targets(cfg, data.y_val))
+    x, y = data.training(cfg.full_train)
+    validation = None if cfg.full_train else (data.x_val, _targets(cfg, data.y_val))
     y_test = _targets(cfg, data.y_test)
     test_every = max(1, cfg.epochs // TEST_POINTS)
 
