@@ -113,14 +113,11 @@ def _verdicts(inputs: Inputs) -> dict[str, object]:
         * (not judged),
         "ce_verdict": verdict(round(post_ce, 2) >= POST_CE_CLAIM, "confirmed", "refuted"),
         "ce_post": inputs.pm("mnist", ce.key, "post_accuracy"),
-        "ce_post2": f"{post_ce:.2f}",
+        "post_ce": post_ce,
         "ce_right": inputs.pm("mnist", ce.key, "test_accuracy"),
         "mse_verdict": verdict(mse_acc < WORKING, "confirmed", "refuted"),
-        "mse_acc": f"{mse_acc:.4f}",
-        "working2": f"{WORKING:.2f}",
+        "mse_acc": mse_acc,
         "mse_error": inputs.pm("mnist", mse.key, "post_error", 2),
-        "mse_claim": POST_MSE_CLAIM,
-        "best_target": f"{BEST_TARGET:.3f}",
         "best_verdict": verdict(best_acc >= BEST_TARGET, "met", "NOT met"),
         "best_acc": inputs.pm("mnist", best.key, "test_accuracy"),
         "tta_verdict": tta_verdict(inputs.tta, inputs.tta_configs, judged, inputs.tta_depends),
@@ -188,25 +185,13 @@ def _ablation(inputs: Inputs) -> dict[str, object]:
         rows.append(
             [f"`{r.short}`: {r.label}", pm(r.accuracy, r.accuracy_std), loss, live, r.seeds]
         )
-    by = {r.changes: r for r in inputs.ablation_rows}
-
-    def value(changes: tuple[str, ...], field: str, spec: str) -> str:
-        return format(getattr(by[changes], field), spec) if changes in by else "n/a"
-
     columns = ["variant", "test accuracy (/255)", "final training loss per sample"]
     unjudged = "none drawn from a quick or reduced run."
     return {
         "conclusion": conclusion(inputs.ablation_rows) if inputs.judged else unjudged,
-        "ablation_epochs": inputs.plan.variants[0].config.epochs,
-        "working": f"{WORKING:.0%}",
+        "ab": {r.short: r for r in inputs.ablation_rows},
         "factors": "\n".join(f"- `{k}`: {text}" for k, (text, _) in FACTORS.items()),
         "ablation_table": markdown_table([*columns, "live hidden units", "seeds"], rows),
-        **{
-            f"live_{k or 'post'}": value((k,) if k else (), "active_units", ".2f")
-            for k in ("", "lr", "sum", "relu")
-        },
-        "loss_post": value((), "loss", ".3g"),
-        "loss_init": value(("init",), "loss", ".3g"),
     }
 
 
@@ -226,7 +211,6 @@ def _tta(inputs: Inputs) -> dict[str, object]:
     return {
         "tta_caps": ", ".join(f"{c.key}: at most {c.epochs} epochs" for c in inputs.tta_configs),
         "tta_depends": inputs.tta_depends,
-        "confidence": f"{CONFIDENCE:.0%}",
         "tta_agreement": "" if gap != gap else agreement,
         "tta_table": markdown_table(["config", "threshold", "nplearn s", "PyTorch s", RATIO], rows),
     }
@@ -266,7 +250,11 @@ def render(inputs: Inputs) -> str:
         "headline": _headline(inputs),
         **_verdicts(inputs),
         "faithful": _faithful_table(inputs),
-        "first_seed": inputs.plan.seeds[0],
+        "plan": inputs.plan,
+        "working": WORKING,
+        "best_target": BEST_TARGET,
+        "mse_claim": POST_MSE_CLAIM,
+        "confidence": CONFIDENCE,
         **_ablation(inputs),
         "best": inputs.plan.headline[2],
         "best_table": _best_table(inputs),
