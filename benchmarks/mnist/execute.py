@@ -2,16 +2,13 @@
 
 Contract
 --------
-:func:`plan` lists every ``(data set, config, seed)`` job of a mode: the post-faithful CE and MSE
-runs and the best config on each data set, and the ablation variants on MNIST (quick mode: at most
-:data:`QUICK_EPOCHS`; ``epochs_scale`` shrinks a full plan). A job is plain, picklable data: any
-worker runs it from the job alone.
-
-:func:`execute` runs the jobs with ``joblib.Parallel``, longest first (``Job.cost``, which also
-weights ``progress.CostBar``): ``n_jobs`` loky processes, or a Dask cluster through joblib's
-``dask`` backend (``dask="local"``: a ``LocalCluster`` of ``n_jobs`` one-thread workers; else a
-scheduler address). Every run uses one BLAS thread, so its outcome is a function of its job alone,
-whatever the backend or finishing order. Each finished run is saved at once, atomically, as
+:func:`plan` lists every ``(data set, config, seed)`` job: the post's CE and MSE runs and the best
+config on each data set, the ablation variants on MNIST (quick: at most :data:`QUICK_EPOCHS`
+epochs; ``epochs_scale`` shrinks a full plan); a job is plain, picklable data. :func:`execute`
+runs them with ``joblib.Parallel``, longest first (``Job.cost``, also ``progress.CostBar``'s
+weights), on ``n_jobs`` loky processes or a Dask cluster (``dask="local"``: ``n_jobs`` one-thread
+workers; else a scheduler address), one BLAS thread per run, so a run's outcome depends on its job
+alone, whatever the backend or finishing order. Each finished run is saved at once, atomically, as
 ``<folder>/<data set>/<config>/seed<n>.json``; ``resume=True`` loads those saved with the same
 config. A run that raises, or a dead worker, stops the execution with :class:`RunFailed` naming
 the run(s), after every finished run is saved.

@@ -150,10 +150,8 @@ def tta_summary(points: pd.DataFrame) -> pd.DataFrame:
 def peer_agreement(points: pd.DataFrame) -> float:
     """Largest |nplearn - torch| test accuracy at a common (config, seed, step); NaN if no torch."""
     keys = ["config", "seed", "step"]
-    mine = points[points["framework"] == "nplearn"].set_index(keys)["test_accuracy"]
-    peer = points[points["framework"] == "torch"].set_index(keys)["test_accuracy"]
-    common = mine.index.intersection(peer.index)
-    return float((mine.loc[common] - peer.loc[common]).abs().max())
+    wide = points.pivot(index=keys, columns="framework", values="test_accuracy")
+    return float((wide["nplearn"] - wide.get("torch", np.nan)).abs().max())
 
 
 def _clean(value: object) -> object:
@@ -162,11 +160,8 @@ def _clean(value: object) -> object:
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    value = value.item() if hasattr(value, "item") else value
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def write_data(folder: Path, frames: Mapping[str, pd.DataFrame], summary: Mapping) -> list[str]:

@@ -2,14 +2,13 @@
 
 Contract
 --------
-:func:`time_to_accuracy` times the post's CE recipe (capped at :data:`POST_CE_EPOCHS` epochs) and
-the best recipe for every seed, with ``threads`` BLAS and torch threads. Per (config, seed),
-nplearn and, when installed, PyTorch (same initial weights, optimiser, batch order, schedule and
-evaluation points) are :func:`trainer` generators advanced by :func:`interleaved`, a quarter epoch
-each in ABBA order, so drift of the machine's speed affects both alike. Only training steps are
-timed. A curve ends at its first point at or above the highest threshold, or with its batches.
-Each (config, seed) is saved when done; ``resume`` keeps it if timed with the same config,
-threads, frameworks and BLAS kernel.
+:func:`time_to_accuracy` times the post's CE recipe (at most :data:`POST_CE_EPOCHS` epochs) and the
+best recipe per seed with ``threads`` BLAS and torch threads: nplearn and, if installed, PyTorch
+(same initial weights, optimiser, batch order, schedule and evaluation points) are :func:`trainer`
+generators advanced by :func:`interleaved`, a quarter epoch each in ABBA order, so drift of the
+machine's speed affects both alike. Only training steps are timed. A curve ends at its first point
+at or above the highest threshold, or with its batches. Each (config, seed) is saved when done;
+``resume`` keeps it if timed with the same config, threads, frameworks and BLAS kernel.
 """
 
 from __future__ import annotations
