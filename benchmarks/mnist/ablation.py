@@ -127,14 +127,9 @@ def conclusion(rows: Sequence[Row]) -> str:
         )
     smallest = min(len(r.changes) for r in working)
     fixes = sorted((r for r in working if len(r.changes) == smallest), key=lambda r: -r.accuracy)
-    without = [
-        by_changes[rest]
-        for fix in fixes
-        for rest in (tuple(c for c in fix.changes if c != drop) for drop in fix.changes)
-        if rest in by_changes
-    ]
-    complete = len(without) == smallest * len(fixes)  # every drop-one variant was run
-    at_most = _pct(max(r.accuracy for r in without)) if complete else ""
+    drop_one = [tuple(c for c in fix.changes if c != drop) for fix in fixes for drop in fix.changes]
+    without = [by_changes.get(rest) for rest in drop_one]
+    at_most = _pct(max(r.accuracy for r in without if r)) if all(without) else ""  # all were run
     opening = (
         f"No single factor is enough (the best alone, {best_single.label}, reaches "
         f"{_pct(best_single.accuracy)}); the post's MSE network"

@@ -210,7 +210,6 @@ def _tta(inputs: Inputs) -> dict[str, object]:
     agreement += f"most {gap:.4f} ({same if gap <= SAME_TRAJECTORY else other})."
     return {
         "tta_caps": ", ".join(f"{c.key}: at most {c.epochs} epochs" for c in inputs.tta_configs),
-        "tta_depends": inputs.tta_depends,
         "tta_agreement": "" if gap != gap else agreement,
         "tta_table": markdown_table(["config", "threshold", "nplearn s", "PyTorch s", RATIO], rows),
     }
@@ -250,7 +249,7 @@ def render(inputs: Inputs) -> str:
         "headline": _headline(inputs),
         **_verdicts(inputs),
         "faithful": _faithful_table(inputs),
-        "plan": inputs.plan,
+        "inputs": inputs,
         "working": WORKING,
         "best_target": BEST_TARGET,
         "mse_claim": POST_MSE_CLAIM,

@@ -53,17 +53,11 @@ def finals(results: Iterable[RunResult]) -> pd.DataFrame:
 
 
 def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std of the final metrics per ``(dataset, config)``.
-
-    Returns:
-        Index ``(dataset, config)``; columns ``(<metric>, "mean"|"std")``, ``("epochs", "max")``
-        and ``("seed", "count")``.
-    """
+    """Mean and std of the final metrics: index ``(dataset, config)``, columns ``(<metric>,
+    "mean"|"std")``."""
     metrics = {column: ["mean", lambda s: s.std(ddof=0)] for column in FINAL_COLUMNS}
     with np.errstate(invalid="ignore"):  # a diverged run's post-style error may be inf
-        table = frame.groupby(["dataset", "config"], sort=False).agg(
-            {**metrics, "epochs": ["max"], "seed": ["count"]}
-        )
+        table = frame.groupby(["dataset", "config"], sort=False).agg(metrics)
     return table.rename(columns={"<lambda_0>": "std"}, level=1)
 
 
