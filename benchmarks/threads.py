@@ -3,16 +3,14 @@
 Contract
 --------
 :func:`default_threads` is ``$NPLEARN_BENCH_THREADS`` or 1: on a 2-core machine two OpenBLAS
-threads make the small products of a 784-128-10 step slower and noisier, and OpenBLAS workers
-spin-wait on the core PyTorch's second thread needs, which would flatter nplearn. Timing and
-mnist both use it, so their figures compare. :func:`pinned_environment` pins a new process's
-pools before it starts (threadpoolctl cannot reach XLA's, and some pools read it at import).
-
-Every timed process runs on one core, ``$NPLEARN_BENCH_CORE`` (default: the last core this
-process may use; ``none`` turns pinning off), so that no implementation gets a second core for
-its runtime threads. :func:`pin` sets it with ``os.sched_setaffinity`` and must run before any
-library starts a thread (threads inherit the affinity of the thread that starts them);
-:func:`affinity` describes the result for a report's provenance.
+threads make the small products of a 784-128-10 step slower and noisier, and their workers
+spin-wait on the core PyTorch's second thread needs, which would flatter nplearn; timing and mnist
+both use it, so their figures compare. :func:`pinned_environment` pins a new process's pools
+before it starts (threadpoolctl cannot reach XLA's, and some pools read it at import). Every timed
+process runs on one core, ``$NPLEARN_BENCH_CORE`` (default: the last core this process may use;
+``none``: no pinning), so no implementation gets a second core for its runtime threads: :func:`pin`
+sets it (``os.sched_setaffinity``) and must run before any library starts a thread (threads
+inherit the affinity of the thread that starts them); :func:`affinity` describes it for provenance.
 """
 
 from __future__ import annotations
@@ -48,10 +46,9 @@ def pin() -> str | None:
     """Pin this process to ``$NPLEARN_BENCH_CORE``; None when done or turned off, else why it
     could not be (not Linux, a core this process may not use)."""
     core = default_core()
-    if core == OFF:
-        return None
     try:
-        os.sched_setaffinity(0, {int(core)})
+        if core != OFF:
+            os.sched_setaffinity(0, {int(core)})
     except (AttributeError, ValueError, OSError) as exc:
         return f"cannot pin to core {core!r} ({type(exc).__name__}: {exc})"
     return None

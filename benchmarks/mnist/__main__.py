@@ -3,16 +3,14 @@
 Contract
 --------
 Runs the ablation conclusion's unit tests (``test_ablation.py``, no training); every training run
-of ``execute.plan`` through joblib (``--jobs`` loky processes or a ``--dask`` cluster; 1 BLAS
-thread per run; each saved as it finishes, ``--resume`` keeps the saved ones); then, alone in this
-process with ``--threads`` BLAS and torch threads, the time-to-accuracy runs (``tta``); and writes
+of ``execute.plan`` through joblib (``--jobs`` loky processes or a ``--dask`` cluster, 1 BLAS
+thread per run, each saved as it finishes; ``--resume`` keeps the saved ones); then, alone in this
+process with ``--threads`` BLAS and torch threads, the time-to-accuracy runs (``tta``); writes
 ``<out>/mnist.md`` (provenance header with the data files' SHA-256, body from ``report.render``)
-with its figures, CSV and JSON under ``<out>/mnist/``.
-
-``--quick`` (CI smoke test): one seed, every run capped at 2 epochs, written under
-``reports/quick/`` unless ``--out`` says otherwise, judged by nothing; ``--epochs-scale`` or fewer
-than 3 seeds make a REDUCED RUN, not judged either. Exit status 0 unless a unit test failed, the
-data is missing or a run failed (its name is printed).
+and its figures, CSV and JSON under ``<out>/mnist/``. ``--quick`` (CI smoke test): one seed, every
+run capped at 2 epochs, written under ``reports/quick/`` unless ``--out`` says otherwise, judged
+by nothing; ``--epochs-scale`` or fewer than 3 seeds make a REDUCED RUN, not judged either. Exit
+status 0 unless a unit test failed, the data is missing or a run failed (its name is printed).
 """
 
 from __future__ import annotations

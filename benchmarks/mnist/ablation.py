@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -31,9 +32,9 @@ FACTORS: dict[str, tuple[str, dict[str, object]]] = {
     "sum": ("the gradient summed over the batch (the CE run's scale)", {"loss": "mse-sum"}),
 }
 
-#: The sets of changed factors that are run: the baseline, each factor alone, both
-#: triples "correct ReLU + He init + a larger step", each of them with every one of its
-#: factors left out, and all four (the CE run's full step: lr 5e-2 on a summed gradient).
+#: The sets of changed factors run: the baseline, each factor alone, both triples "correct ReLU +
+#: He init + a larger step" and each of them with one factor left out, and all four (the CE run's
+#: full step: lr 5e-2 on a summed gradient).
 COMBINATIONS: tuple[tuple[str, ...], ...] = (
     (), ("relu",), ("init",), ("lr",), ("sum",),
     ("relu", "init"), ("relu", "lr"), ("init", "lr"), ("relu", "sum"), ("init", "sum"),
@@ -63,11 +64,9 @@ def variants(base: RunConfig, epochs: int) -> list[Variant]:
     """One :class:`Variant` of the post-faithful MSE config ``base`` per :data:`COMBINATIONS`."""
     out = []
     for changes in COMBINATIONS:
-        fields: dict[str, object] = {"epochs": epochs}
-        for factor in changes:
-            fields.update(FACTORS[factor][1])
+        fields: dict[str, Any] = {k: v for c in changes for k, v in FACTORS[c][1].items()}
         key = "abl-" + ("-".join(changes) or "baseline")
-        out.append(Variant(changes, replace(base, key=key, **fields)))  # type: ignore[arg-type]
+        out.append(Variant(changes, replace(base, key=key, epochs=epochs, **fields)))
     return out
 
 
@@ -128,14 +127,9 @@ def conclusion(rows: Sequence[Row]) -> str:
         )
     smallest = min(len(r.changes) for r in working)
     fixes = sorted((r for r in working if len(r.changes) == smallest), key=lambda r: -r.accuracy)
-    without = [
-        by_changes[rest]
-        for fix in fixes
-        for rest in (tuple(c for c in fix.changes if c != drop) for drop in fix.changes)
-        if rest in by_changes
-    ]
-    complete = len(without) == smallest * len(fixes)  # every drop-one variant was run
-    at_most = _pct(max(r.accuracy for r in without)) if complete else ""
+    drop_one = [tuple(c for c in fix.changes if c != drop) for fix in fixes for drop in fix.changes]
+    without = [by_changes.get(rest) for rest in drop_one]
+    at_most = _pct(max(r.accuracy for r in without if r)) if all(without) else ""  # all were run
     opening = (
         f"No single factor is enough (the best alone, {best_single.label}, reaches "
         f"{_pct(best_single.accuracy)}); the post's MSE network"

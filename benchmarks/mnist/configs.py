@@ -83,9 +83,8 @@ class SummedMSE(MSE):
 
     def _value_and_grad(self, pred: Tensor, true: Tensor) -> tuple[float, Tensor]:
         value, grad = super()._value_and_grad(pred, true)
-        batch = pred.shape[0]
-        grad *= batch
-        return value * batch, grad
+        grad *= pred.shape[0]
+        return value * pred.shape[0], grad
 
 
 ACTIVATIONS = {"sigmoid": Sigmoid, "relu": ReLU, "post-relu": PostReLU}
@@ -111,12 +110,10 @@ def build(cfg: RunConfig, rng: np.random.Generator) -> tuple[Network, Loss, Opti
 
 def lr_at(cfg: RunConfig, epoch: int) -> float:
     """Learning rate of 0-based ``epoch``: ``lr``, or ``lr*(1+cos(pi*epoch/epochs))/2`` (cosine)."""
-    if cfg.schedule == "cosine":
-        return cfg.lr * 0.5 * (1 + math.cos(math.pi * epoch / cfg.epochs))
-    return cfg.lr
+    cosine = cfg.schedule == "cosine"
+    return cfg.lr * 0.5 * (1 + math.cos(math.pi * epoch / cfg.epochs)) if cosine else cfg.lr
 
 
 def scaled(cfg: RunConfig, scale: float = 1.0, cap: int | None = None) -> RunConfig:
     """``cfg`` with ``epochs`` times ``scale`` (at least 1), capped at ``cap``."""
-    epochs = max(1, round(cfg.epochs * scale))
-    return replace(cfg, epochs=min(epochs, cap or epochs))
+    return replace(cfg, epochs=min(max(1, round(cfg.epochs * scale)), cap or math.inf))

@@ -45,16 +45,19 @@ class Prepared:
     y_test: Tensor
     x_test_raw: Tensor
 
+    def training(self, full_train: bool) -> tuple[Tensor, Tensor]:
+        """``(x, y)`` a run trains on: all training images, or the post's 80 % split."""
+        return (self.x_full, self.y_full) if full_train else (self.x_train, self.y_train)
+
 
 def prepare(name: str = "mnist") -> Prepared:
     """Load data set ``name`` (a key of ``nplearn.data.DATASETS``) and prepare its views."""
     x, y, x_test, y_test = load_mnist(name=name)
-    x_full = x.astype(np.float32) / 255
+    x_full, x_scaled = x.astype(np.float32) / 255, x_test.astype(np.float32) / 255
     x_train, x_val, y_train, y_val = train_test_split(
         x_full, y, test_size=VALIDATION, random_state=42
     )
-    x_test_scaled = x_test.astype(np.float32) / 255
-    return Prepared(name, x_train, y_train, x_val, y_val, x_full, y, x_test_scaled, y_test, x_test)
+    return Prepared(name, x_train, y_train, x_val, y_val, x_full, y, x_scaled, y_test, x_test)
 
 
 def training_images(full_train: bool) -> int:
@@ -64,5 +67,4 @@ def training_images(full_train: bool) -> int:
 
 def digests(names: tuple[str, ...]) -> dict[str, str]:
     """``{"<data set>/<file> SHA-256": digest}`` for every file of the named data sets."""
-    files = [(name, file, sha) for name in names for file, sha in DATASETS[name].files.values()]
-    return {f"{name}/{file} SHA-256": sha for name, file, sha in files}
+    return {f"{n}/{file} SHA-256": sha for n in names for file, sha in DATASETS[n].files.values()}

@@ -2,19 +2,16 @@
 
 Contract
 --------
-:func:`plan` lists every ``(data set, config, seed)`` job of a mode: the post-faithful CE and MSE
-runs and the best config on each data set, and the ablation variants on MNIST (full mode: the
-post's epochs; quick mode: at most :data:`QUICK_EPOCHS`; ``epochs_scale`` shrinks a full plan). A
-job is plain, picklable data: any worker runs it from the job alone.
-
-:func:`execute` runs the jobs with ``joblib.Parallel``, longest first (``Job.cost``, which also
-weights the progress bar, ``progress.CostBar``): ``n_jobs`` loky processes, or a Dask cluster
-through joblib's ``dask`` backend (``dask="local"``: a ``LocalCluster`` of ``n_jobs`` one-thread
-workers; else a scheduler address). Every run uses one BLAS thread, so a
-run's outcome is a function of its job alone, whatever the backend or finishing order. Each
-finished run is saved at once, atomically, as ``<folder>/<data set>/<config>/seed<n>.json``;
-``resume=True`` loads those saved with the same config. A run that raises, or a dead worker,
-stops the execution with :class:`RunFailed` naming the run(s), after every finished run is saved.
+:func:`plan` lists every ``(data set, config, seed)`` job: the post's CE and MSE runs and the best
+config on each data set, the ablation variants on MNIST (quick: at most :data:`QUICK_EPOCHS`
+epochs; ``epochs_scale`` shrinks a full plan); a job is plain, picklable data. :func:`execute`
+runs them with ``joblib.Parallel``, longest first (``Job.cost``, also ``progress.CostBar``'s
+weights), on ``n_jobs`` loky processes or a Dask cluster (``dask="local"``: ``n_jobs`` one-thread
+workers; else a scheduler address), one BLAS thread per run, so a run's outcome depends on its job
+alone, whatever the backend or finishing order. Each finished run is saved at once, atomically, as
+``<folder>/<data set>/<config>/seed<n>.json``; ``resume=True`` loads those saved with the same
+config. A run that raises, or a dead worker, stops the execution with :class:`RunFailed` naming
+the run(s), after every finished run is saved.
 """
 
 from __future__ import annotations
@@ -24,7 +21,7 @@ import json
 import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +86,8 @@ def plan(
     """Every headline config on every data set and the ablation on the first, for every seed."""
     cap = QUICK_EPOCHS if quick else None
     headline = tuple(scaled(cfg, epochs_scale, cap) for cfg in HEADLINE)
-    ablation_epochs = max(1, round(ABLATION_EPOCHS * epochs_scale))
-    variants = tuple(ablation.variants(POST_MSE, min(ablation_epochs, cap or ablation_epochs)))
+    ablation_base = scaled(replace(POST_MSE, epochs=ABLATION_EPOCHS), epochs_scale, cap)
+    variants = tuple(ablation.variants(POST_MSE, ablation_base.epochs))
     jobs = [Job(name, cfg, seed) for name in datasets for cfg in headline for seed in seeds]
     jobs += [Job(datasets[0], v.config, seed) for v in variants for seed in seeds]
     return Plan(tuple(jobs), headline, variants, tuple(seeds), tuple(datasets))
@@ -109,8 +106,8 @@ def blas_kernel() -> str:
     return f"{kernels or 'unknown'} ({chosen})"
 
 
-def _task(job: Job, datasets: Sequence[str]) -> RunResult:
-    """Run one job with one BLAS thread; any error names the job.
+def _task(i: int, job: Job, datasets: Sequence[str]) -> tuple[int, RunResult]:
+    """``(i, result of job)``, run with one BLAS thread; any error names the job.
 
     A worker loads every data set on its first job, so its memory stays flat from then on (loky
     restarts a worker whose memory grows, taking it for a leak).
@@ -118,15 +115,15 @@ def _task(job: Job, datasets: Sequence[str]) -> RunResult:
     try:
         for name in set(datasets) - _DATA.keys():
             _DATA[name] = prepare(name)
-        with threadpool_limits(limits=1, user_api="blas"), contextlib.ExitStack() as quiet:
-            if job.config.key.startswith("abl-"):
-                # Some ablation variants diverge on purpose; their NaNs are reported, not warned.
-                quiet.enter_context(np.errstate(all="ignore"))
-                quiet.enter_context(warnings.catch_warnings())
+        # Some ablation variants diverge on purpose; their NaNs are reported, not warned.
+        quiet = job.config.key.startswith("abl-")
+        with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+            if quiet:
                 warnings.simplefilter("ignore", RuntimeWarning)
-            result = run(job.config, _DATA[job.dataset], job.seed)
+            with np.errstate(all="ignore" if quiet else None):
+                result = run(job.config, _DATA[job.dataset], job.seed)
             result.blas = blas_kernel()
-        return result
+        return i, result
     except Exception as exc:
         raise RunFailed(f"run {job.name} failed: {type(exc).__name__}: {exc}") from exc
 
@@ -157,25 +154,19 @@ def _backend(n_jobs: int, dask: str | None) -> Iterator[str]:
         with parallel_config(backend="loky", n_jobs=n_jobs):
             yield f"joblib loky, {n_jobs} process(es)"
         return
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
-    with contextlib.ExitStack() as stack:
-        if dask == "local":
-            cluster = stack.enter_context(
-                # ":0": any free port, so a cluster already serving the default 8787 is no clash
-                LocalCluster(n_workers=n_jobs, threads_per_worker=1, dashboard_address=":0")
-            )
-            client = stack.enter_context(Client(cluster))
-        else:
-            client = stack.enter_context(Client(dask))
-            try:  # the scheduler unpickles the tasks too; without this module it waits forever
-                client.run_on_scheduler(exec, f"import {__name__}")
-                client.run(exec, f"import {__name__}")
-            except ImportError as exc:
-                raise RunFailed(
-                    f"the Dask cluster at {dask} cannot import {__name__} ({exc}): start its "
-                    "scheduler and workers in this checkout, with PYTHONPATH set to it"
-                ) from exc
+    # ":0": any free port, so a cluster already serving the default 8787 is no clash
+    local = {"n_workers": n_jobs, "threads_per_worker": 1, "dashboard_address": ":0"}
+    with Client(**local) if dask == "local" else Client(dask) as client:
+        try:  # the scheduler unpickles the tasks too; without this module it waits forever
+            client.run_on_scheduler(exec, f"import {__name__}")
+            client.run(exec, f"import {__name__}")
+        except ImportError as exc:
+            raise RunFailed(
+                f"the Dask cluster at {dask} cannot import {__name__} ({exc}): start its "
+                "scheduler and workers in this checkout, with PYTHONPATH set to it"
+            ) from exc
         workers = client.nthreads()
         size = f"{len(workers)} workers, {sum(workers.values())} threads"
         with parallel_config(backend="dask", n_jobs=n_jobs):
@@ -199,7 +190,6 @@ def execute(
     Raises:
         RunFailed: a run raised or a worker died; finished runs are saved.
     """
-    index = {(j.dataset, j.config.key, j.seed): i for i, j in enumerate(jobs)}
     datasets = sorted({j.dataset for j in jobs})
     saved = [resume and load_checkpoint(run_file(folder, j), asdict(j.config)) for j in jobs]
     done = {i: RunResult.from_dict(r) for i, r in enumerate(saved) if r}
@@ -211,14 +201,13 @@ def execute(
         for i in todo:
             dispatched.append(i)
             bar.start(i)
-            yield delayed(_task)(jobs[i], datasets)
+            yield delayed(_task)(i, jobs[i], datasets)
 
     with bar, _backend(n_jobs, dask) as described:
         bar.set_description(f"training runs ({described})")
         parallel = Parallel(return_as="generator_unordered", pre_dispatch="n_jobs", batch_size=1)
         try:
-            for result in parallel(tasks()):
-                i = index[result.dataset, result.config, result.seed]
+            for i, result in parallel(tasks()):
                 save_checkpoint(run_file(folder, jobs[i]), asdict(jobs[i].config), result.to_dict())
                 done[i] = result
                 bar.finish(i, f"{jobs[i].name}: {result.test_accuracy:.4f}")

@@ -30,11 +30,9 @@ def _band(ax: plt.Axes, frame: pd.DataFrame, column: str, label: str, **style: o
     stats = frame.groupby("epoch")[column].agg(["mean", "std"]).dropna(subset=["mean"])
     if stats.empty:
         return
-    std = stats["std"].fillna(0.0)
+    low, high = stats["mean"] - stats["std"].fillna(0.0), stats["mean"] + stats["std"].fillna(0.0)
     (line,) = ax.plot(stats.index, stats["mean"], label=label, **style)  # type: ignore[arg-type]
-    ax.fill_between(
-        stats.index, stats["mean"] - std, stats["mean"] + std, color=line.get_color(), alpha=0.2
-    )
+    ax.fill_between(stats.index, low, high, color=line.get_color(), alpha=0.2)
 
 
 def _grid(n: int, columns: int, width: float, height: float) -> tuple[plt.Figure, list]:
@@ -98,10 +96,9 @@ def _ablation(rows: Sequence[Row], curves: pd.DataFrame, path: Path) -> None:
     save_png(fig, path)
 
 
-def _tta(
-    points: pd.DataFrame, summary: pd.DataFrame, thresholds: Sequence[float], path: Path
-) -> None:
+def _tta(points: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None:
     """Accuracy against training seconds for every curve, and mean seconds per threshold."""
+    thresholds = list(THRESHOLDS)
     fig, (curves, bars) = plt.subplots(1, 2, figsize=(15, 5))
     colours = dict(zip(points["config"].unique(), ("tab:blue", "tab:orange"), strict=True))
     styles = {"nplearn": "-", "torch": "--"}
@@ -120,7 +117,7 @@ def _tta(
     width = 0.8 / max(1, groups.ngroups)
     x = np.arange(len(thresholds))
     for i, ((config, framework), frame) in enumerate(groups):
-        frame = frame.set_index("threshold").reindex(list(thresholds))
+        frame = frame.set_index("threshold").reindex(thresholds)
         style = {"color": colours[config], "edgecolor": "black", "label": f"{framework} {config}"}
         hatch, error = "//" if framework == "torch" else None, frame["std"].fillna(0.0)
         bars.bar(x + i * width, frame["mean"], width, yerr=error, hatch=hatch, **style)
@@ -159,7 +156,6 @@ def write_figures(
     labels = {v.config.key: v.short for v in plan.variants}
     runs = histories[histories["config"].isin(labels.keys())]
     _ablation(ablation_rows, runs.assign(short=runs["config"].map(labels)), folder / "ablation.png")
-    seconds = tta_summary[tta_summary["framework"] != "ratio"]
-    _tta(tta_points, seconds, THRESHOLDS, folder / "tta.png")
+    _tta(tta_points, tta_summary.query("framework != 'ratio'"), folder / "tta.png")
     figures = ["accuracy", "loss", "confusion", "ablation", "tta"]
     return {name: f"{folder.name}/{name}.png" for name in figures}

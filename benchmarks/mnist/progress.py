@@ -2,15 +2,15 @@
 
 Contract
 --------
-:class:`CostBar` is a ``tqdm`` bar counted in expected cost (a job's epochs times batches per
-epoch, ``Job.cost``), not in runs: the longest runs start first, and a bar counting runs takes
-the first one to finish for an average run, estimating the whole job many times too long. The
-bar also credits every run still in progress with the cost its running time covers at the pace
-of the runs finished so far (at most its own cost), so that the first of k runs started together
-to finish does not read as 1/k of the work done; a shown bar recounts that credit every few
-seconds, not only when a run finishes. Its rate is the average over the whole job
-(``smoothing=0``): runs finish in bursts, which a moving average of the last few mistakes for the
-pace. :meth:`CostBar.start` may be called from another thread (joblib dispatches from one).
+:class:`CostBar` is a ``tqdm`` bar counted in expected cost (``Job.cost``: a job's epochs times
+batches per epoch), not in runs: the longest runs start first, and a bar counting runs takes the
+first one to finish for an average run, estimating the whole job many times too long. The bar
+also credits every run in progress with the cost its running time covers at the pace of the runs
+finished so far (at most its own cost), so that the first of k runs started together to finish
+does not read as 1/k of the work done; a shown bar recounts that credit every few seconds. Its
+rate is the average over the whole job (``smoothing=0``): runs finish in bursts, which a moving
+average of the last few mistakes for the pace. :meth:`CostBar.start` may be called from another
+thread (joblib dispatches from one).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
-from types import TracebackType
 
 from tqdm.auto import tqdm
 
@@ -26,11 +25,8 @@ __all__ = ["CostBar"]
 
 
 class CostBar:
-    """Progress of ``costs[i]``-weighted runs, those in ``done`` already finished (resumed).
-
-    ``count`` is the cost done and credited so far (never decreasing), from ``initial`` (the
-    runs in ``done``) to ``total``. A shown bar recounts every ``refresh_every`` seconds, so
-    that the runs in progress keep being credited between two finished runs.
+    """Progress of ``costs[i]``-weighted runs; ``count`` is the cost done and credited so far
+    (never decreasing), from ``initial`` (the runs in ``done``) to ``total``.
 
     Args:
         costs: expected cost of each run, in any unit (``Job.cost``: batches).
@@ -61,6 +57,7 @@ class CostBar:
             bar_format="{l_bar}{bar}| {elapsed}<{remaining}{postfix}",
         )  # fmt: skip
         self.bar.set_postfix_str(self._runs(), refresh=False)
+        self.set_description = self.bar.set_description
         self._stop = threading.Event()
         if refresh_every and not disable:
             threading.Thread(target=self._recount, args=(refresh_every,), daemon=True).start()
@@ -68,7 +65,7 @@ class CostBar:
     def __enter__(self) -> CostBar:
         return self
 
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self.bar.close()
 
@@ -104,7 +101,3 @@ class CostBar:
             count = max(sum(self.costs[j] for j in self.finished) + credit, self.count)
             self.bar.update(count - self.count)
             self.count = count
-
-    def set_description(self, text: str) -> None:
-        """The bar's label."""
-        self.bar.set_description(text)

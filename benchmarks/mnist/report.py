@@ -68,6 +68,11 @@ class Inputs:
         return pm(self.get(dataset, key, metric), self.get(dataset, key, metric, "std"), digits)
 
 
+def _or(value: float, spec: str, missing: str = "-") -> str:
+    """``value`` formatted with ``spec``, or ``missing`` for NaN."""
+    return missing if value != value else format(value, spec)
+
+
 def _headline(inputs: Inputs) -> str:
     ce, mse, best = inputs.plan.headline
     post, right = "evaluated as the post did", "correct evaluation (test /255)"
@@ -78,22 +83,15 @@ def _headline(inputs: Inputs) -> str:
         (mse, right, "accuracy {test_accuracy}"),
         (best, "", "accuracy {test_accuracy}"),
     )
+    digits = {"post_accuracy": 4, "test_accuracy": 4, "post_error": 2}
     rows = []
     for dataset in inputs.plan.datasets:
         for cfg, how, result in lines:
-            metrics = ("post_accuracy", "test_accuracy", "post_error")
-            cells = {
-                m: inputs.pm(dataset, cfg.key, m, 2 if m == "post_error" else 4) for m in metrics
-            }
-            rows.append(
-                [
-                    f"{NAMES.get(dataset, dataset)}: {cfg.label}" + (f", {how}" if how else ""),
-                    cfg.claim if dataset == "mnist" else "-",
-                    result.format(**cells),
-                    cfg.epochs,
-                    inputs.pm(dataset, cfg.key, "wall_time", 1),
-                ]
-            )
+            cells = {m: inputs.pm(dataset, cfg.key, m, d) for m, d in digits.items()}
+            name = f"{NAMES.get(dataset, dataset)}: {cfg.label}" + (f", {how}" if how else "")
+            claim = cfg.claim if dataset == "mnist" else "-"
+            wall = inputs.pm(dataset, cfg.key, "wall_time", 1)
+            rows.append([name, claim, result.format(**cells), cfg.epochs, wall])
     seeds = len(inputs.plan.seeds)
     columns = ["configuration", "the post's claim", f"our result (mean ± std, {seeds} seed(s))"]
     return markdown_table([*columns, "epochs", "wall s per run"], rows)
@@ -104,34 +102,26 @@ def _verdicts(inputs: Inputs) -> dict[str, object]:
     post_ce = inputs.get("mnist", ce.key, "post_accuracy")
     mse_acc = inputs.get("mnist", mse.key, "test_accuracy")
     best_acc = inputs.get("mnist", best.key, "test_accuracy")
+    judged = inputs.judged
 
     def verdict(ok: bool, yes: str, no: str) -> str:
-        return f" **{yes if ok else no}**" if inputs.judged else ""
+        return f" **{yes if ok else no}**" if judged else ""
 
-    mode = inputs.settings["mode"]
+    unjudged = f"_{inputs.settings['mode']}: too short a run or too few seeds to judge the claims "
     return {
-        "unjudged": ""
-        if inputs.judged
-        else f"_{mode}: too short a run or too few seeds to judge "
-        "the claims and targets; the numbers are shown, no verdict._\n\n",
+        "unjudged": f"{unjudged}and targets; the numbers are shown, no verdict._\n\n"
+        * (not judged),
         "ce_verdict": verdict(round(post_ce, 2) >= POST_CE_CLAIM, "confirmed", "refuted"),
         "ce_post": inputs.pm("mnist", ce.key, "post_accuracy"),
-        "ce_post2": f"{post_ce:.2f}",
+        "post_ce": post_ce,
         "ce_right": inputs.pm("mnist", ce.key, "test_accuracy"),
         "mse_verdict": verdict(mse_acc < WORKING, "confirmed", "refuted"),
-        "mse_acc": f"{mse_acc:.4f}",
-        "working2": f"{WORKING:.2f}",
+        "mse_acc": mse_acc,
         "mse_error": inputs.pm("mnist", mse.key, "post_error", 2),
-        "mse_claim": POST_MSE_CLAIM,
-        "best_target": f"{BEST_TARGET:.3f}",
         "best_verdict": verdict(best_acc >= BEST_TARGET, "met", "NOT met"),
         "best_acc": inputs.pm("mnist", best.key, "test_accuracy"),
-        "tta_verdict": tta_verdict(
-            inputs.tta, inputs.tta_configs, inputs.judged, inputs.tta_depends
-        ),
-        "judged_note": f"\nThe accuracy verdicts were measured with {inputs.depends}.\n"
-        if inputs.judged
-        else "",
+        "tta_verdict": tta_verdict(inputs.tta, inputs.tta_configs, judged, inputs.tta_depends),
+        "judged_note": f"\nThe accuracy verdicts were measured with {inputs.depends}.\n" * judged,
     }
 
 
@@ -153,11 +143,10 @@ def tta_verdict(tta: pd.DataFrame, configs: Sequence[RunConfig], judged: bool, d
     """
     if not tta.query("framework == 'torch'")["seeds"].any():
         return "- Time to accuracy: PyTorch not installed; no comparison."
+    ratios = tta.query("framework == 'ratio' and threshold == @TTA_THRESHOLD").set_index("config")
     parts = []
     for cfg in configs:
-        row = tta.query(
-            "config == @cfg.key and framework == 'ratio' and threshold == @TTA_THRESHOLD"
-        ).iloc[0]
+        row = ratios.loc[cfg.key]
         if row.reached == 0:
             parts.append(f"{cfg.key}: not reached by both within {cfg.epochs} epochs")
             continue
@@ -179,10 +168,9 @@ def _faithful_table(inputs: Inputs) -> str:
     rows = []
     for dataset in inputs.plan.datasets:
         for cfg in inputs.plan.headline:
-            live = inputs.get(dataset, cfg.key, "active_units")
             cells = [inputs.pm(dataset, cfg.key, m) for m in ("test_accuracy", "post_accuracy")]
             cells += [inputs.pm(dataset, cfg.key, "post_error", 3)]
-            cells += ["-" if live != live else f"{live:.3f}"]
+            cells += [_or(inputs.get(dataset, cfg.key, "active_units"), ".3f")]
             cells += [inputs.pm(dataset, cfg.key, "train_time", 1)]
             rows.append([NAMES.get(dataset, dataset), cfg.key, cfg.epochs, *cells])
     columns = ["data set", "config", "epochs", "test accuracy (/255)", "post-style accuracy"]
@@ -193,29 +181,17 @@ def _faithful_table(inputs: Inputs) -> str:
 def _ablation(inputs: Inputs) -> dict[str, object]:
     rows = []
     for r in inputs.ablation_rows:
-        loss = "diverged (NaN)" if r.loss != r.loss else f"{r.loss:.4g}"
-        live = "-" if r.active_units != r.active_units else f"{r.active_units:.3f}"
-        label, accuracy = f"`{r.short}`: {r.label}", pm(r.accuracy, r.accuracy_std)
-        rows.append([label, accuracy, loss, live, r.seeds])
-    by = {r.changes: r for r in inputs.ablation_rows}
-
-    def value(changes: tuple[str, ...], field: str, spec: str) -> str:
-        return format(getattr(by[changes], field), spec) if changes in by else "n/a"
-
+        loss, live = _or(r.loss, ".4g", "diverged (NaN)"), _or(r.active_units, ".3f")
+        rows.append(
+            [f"`{r.short}`: {r.label}", pm(r.accuracy, r.accuracy_std), loss, live, r.seeds]
+        )
     columns = ["variant", "test accuracy (/255)", "final training loss per sample"]
     unjudged = "none drawn from a quick or reduced run."
     return {
         "conclusion": conclusion(inputs.ablation_rows) if inputs.judged else unjudged,
-        "ablation_epochs": inputs.plan.variants[0].config.epochs,
-        "working": f"{WORKING:.0%}",
+        "ab": {r.short: r for r in inputs.ablation_rows},
         "factors": "\n".join(f"- `{k}`: {text}" for k, (text, _) in FACTORS.items()),
         "ablation_table": markdown_table([*columns, "live hidden units", "seeds"], rows),
-        **{
-            f"live_{k or 'post'}": value((k,) if k else (), "active_units", ".2f")
-            for k in ("", "lr", "sum", "relu")
-        },
-        "loss_post": value((), "loss", ".3g"),
-        "loss_init": value(("init",), "loss", ".3g"),
     }
 
 
@@ -230,14 +206,11 @@ def _tta(inputs: Inputs) -> dict[str, object]:
     gap = inputs.tta_agreement
     same = "float32 rounding only: the ratio compares the speed of the same computation"
     other = "more than rounding: the ratio also reflects different trajectories"
+    agreement = "The two frameworks' test accuracies at the same evaluation points differ by at "
+    agreement += f"most {gap:.4f} ({same if gap <= SAME_TRAJECTORY else other})."
     return {
         "tta_caps": ", ".join(f"{c.key}: at most {c.epochs} epochs" for c in inputs.tta_configs),
-        "tta_depends": inputs.tta_depends,
-        "confidence": f"{CONFIDENCE:.0%}",
-        "tta_agreement": ""
-        if gap != gap
-        else "The two frameworks' test accuracies at the same evaluation points differ by at "
-        f"most {gap:.4f} ({same if gap <= SAME_TRAJECTORY else other}).",
+        "tta_agreement": "" if gap != gap else agreement,
         "tta_table": markdown_table(["config", "threshold", "nplearn s", "PyTorch s", RATIO], rows),
     }
 
@@ -256,7 +229,7 @@ def _fashion(inputs: Inputs) -> dict[str, object]:
     return {"fashion": "\n".join(lines), "ranking": f"{same}: {rank['fashion-mnist']}"}
 
 
-def _best(inputs: Inputs) -> dict[str, object]:
+def _best_table(inputs: Inputs) -> str:
     cfg = inputs.plan.headline[2]
     rows = []
     for dataset in inputs.plan.datasets:
@@ -266,10 +239,7 @@ def _best(inputs: Inputs) -> dict[str, object]:
         spread += [inputs.pm(dataset, cfg.key, "train_time", 1)]
         rows.append([NAMES.get(dataset, dataset), *accuracies, *spread])
     seeds = [f"seed {s}" for s in inputs.plan.seeds]
-    return {
-        "best": cfg,
-        "best_table": markdown_table(["data set", *seeds, "mean ± std", "training s"], rows),
-    }
+    return markdown_table(["data set", *seeds, "mean ± std", "training s"], rows)
 
 
 def render(inputs: Inputs) -> str:
@@ -279,9 +249,14 @@ def render(inputs: Inputs) -> str:
         "headline": _headline(inputs),
         **_verdicts(inputs),
         "faithful": _faithful_table(inputs),
-        "first_seed": inputs.plan.seeds[0],
+        "inputs": inputs,
+        "working": WORKING,
+        "best_target": BEST_TARGET,
+        "mse_claim": POST_MSE_CLAIM,
+        "confidence": CONFIDENCE,
         **_ablation(inputs),
-        **_best(inputs),
+        "best": inputs.plan.headline[2],
+        "best_table": _best_table(inputs),
         **_tta(inputs),
         **_fashion(inputs),
         "data": ", ".join(f"`{name}`" for name in inputs.data_files),

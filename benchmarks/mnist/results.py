@@ -7,15 +7,13 @@ time-to-accuracy :func:`tta_summary` and :func:`peer_agreement`; :func:`write_da
 frames as CSV and a JSON summary, atomically. Every aggregate is a mean and a population standard
 deviation (``ddof=0``) over however many seeds ran.
 
-The nplearn / PyTorch time-to-accuracy ratio also gets an interval (:func:`abba_pairs`,
-:func:`ratio_interval`). Its sampling unit is one ABBA pair of rounds of one seed's lockstep run
-(nplearn, PyTorch, PyTorch, nplearn: two quarter epochs each), up to the threshold: machine noise
-varies from pair to pair, and ABBA cancels a linear drift within one. The ratio is the pooled one,
-nplearn's summed seconds over PyTorch's (the seeds' times to the threshold added up), and the
-interval a BCa bootstrap (``scipy.stats.bootstrap``, paired, resampling the units, seeded): a
-ratio of sums, unlike a t-interval on log ratios, keeps the units where one framework had already
-reached the threshold (its trajectory differs from the other's by float rounding) and so is
-exactly the ratio of the times to the threshold.
+The nplearn / PyTorch time-to-accuracy ratio gets an interval (:func:`abba_pairs`,
+:func:`ratio_interval`). Its sampling unit is one ABBA pair of rounds of one seed's lockstep run,
+up to the threshold: machine noise varies from pair to pair, and ABBA cancels a linear drift
+within one. The ratio is the pooled one (the seeds' times to the threshold added up, nplearn's
+over PyTorch's), the interval a seeded, paired BCa bootstrap (``scipy.stats.bootstrap``) over the
+units: a ratio of sums, unlike a t-interval on log ratios, keeps the units where one framework
+had already reached the threshold, and so is exactly the ratio of the times to the threshold.
 """
 
 from __future__ import annotations
@@ -55,17 +53,11 @@ def finals(results: Iterable[RunResult]) -> pd.DataFrame:
 
 
 def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std of the final metrics per ``(dataset, config)``.
-
-    Returns:
-        Index ``(dataset, config)``; columns ``(<metric>, "mean"|"std")``, ``("epochs", "max")``
-        and ``("seed", "count")``.
-    """
+    """Mean and std of the final metrics: index ``(dataset, config)``, columns ``(<metric>,
+    "mean"|"std")``."""
     metrics = {column: ["mean", lambda s: s.std(ddof=0)] for column in FINAL_COLUMNS}
     with np.errstate(invalid="ignore"):  # a diverged run's post-style error may be inf
-        table = frame.groupby(["dataset", "config"], sort=False).agg(
-            {**metrics, "epochs": ["max"], "seed": ["count"]}
-        )
+        table = frame.groupby(["dataset", "config"], sort=False).agg(metrics)
     return table.rename(columns={"<lambda_0>": "std"}, level=1)
 
 
@@ -85,19 +77,15 @@ def abba_pairs(points: pd.DataFrame, config: str, threshold: float) -> np.ndarra
     """
     units = []
     for _, run in points[points["config"] == config].groupby("seed"):
-        seconds = []
+        totals = []  # each framework's cumulative seconds per round (quarter epoch)
         for framework in ("nplearn", "torch"):
             curve = run[run["framework"] == framework].sort_values("step")
             hit = np.flatnonzero(curve["test_accuracy"].to_numpy() >= threshold)
             if len(hit):
-                total = curve["train_seconds"].to_numpy()[: hit[0] + 1]
-                seconds.append(np.diff(total, prepend=0.0))  # per round (quarter epoch)
-        if len(seconds) == 2:
-            pairs = -(-max(map(len, seconds)) // 2)
-            padded = np.zeros((2, 2 * pairs))
-            for row, chunk in zip(padded, seconds, strict=True):
-                row[: len(chunk)] = chunk
-            units.append(padded.reshape(2, pairs, 2).sum(axis=2))
+                totals.append(curve["train_seconds"].to_numpy()[: hit[0] + 1])
+        if len(totals) == 2:  # the last round of each pair, or of the framework's curve
+            ends = np.arange(1, max(map(len, totals)) + 1, 2)
+            units.append([np.diff(t[np.minimum(ends, len(t) - 1)], prepend=0.0) for t in totals])
     return np.concatenate(units, axis=1) if units else np.zeros((2, 0))
 
 
@@ -156,10 +144,8 @@ def tta_summary(points: pd.DataFrame) -> pd.DataFrame:
 def peer_agreement(points: pd.DataFrame) -> float:
     """Largest |nplearn - torch| test accuracy at a common (config, seed, step); NaN if no torch."""
     keys = ["config", "seed", "step"]
-    mine = points[points["framework"] == "nplearn"].set_index(keys)["test_accuracy"]
-    peer = points[points["framework"] == "torch"].set_index(keys)["test_accuracy"]
-    common = mine.index.intersection(peer.index)
-    return float((mine.loc[common] - peer.loc[common]).abs().max())
+    wide = points.pivot(index=keys, columns="framework", values="test_accuracy")
+    return float((wide["nplearn"] - wide.get("torch", np.nan)).abs().max())
 
 
 def _clean(value: object) -> object:
@@ -168,11 +154,8 @@ def _clean(value: object) -> object:
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    value = value.item() if hasattr(value, "item") else value
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def write_data(folder: Path, frames: Mapping[str, pd.DataFrame], summary: Mapping) -> list[str]:

@@ -2,17 +2,16 @@
 
 Contract
 --------
-:func:`run` trains with :func:`nplearn.training.fit` (last partial batch dropped like the post's
-loop) and returns a :class:`RunResult`: the per-epoch history (training, validation on the post's
-12k split when there is one, and test metrics on the test set / 255: every epoch in short runs,
-on about :data:`TEST_POINTS` epochs and the last in long ones; learning rate; training seconds
-without evaluation; wall seconds), the final test metrics and confusion matrix, the post-style
-ones (the post's test loops on purpose: images NOT / 255, mean of per-batch accuracies, "test
-error" = sum over batches of the post's loss / (n_test / batch)) and, for ReLU, the fraction of
-hidden units active on some test image. Losses are per sample. ``SeedSequence(seed).spawn(2)``
-seeds the weights (child 0) and the shuffle (child 1). A loss that turns NaN or inf stops the run
-(``fit(on_nonfinite="warn")``); its last row has NaN training loss and the last finite weights'
-test metrics.
+:func:`run` trains with :func:`nplearn.training.fit` (last partial batch dropped, as the post's
+loop) and returns a :class:`RunResult`: the per-epoch history (training; validation on the post's
+12k split if any; test / 255 every epoch, or on about :data:`TEST_POINTS` epochs and the last;
+learning rate; training seconds without evaluation; wall seconds), the final test metrics and
+confusion matrix, the post-style ones (the post's test loops on purpose: images NOT / 255, mean
+of per-batch accuracies, "test error" = sum over batches of the post's loss / (n_test / batch))
+and, for ReLU, the fraction of hidden units active on some test image. Losses are per sample.
+``SeedSequence(seed).spawn(2)`` seeds the weights and the shuffle. A NaN or inf loss stops the
+run (``fit(on_nonfinite="warn")``); its last row has NaN training loss and the last finite
+weights' test metrics.
 """
 
 from __future__ import annotations
@@ -85,8 +84,7 @@ def _targets(cfg: RunConfig, y: np.ndarray) -> np.ndarray:
 def _post_evaluation(net: Network, loss: Loss, data: Prepared) -> tuple[float, float, np.ndarray]:
     """``(accuracy, test error, predictions)`` computed as the post's test loops do."""
     x = data.x_test_raw.astype(np.float32)  # 0..255, as the post's pandas array
-    target = to_one_hot(data.y_test, 10)
-    accuracies, error = [], 0.0
+    target, accuracies, error = to_one_hot(data.y_test, 10), [], 0.0
     for idx in batches(len(x), POST_BATCH, drop_last=True):
         pred = net(x[idx])
         value = loss(pred, target[idx])
@@ -102,11 +100,8 @@ def run(cfg: RunConfig, data: Prepared, seed: int) -> RunResult:
     """Train ``cfg`` (its ``epochs``) on ``data`` with ``seed``; evaluate after every epoch."""
     init_rng, shuffle_rng = generators(seed)
     net, loss, optimizer = build(cfg, init_rng)
-    if cfg.full_train:
-        x, y, validation = data.x_full, data.y_full, None
-    else:
-        x, y = data.x_train, data.y_train
-        validation = (data.x_val, _targets(cfg, data.y_val))
+    x, y = data.training(cfg.full_train)
+    validation = None if cfg.full_train else (data.x_val, _targets(cfg, data.y_val))
     y_test = _targets(cfg, data.y_test)
     test_every = max(1, cfg.epochs // TEST_POINTS)
 
@@ -138,10 +133,10 @@ def run(cfg: RunConfig, data: Prepared, seed: int) -> RunResult:
     frame = history.to_frame().reindex(columns=HISTORY_COLUMNS)
     if len(history) < cfg.epochs:  # a non-finite loss stopped fit; the weights are finite
         test = evaluate(net, loss, data.x_test, y_test)
+        times = frame.iloc[-1] if len(history) else {"train_time": 0.0, "wall_time": 0.0}
         diverged = {"epoch": len(history) + 1, "test_loss": test["loss"], "lr": optimizer.lr}
-        diverged |= {"test_accuracy": test["accuracy"], "train_time": 0.0, "wall_time": 0.0}
-        if len(history):
-            diverged |= {k: frame[k].iloc[-1] for k in ("train_time", "wall_time")}
+        diverged |= {"test_accuracy": test["accuracy"]}
+        diverged |= {k: times[k] for k in ("train_time", "wall_time")}
         frame = pd.concat([frame, pd.DataFrame([diverged])], ignore_index=True)
     post_accuracy, post_error, post_predictions = _post_evaluation(net, loss, data)
     hidden = net.layers[1](net.layers[0](data.x_test))

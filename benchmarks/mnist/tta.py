@@ -2,14 +2,13 @@
 
 Contract
 --------
-:func:`time_to_accuracy` times the post's CE recipe (capped at :data:`POST_CE_EPOCHS` epochs) and
-the best recipe for every seed, with ``threads`` BLAS and torch threads. Per (config, seed),
-nplearn and, when installed, PyTorch (same initial weights, optimiser, batch order, schedule and
-evaluation points) are :func:`trainer` generators advanced by :func:`interleaved`, a quarter epoch
-each in ABBA order, so drift of the machine's speed affects both alike. Only training steps are
-timed. A curve ends at its first point at or above the highest threshold, or with its batches.
-Each (config, seed) is saved when done; ``resume`` keeps it if timed with the same config,
-threads, frameworks and BLAS kernel.
+:func:`time_to_accuracy` times the post's CE recipe (at most :data:`POST_CE_EPOCHS` epochs) and the
+best recipe per seed with ``threads`` BLAS and torch threads: nplearn and, if installed, PyTorch
+(same initial weights, optimiser, batch order, schedule and evaluation points) are :func:`trainer`
+generators advanced by :func:`interleaved`, a quarter epoch each in ABBA order, so drift of the
+machine's speed affects both alike. Only training steps are timed. A curve ends at its first point
+at or above the highest threshold, or with its batches. Each (config, seed) is saved when done;
+``resume`` keeps it if timed with the same config, threads, frameworks and BLAS kernel.
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ EVALS_PER_EPOCH = 4  # test accuracy every quarter epoch
 POST_CE_EPOCHS = 25  # epoch cap of the post CE recipe's timed runs (its full run has 200)
 COLUMNS = ["step", "epoch", "train_seconds", "test_accuracy"]
 Point = tuple[int, float, float, float]
+TORCH_NAMES = {"weight": "W", "bias": "b"}  # torch's parameter name -> nplearn's
 
 
 def torch_available() -> bool:
@@ -91,15 +91,11 @@ def interleaved(trainers: Sequence[Iterator[Point]]) -> list[list[Point]]:
     return curves
 
 
-def _training_set(cfg: RunConfig, data: Prepared) -> tuple[np.ndarray, np.ndarray]:
-    return (data.x_full, data.y_full) if cfg.full_train else (data.x_train, data.y_train)
-
-
 def _nplearn(cfg: RunConfig, data: Prepared, seed: int) -> tuple[Iterator[Point], list, dict]:
     """nplearn's trainer (weights and shuffle as ``runs.run``), its batches and first weights."""
     init_rng, shuffle_rng = generators(seed)
     net, loss, optimizer = build(cfg, init_rng)
-    x, y = _training_set(cfg, data)
+    x, y = data.training(cfg.full_train)
     draw = partial(batches, len(x), cfg.batch_size, shuffle=cfg.shuffle, rng=shuffle_rng)
     order = [list(draw(drop_last=True)) for _ in range(cfg.epochs)]
 
@@ -124,16 +120,13 @@ def _torch(cfg: RunConfig, data: Prepared, order: list, initial: dict) -> Iterat
     import torch
 
     activation = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid}[cfg.activation]
-    first, second = torch.nn.Linear(784, 128), torch.nn.Linear(128, 10)
-    model = torch.nn.Sequential(first, activation(), second)
-    with torch.no_grad():
-        for layer, index in ((first, 0), (second, 2)):
-            layer.weight.copy_(torch.from_numpy(initial[f"{index}.W"].T.copy()))
-            layer.bias.copy_(torch.from_numpy(initial[f"{index}.b"]))
+    model = torch.nn.Sequential(torch.nn.Linear(784, 128), activation(), torch.nn.Linear(128, 10))
+    weights = {f"{i}.{k}": initial[f"{i}.{n}"] for i in (0, 2) for k, n in TORCH_NAMES.items()}
+    model.load_state_dict({k: torch.from_numpy(v.T.copy()) for k, v in weights.items()})
     decay = 2 * cfg.l2 / cfg.lr if cfg.l2 else cfg.weight_decay
     optimizer = torch.optim.SGD(model.parameters(), cfg.lr, cfg.momentum, weight_decay=decay)
     loss_fn = torch.nn.CrossEntropyLoss(reduction=cfg.loss.removeprefix("ce-"))
-    x, y = map(torch.from_numpy, _training_set(cfg, data))
+    x, y = map(torch.from_numpy, data.training(cfg.full_train))
     x_test, y_test = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
     torch_order = [[i if isinstance(i, slice) else torch.from_numpy(i) for i in e] for e in order]
 
