@@ -15,6 +15,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -24,7 +25,7 @@ from benchmarks.png import save_png
 from benchmarks.threads import affinity
 from benchmarks.timing import ab, gate
 from benchmarks.timing.limit import DEFAULT, LIMIT, OURS, Limit
-from benchmarks.timing.sequential import ALPHA, LEVEL, LOOKS, ROUNDS, Estimate
+from benchmarks.timing.sequential import ALPHA, LEVEL, LOOKS, ROUNDS
 from benchmarks.timing.steps import IMPLS, SEED
 from verification.markdown import markdown_table, write_report
 
@@ -68,11 +69,7 @@ class Run:
         return "FAILED" if fails else "INCONCLUSIVE" if opens else "PASSED"
 
     def verdict_lines(self) -> list[str]:
-        lines = [
-            f"nplearn / floor {r.net} {r.dtype} batch {r.batch}: {_ratio(r.ratio, r.low, r.high)}"
-            + (f" ({r.measured}), limit {r.limit}: {r.verdict}" if self.mode == "full" else "")
-            for r in self.gate.itertuples()
-        ]
+        lines = [gate.line(r, judged=self.mode == "full") for r in self.gate.itertuples()]
         if self.mode == "quick":
             return [*lines, "quick run: numbers only; too short to judge (no gate, no self-test)"]
         lines.append("self-test: " + ab.summary(self.selftest or [], "the copy", self.tolerance))
@@ -88,15 +85,16 @@ def _prose(section: str, **values: object) -> str:
     return text.format(**values).rstrip() + "\n"
 
 
-def _ratio(ratio: float, low: float, high: float) -> str:
-    return f"{ratio:.3f} [{low:.3f}, {high:.3f}]"
+def _ratio(r: Any) -> str:
+    """``ratio [low, high]`` of a :class:`.sequential.Estimate` or a table row."""
+    return f"{r.ratio:.3f} [{r.low:.3f}, {r.high:.3f}]"
 
 
 def _gate(run: Run) -> list[str]:
     quick = run.mode == "quick"
     rows = [
         [r.net, r.dtype, r.batch, 1e3 * r.time, 1e3 * r.ref_time,
-         _ratio(r.ratio, r.low, r.high) + (" (floor slower: noise)" if r.ratio < 1 else ""),
+         _ratio(r) + (" (floor slower: noise)" if r.ratio < 1 else ""),
          *(() if quick else (r.measured, r.limit or "-", r.verdict))]
         for r in run.gate.itertuples()
     ]  # fmt: skip
@@ -121,8 +119,8 @@ def _comparisons(results: list[ab.Comparison], a: str, b: str) -> str:
     return markdown_table(columns, rows)
 
 
-def _paired(run: Run) -> list[str]:
-    frames = {impl: gate.paired(run.blocks, impl).set_index(gate.CONFIG) for impl in PEERS}
+def _paired(run: Run, ratios: dict[str, pd.DataFrame]) -> list[str]:
+    frames = {impl: frame.set_index(gate.CONFIG) for impl, frame in ratios.items()}
     keys = sorted(set().union(*(f.index for f in frames.values())))
 
     def ratio_cell(impl: str, key: tuple) -> str:
@@ -130,7 +128,7 @@ def _paired(run: Run) -> list[str]:
             return ""
         r = frames[impl].loc[key]
         noise = impl == "nplearn" and r.ratio < 1
-        return _ratio(r.ratio, r.low, r.high) + (" (noise)" if noise else "")
+        return _ratio(r) + (" (noise)" if noise else "")
 
     rows = [[*key, *(ratio_cell(impl, key) for impl in PEERS)] for key in keys]
     times = run.blocks.groupby([*gate.CONFIG, "impl"])["value"].median().unstack() * 1e3
@@ -162,11 +160,10 @@ def _limit(run: Run) -> list[str]:
     peer_rows, bound_rows, kernel_rows = [], [], []
     for c, ratios in lim.ratios.items():
         w, impl = lim.fastest(c)
-        peer_rows.append([c.id, lim.times[c][OURS], *(_estimate(ratios[a]) for a in peers),
-                          f"{LABELS[impl]}, {name[w]}: {_estimate(ratios[w, impl])}"])  # fmt: skip
-        bound_rows.append([c.id, lim.times[c][LIMIT], _estimate(lim.floor[c]),
-                           _estimate(ratios[LIMIT])])  # fmt: skip
-        kernel_rows.append([c.id, *(_estimate(ratios[a]) for a in kernels)])
+        peer_rows.append([c.id, lim.times[c][OURS], *(_ratio(ratios[a]) for a in peers),
+                          f"{LABELS[impl]}, {name[w]}: {_ratio(ratios[w, impl])}"])  # fmt: skip
+        bound_rows.append([c.id, lim.times[c][LIMIT], _ratio(lim.floor[c]), _ratio(ratios[LIMIT])])
+        kernel_rows.append([c.id, *(_ratio(ratios[a]) for a in kernels)])
     clusters = max((e.clusters for r in lim.ratios.values() for e in r.values()), default=0)
     out = [
         _prose("limit", kernel=lim.kernels[DEFAULT], clusters=clusters),
@@ -183,12 +180,7 @@ def _limit(run: Run) -> list[str]:
     return out
 
 
-def _estimate(e: Estimate) -> str:
-    return _ratio(e.ratio, e.low, e.high)
-
-
-def _figure(run: Run, path: Path) -> None:
-    ratios = {impl: gate.paired(run.blocks, impl) for impl in PEERS}
+def _figure(run: Run, ratios: dict[str, pd.DataFrame], path: Path) -> None:
     groups = sorted(set(zip(run.blocks["net"], run.blocks["dtype"], strict=True)))
     batches = sorted(set(run.blocks["batch"]))
     fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.6), squeeze=False)
@@ -209,11 +201,12 @@ def _figure(run: Run, path: Path) -> None:
 
 def write_bench_report(run: Run, reports: str | os.PathLike[str]) -> Path:
     """Write the figure, then ``bench.md`` under ``reports``; return its path."""
-    _figure(run, Path(reports) / "bench" / "ratios.png")
+    ratios = {impl: gate.paired(run.blocks, impl) for impl in PEERS}
+    _figure(run, ratios, Path(reports) / "bench" / "ratios.png")
     body = _gate(run)
     if run.selftest is not None:
         body += [_prose("selftest"), _comparisons(run.selftest, "slowed copy", "working tree")]
-    body += [*_paired(run), _prose("figure"), *_limit(run)]
+    body += [*_paired(run, ratios), _prose("figure"), *_limit(run)]
     if run.ab is not None:
         results, what = run.ab
         body += [

@@ -21,13 +21,13 @@ from scipy.linalg import blas
 from benchmarks.threads import default_threads
 
 INPUTS, HIDDEN, OUTPUTS = 784, 128, 10
+SHAPES = ((INPUTS, HIDDEN), (HIDDEN, OUTPUTS))  # of W1 and W2
 #: Hidden activations of the post's two networks, by nplearn class name.
 NETS = ("ReLU", "Sigmoid")
 DTYPES = ("float32", "float64")
 LR = 1e-6
 SEED = 20200614
-#: From this batch size on, a step (over a millisecond) is timed in process CPU time.
-CPU_CLOCK_BATCH = 256
+CPU_CLOCK_BATCH = 256  # see Config.clock
 Tensor = np.ndarray
 Step = Callable[[], float]
 
@@ -64,7 +64,7 @@ class Config:
     def weights(self) -> dict[str, Tensor]:
         """``W1 (784, 128), b1, W2 (128, 10), b2`` as PyTorch's default init draws them."""
         rng, out = self.rng(1), {}
-        for i, (fan_in, fan_out) in enumerate(((INPUTS, HIDDEN), (HIDDEN, OUTPUTS)), 1):
+        for i, (fan_in, fan_out) in enumerate(SHAPES, 1):
             bound = 1 / np.sqrt(fan_in)
             out[f"W{i}"] = rng.uniform(-bound, bound, (fan_in, fan_out)).astype(self.dtype)
             out[f"b{i}"] = rng.uniform(-bound, bound, fan_out).astype(self.dtype)
@@ -84,9 +84,7 @@ class NplearnStep:
         from nplearn.training import train_step
 
         w, (self.x, self.y) = cfg.weights(), cfg.batch_data()
-        first, last = (
-            nplearn.Linear(*s, dtype=cfg.dtype) for s in ((INPUTS, HIDDEN), (HIDDEN, OUTPUTS))
-        )
+        first, last = (nplearn.Linear(*shape, dtype=cfg.dtype) for shape in SHAPES)
         self.net = nplearn.Network([first, getattr(nplearn, cfg.net)(), last])
         self.net.load_state_dict({"0.W": w["W1"], "0.b": w["b1"], "2.W": w["W2"], "2.b": w["b2"]})
         self.loss, self.optim = nplearn.CrossEntropyLoss(reduction="sum"), nplearn.SGD(LR)
@@ -108,13 +106,12 @@ class FusedStep:
     def __init__(self, cfg: Config) -> None:
         w, (self.x, self.y) = cfg.weights(), cfg.batch_data()
         dt, b = np.dtype(cfg.dtype), cfg.batch
-        sizes = np.cumsum([0, *(v.size for v in w.values())])
-        self.flat_p, self.flat_g = np.empty(sizes[-1], dt), np.zeros(sizes[-1], dt)
-        self.p, self.g = {}, {}
-        for (k, v), start, stop in zip(w.items(), sizes[:-1], sizes[1:], strict=True):
-            self.p[k] = self.flat_p[start:stop].reshape(v.shape)
-            self.p[k][...] = v
-            self.g[k] = self.flat_g[start:stop].reshape(v.shape)
+        self.flat_p = np.concatenate([v.ravel() for v in w.values()])
+        self.flat_g = np.zeros_like(self.flat_p)
+        cuts = np.cumsum([v.size for v in w.values()])[:-1]  # p and g: views of the flat arrays
+        p, g = np.split(self.flat_p, cuts), np.split(self.flat_g, cuts)
+        self.p = {k: part.reshape(w[k].shape) for k, part in zip(w, p, strict=True)}
+        self.g = {k: part.reshape(w[k].shape) for k, part in zip(w, g, strict=True)}
         self.lr, self.relu = dt.type(LR), cfg.net == "ReLU"
         self.H, self.dH, self.T = (np.empty((b, HIDDEN), dt) for _ in range(3))
         self.mask = np.empty((b, HIDDEN), bool)
@@ -172,8 +169,8 @@ class FusedStep:
 
 class MatmulStep(FusedStep):
     """The matrix-product bound: the floor's five matrix products alone (``x W1``, ``H W2``,
-    ``H^T dZ``, ``dZ W2^T``, ``x^T dH``), same shapes, dtype, calls and buffers, no
-    elementwise pass; a floor step first fills the buffers. Returns 0.0, not a loss."""
+    ``H^T dZ``, ``dZ W2^T``, ``x^T dH``) with its calls and buffers, which a floor step first
+    fills; no elementwise pass. Returns 0.0, not a loss."""
 
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg)
@@ -200,8 +197,7 @@ class TorchStep:
 
         torch.set_num_threads(default_threads())
         w, (x, y) = cfg.weights(), cfg.batch_data()
-        first, last = torch.nn.Linear(INPUTS, HIDDEN), torch.nn.Linear(HIDDEN, OUTPUTS)
-        self.layers = (first, last)
+        self.layers = first, last = [torch.nn.Linear(*shape) for shape in SHAPES]
         self.model = torch.nn.Sequential(first, getattr(torch.nn, cfg.net)(), last)
         self.model.to(getattr(torch, cfg.dtype))
         with torch.no_grad():
@@ -220,18 +216,15 @@ class TorchStep:
         return float(value.item())
 
     def gradients(self) -> dict[str, Tensor]:
-        out = {}
-        for i, layer in enumerate(self.layers, 1):
-            out[f"W{i}"], out[f"b{i}"] = layer.weight.grad.numpy().T, layer.bias.grad.numpy()
-        return out
+        grads = {f"W{i}": layer.weight.grad.numpy().T for i, layer in enumerate(self.layers, 1)}
+        return grads | {f"b{i}": layer.bias.grad.numpy() for i, layer in enumerate(self.layers, 1)}
 
 
 class JaxStep:
     """The step as a JAX user writes it: ``jax.jit`` of value-and-gradient plus the SGD update,
-    the parameters donated, only the loss and the new parameters returned. float32 runs without
-    ``jax_enable_x64``, which is process-global: float64 turns it on, so a float64 step is timed
-    in a worker process of its own, and building a float32 step in a process where it is on
-    raises RuntimeError. :meth:`gradients` is a separate, untimed call."""
+    parameters donated, only the loss and new parameters returned. ``jax_enable_x64`` is
+    process-global: float64 turns it on (so it is timed in a worker of its own), and a float32
+    step built where it is on raises RuntimeError. :meth:`gradients` is a separate, untimed call."""
 
     def __init__(self, cfg: Config) -> None:
         import jax
@@ -272,7 +265,7 @@ class PostStep:
         from verification import post_impl as post
 
         w, (x, y) = cfg.weights(), cfg.batch_data()
-        first, last = post.Linear(INPUTS, HIDDEN), post.Linear(HIDDEN, OUTPUTS)
+        first, last = (post.Linear(*shape) for shape in SHAPES)
         for i, layer in enumerate((first, last), 1):
             layer.W, layer.b = w[f"W{i}"].astype(np.float64), w[f"b{i}"].astype(np.float64)
         self.net = post.Network(layers=[first, getattr(post, cfg.net)(), last])
@@ -316,7 +309,5 @@ def assert_same_step(impl: str, cfg: Config) -> None:
     np.testing.assert_allclose(theirs(), ours(), rtol=rtol, err_msg=f"{where}: loss value")
     got = theirs.gradients()  # type: ignore[attr-defined]
     for name, expected in ours.gradients().items():
-        atol = rtol * float(np.abs(expected).max())
-        np.testing.assert_allclose(
-            got[name], expected, rtol=rtol, atol=atol, err_msg=f"{where}: gradient of {name}"
-        )
+        np.testing.assert_allclose(got[name], expected, rtol, atol=rtol * np.abs(expected).max(),
+                                   err_msg=f"{where}: gradient of {name}")  # fmt: skip
