@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.timing.config import Config
 from benchmarks.timing.sequential import FAILED, INCONCLUSIVE, OK, ROOT, Side, estimate, measure
-from benchmarks.timing.steps import Config
 
 THRESHOLDS = Path(__file__).resolve().parents[1] / "thresholds.json"
 CONFIG = ["net", "dtype", "batch"]

@@ -27,9 +27,9 @@ from scipy import stats
 
 from benchmarks.png import save_png
 from benchmarks.timing import bisect
+from benchmarks.timing.config import Config
 from benchmarks.timing.gate import PROCESS_MARGIN
 from benchmarks.timing.sequential import ALPHA, BenchError
-from benchmarks.timing.steps import Config
 from nplearn.atomic import atomic_write_text
 from nplearn.doctor import versions
 from verification.markdown import markdown_table
@@ -85,8 +85,8 @@ def changes(rows: list[Row], tolerance: float) -> list[tuple[str, Row, Row]]:
     for config in dict.fromkeys(r["config"] for r in rows):
         mine = sorted((r for r in rows if r["config"] == config), key=lambda r: r["date"])
         last = mine[-1]
-        mine = [r for r in mine if r["cpu"] == last["cpu"] and r["kernel"] == last["kernel"]]
-        mine = mine[-WINDOW:]
+        same = [r for r in mine if (r["cpu"], r["kernel"]) == (last["cpu"], last["kernel"])]
+        mine = same[-WINDOW:]  # the window: this CPU and kernel's last rows
         y = np.log([r["ratio"] for r in mine])
         se = np.log([r["high"] / r["low"] for r in mine]) / (2 * z)
         k = _step(y, 1 / (np.minimum(se, 1.0) ** 2 + (PROCESS_MARGIN / 2) ** 2), tolerance)

@@ -19,9 +19,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from benchmarks.timing.config import Config
 from benchmarks.timing.sequential import ROOT, Estimate, Side, Worker
 from benchmarks.timing.sequential import measure as measure_clusters
-from benchmarks.timing.steps import BOUND, Config
+from benchmarks.timing.steps import BOUND
 from nplearn.doctor import VAR, supported_coretypes
 
 DEFAULT = "default"
@@ -73,8 +74,6 @@ def measure(configs: Sequence[Config], *, clusters: int, block: float = 0.03) ->
         budget=math.inf, decide=lambda c, name, e: None, max_clusters=clusters, block=block,
         level=0.95,
     )  # fmt: skip
-    ratios = {
-        c: {arm: outcome.estimates[c][f"{arm[0]} {arm[1]}"] for arm in arms} for c in configs
-    }
+    ratios = {c: {a: outcome.estimates[c][f"{a[0]} {a[1]}"] for a in arms} for c in configs}
     floor = {c: outcome.estimates[c]["floor / bound"] for c in configs}
     return Limit(outcome.kernels, outcome.times, ratios, floor)

@@ -24,9 +24,10 @@ from matplotlib import ticker
 from benchmarks.png import save_png
 from benchmarks.threads import affinity
 from benchmarks.timing import ab, gate
+from benchmarks.timing.config import SEED
 from benchmarks.timing.limit import DEFAULT, LIMIT, OURS, Limit
 from benchmarks.timing.sequential import ALPHA, LEVEL, LOOKS, ROUNDS
-from benchmarks.timing.steps import IMPLS, SEED
+from benchmarks.timing.steps import IMPLS
 from verification.markdown import markdown_table, write_report
 
 TEMPLATE = Path(__file__).with_name("report_template.md")

@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 
 from benchmarks.timing import ab, envs, gate, history, limit
+from benchmarks.timing.config import Config, configs
 from benchmarks.timing.conftest import MODES
 from benchmarks.timing.limit import DEFAULT
 from benchmarks.timing.report import Run, write_bench_report
 from benchmarks.timing.sequential import BAD_INPUT, FAILED, INCONCLUSIVE, OK
-from benchmarks.timing.steps import Config, configs
 from verification.provenance import git_commit
 
 HERE = Path(__file__).resolve().parent
@@ -57,10 +57,10 @@ def self_test(runs: int, tolerance: float, plants: Sequence[float], budget: floa
                 start = time.perf_counter()
                 results = planted_ab(Path(tmp), fraction, True, tolerance, budget)
                 tally[fraction][ab.overall(results)] += 1
-                line = ab.summary(results, "copy", tolerance)
                 kind = f"planted {fraction:.0%}" if fraction else "identical"
-                took = f"[{time.perf_counter() - start:.0f} s]"
-                print(f"self-test run {run + 1}/{runs}, {kind}: {line} {took}", flush=True)
+                print(f"self-test run {run + 1}/{runs}, {kind}: "
+                      f"{ab.summary(results, 'copy', tolerance)} "
+                      f"[{time.perf_counter() - start:.0f} s]", flush=True)  # fmt: skip
     ok = True
     for fraction, counts in tally.items():
         cells = ", ".join(f"{counts[word]} {word}" for word in OVERALL)
@@ -108,8 +108,7 @@ def timing_pass(mode: str, threads: int, json_file: Path) -> bool:
 
 
 def run_all(args: argparse.Namespace, reports: Path) -> int:
-    start, mode = time.perf_counter(), "quick" if args.quick else "full"
-    budget = args.budget
+    start, mode, budget = time.perf_counter(), "quick" if args.quick else "full", args.budget
     compared = None
     rows = None if args.quick else history.read(reports / history.FILE)  # a bad file stops first
     if args.baseline or args.baseline_env:  # first: a bad baseline fails before any timing

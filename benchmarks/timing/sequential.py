@@ -2,23 +2,21 @@
 
 Contract
 --------
-A :class:`Side` is the recipe of one :mod:`.worker` process: the folder it imports nplearn from,
-extra environment variables, the implementations (:data:`steps.IMPLS`) it times. An arm is
-``(side, impl)``; a ratio is one arm over another. :func:`measure` times in *clusters*: a cluster
-starts one fresh worker per side (in alternating order), times :data:`ROUNDS` rounds of every
-still-open configuration (one block per arm in order, then in reverse: ABBA, the order mirrored
-every round and cluster), keeps per ratio the cluster's mean log ratio, and closes its workers.
-A process's offset (its memory layout, its core) is so a sampled random effect instead of a
-frozen bias: intervals are Student-t over clusters, never over rounds of one process.
+A :class:`Side` is the recipe of one :mod:`.worker` process. An arm is ``(side, impl)``; a ratio
+is one arm over another. :func:`measure` times in *clusters*: each starts one fresh worker per side
+(in alternating order), times :data:`ROUNDS` ABBA rounds of every open configuration (one block per
+arm in order, then reversed; the order mirrored every round and cluster), keeps per ratio the
+cluster's mean log ratio and closes its workers. A process's offset (memory layout, core) is so a
+sampled random effect, not a frozen bias: intervals are Student-t over clusters, never over one
+process's rounds.
 
 Stopping rule: a *look* comes after the cluster counts in :data:`LOOKS` and when the budget ends,
-at most ``K = len(LOOKS) + 1`` looks, each with intervals of confidence :data:`LEVEL` =
-``1 - ALPHA / K`` (Bonferroni): however the looks fall, the chance that any of them misses the
-true ratio on either side is at most :data:`ALPHA`. A look asks ``decide`` for a verdict on each
-open ratio; a configuration is closed once all its ratios have one. Measuring ends when nothing
-is open, when ``stop`` says so, after ``max_clusters``, or before a cluster that would overrun
-``budget`` seconds (the first cluster always runs). :class:`BenchError` names the side whose
-nplearn fails to import or whose worker fails.
+at most ``K = len(LOOKS) + 1`` looks, each at confidence :data:`LEVEL` = ``1 - ALPHA / K``
+(Bonferroni): however the looks fall, the chance that any misses the true ratio is at most
+:data:`ALPHA`. A look asks ``decide`` for each open ratio's verdict; a configuration closes once
+all its ratios have one. Measuring ends when nothing is open, when ``stop`` says so, after
+``max_clusters``, or before a cluster that would overrun ``budget`` seconds (the first always
+runs). :class:`BenchError` names the side whose nplearn fails to import or whose worker fails.
 """
 
 from __future__ import annotations
@@ -38,7 +36,7 @@ import numpy as np
 from scipy import stats
 
 from benchmarks.threads import default_threads, pinned_environment
-from benchmarks.timing.steps import Config
+from benchmarks.timing.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 #: A block (about ``block`` seconds of single steps) stands for its steps' 10th percentile.
@@ -63,8 +61,8 @@ class BenchError(RuntimeError):
 
 @dataclass(frozen=True)
 class Side:
-    """One worker process: ``label`` for messages, nplearn from ``folder``, ``impls`` it times,
-    run by the interpreter ``python``."""
+    """One worker process: ``label`` for messages, nplearn from ``folder``, the ``impls`` it
+    times (:data:`.steps.IMPLS`), extra ``env`` variables, run by the interpreter ``python``."""
 
     label: str
     folder: Path
@@ -111,8 +109,8 @@ class Worker:
 
     def kernel(self) -> str:
         """The BLAS kernel this worker runs (OpenBLAS's core type), or ``unknown``."""
-        pools = [p for p in self.ready["blas"] if p.get("user_api") == "blas"]
-        return str(pools[0].get("architecture") or "unknown") if pools else "unknown"
+        pool = next((p for p in self.ready["blas"] if p.get("user_api") == "blas"), {})
+        return str(pool.get("architecture") or "unknown")
 
     def block(self, key: list[Any], steps: int) -> float:
         """Time ``steps`` single steps of the built ``key``; their :data:`QUANTILE` in seconds."""
@@ -185,14 +183,11 @@ def _cluster(
     for arm in arms:
         seconds = workers[arm[0]].ask(build=keys[arm])["seconds"]
         steps.setdefault((config, arm), max(8, round(block / max(seconds, 1e-7))))
-    sums: dict[Arm, list[float]] = {arm: [] for arm in arms}
+    sums = {arm: [0.0] * ROUNDS for arm in arms}
     for r in range(ROUNDS):
         order = arms[::-1] if (r % 2 == 0) == flip else arms
-        total = dict.fromkeys(arms, 0.0)
         for arm in [*order, *order[::-1]]:
-            total[arm] += workers[arm[0]].block(keys[arm], steps[config, arm])
-        for arm in arms:
-            sums[arm].append(total[arm])
+            sums[arm][r] += workers[arm[0]].block(keys[arm], steps[config, arm])
     return sums
 
 
@@ -274,10 +269,8 @@ def measure(
 
 
 def _say_config(say: Callable[[str], None], c: Config, out: Outcome, start: float) -> None:
-    verdicts = out.verdicts[c]
-    cells = ", ".join(
-        f"{name} {e.text()}" + (f" {verdicts[name]}" if verdicts[name] else "")
-        for name, e in out.estimates.get(c, {}).items()
-    )
-    n = max((e.clusters for e in out.estimates.get(c, {}).values()), default=0)
+    estimates = out.estimates.get(c, {})
+    cells = ", ".join(f"{name} {e.text()} {out.verdicts[c][name] or ''}".rstrip()
+                      for name, e in estimates.items())  # fmt: skip
+    n = max((e.clusters for e in estimates.values()), default=0)
     say(f"  {c.id:<22} {cells} ({n} clusters, {time.perf_counter() - start:.0f} s)")

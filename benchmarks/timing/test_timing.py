@@ -23,9 +23,10 @@ import pandas as pd
 import pytest
 
 from benchmarks.timing import ab, gate, limit, report, run, sequential
+from benchmarks.timing.config import Config
 from benchmarks.timing.conftest import cases
 from benchmarks.timing.sequential import Estimate, Side
-from benchmarks.timing.steps import BOUND, IMPLS, Config, make_step
+from benchmarks.timing.steps import BOUND, IMPLS, make_step
 
 CFG = Config("ReLU", "float32", 16)
 OTHER = Config("Sigmoid", "float64", 100)
@@ -274,9 +275,9 @@ def test_float64_jax_keeps_x64_off_where_float32_is_timed() -> None:
     it off in its process, and no float32 JAX step may be built after float64 turned it on."""
     pytest.importorskip("jax")
     code = ("import jax\nfrom benchmarks.timing.conftest import Case, WorkerStep, build\n"
-            "from benchmarks.timing.steps import Config, JaxStep\n"
-            "wide, narrow = (build(Case('jax', Config('ReLU', d, 4), 0)) for d in ('float64', "
-            "'float32'))\nwide.fetch(2)\n"
+            "from benchmarks.timing.config import Config\n"
+            "from benchmarks.timing.steps import JaxStep\nwide, narrow = (build(Case('jax', "
+            "Config('ReLU', d, 4), 0, 0.01)) for d in ('float64', 'float32'))\nwide.fetch(2)\n"
             "t = wide() + wide()\nprint(t > 0, WorkerStep.clock() == t, narrow() > 0, "
             "jax.config.jax_enable_x64)\nJaxStep(Config('ReLU', 'float64', 4))\n"
             "try:\n    JaxStep(Config('ReLU', 'float32', 4))\nexcept RuntimeError as e:\n"
