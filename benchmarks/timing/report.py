@@ -25,8 +25,8 @@ from benchmarks.png import save_png
 from benchmarks.threads import affinity
 from benchmarks.timing import ab, gate
 from benchmarks.timing.config import SEED
-from benchmarks.timing.limit import DEFAULT, LIMIT, OURS, Limit
-from benchmarks.timing.sequential import ALPHA, LEVEL, LOOKS, ROUNDS
+from benchmarks.timing.limit import DEFAULT, FLOOR_BOUND, LIMIT, OURS, name
+from benchmarks.timing.sequential import ALPHA, LEVEL, LOOKS, ROUNDS, Outcome
 from benchmarks.timing.steps import IMPLS
 from verification.markdown import markdown_table, write_report
 
@@ -45,7 +45,7 @@ class Run:
     blocks: pd.DataFrame
     gate: pd.DataFrame
     selftest: list[ab.Comparison] | None
-    limit: Limit
+    limit: Outcome  # of :func:`.limit.measure`
     ab: tuple[list[ab.Comparison], str] | None
     tolerance: float
     seconds: float
@@ -150,22 +150,23 @@ def _paired(run: Run, ratios: dict[str, pd.DataFrame]) -> list[str]:
 
 
 def _limit(run: Run) -> list[str]:
-    lim = run.limit
-    name = {
+    lim = run.limit  # ratios: nplearn (default kernel) / each arm, named by limit.name; FLOOR_BOUND
+    worker = {
         w: f"default ({k})" if w == DEFAULT else w if w == k else f"{w} ({k})"
         for w, k in lim.kernels.items()
     }
-    arms = [arm for arm in next(iter(lim.ratios.values()), {}) if arm != OURS]
+    arms = [arm for arm in next(iter(lim.times.values()), {}) if arm != OURS]
     peers = [arm for arm in arms if arm[0] == DEFAULT and arm != LIMIT]
     kernels = [arm for arm in arms if arm[0] != DEFAULT and arm[1] == "nplearn"]
     peer_rows, bound_rows, kernel_rows = [], [], []
-    for c, ratios in lim.ratios.items():
-        w, impl = lim.fastest(c)
-        peer_rows.append([c.id, lim.times[c][OURS], *(_ratio(ratios[a]) for a in peers),
-                          f"{LABELS[impl]}, {name[w]}: {_ratio(ratios[w, impl])}"])  # fmt: skip
-        bound_rows.append([c.id, lim.times[c][LIMIT], _ratio(lim.floor[c]), _ratio(ratios[LIMIT])])
-        kernel_rows.append([c.id, *(_ratio(ratios[a]) for a in kernels)])
-    clusters = max((e.clusters for r in lim.ratios.values() for e in r.values()), default=0)
+    for c, times in lim.times.items():
+        ratio = {arm: _ratio(lim.estimates[c][name(arm)]) for arm in times}
+        w, impl = min((a for a in times if a != LIMIT), key=times.__getitem__)  # fastest step
+        peer_rows.append([c.id, times[OURS], *(ratio[a] for a in peers),
+                          f"{LABELS[impl]}, {worker[w]}: {ratio[w, impl]}"])  # fmt: skip
+        bound_rows.append([c.id, times[LIMIT], _ratio(lim.estimates[c][FLOOR_BOUND]), ratio[LIMIT]])
+        kernel_rows.append([c.id, *(ratio[a] for a in kernels)])
+    clusters = max((e.clusters for r in lim.estimates.values() for e in r.values()), default=0)
     out = [
         _prose("limit", kernel=lim.kernels[DEFAULT], clusters=clusters),
         markdown_table(["configuration", "bound (ms)", "fused floor / bound", "nplearn / bound"],
@@ -176,7 +177,7 @@ def _limit(run: Run) -> list[str]:
                        peer_rows),
     ]  # fmt: skip
     if kernels:
-        columns = ["configuration", *(f"/ nplearn, {name[w]}" for w, _ in kernels)]
+        columns = ["configuration", *(f"/ nplearn, {worker[w]}" for w, _ in kernels)]
         out += [_prose("limit_kernels"), markdown_table(columns, kernel_rows)]
     return out
 

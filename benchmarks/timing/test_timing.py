@@ -225,11 +225,12 @@ def test_full_report_shows_three_verdicts_and_links_no_raw_file(tmp_path: Path) 
     times = (("floor", 1e-4), ("nplearn", 1.1e-4), ("torch", 2e-4))
     frame = blocks_frame(**{i: [t * (1 + 0.01 * r) for r in range(4)] for i, t in times})
     verdicts = gate.judge(frame, LIMITS).assign(verdict="inconclusive", measured="9 clusters")
-    ratios = {(limit.DEFAULT, i): Estimate(r, r * 0.9, r * 1.1, 3, 0.05, 1.0)
-              for i, r in (("nplearn", 1.0), ("floor", 1.1), ("torch", 0.5), ("matmul", 2.0))}
-    times = {**dict.fromkeys(ratios, 0.1), limit.LIMIT: 0.05, (limit.DEFAULT, "torch"): 0.08}
-    floor = {CFG: Estimate(1.25, 1.2, 1.3, 3, 0.02, 1.0)}
-    lim = limit.Limit({limit.DEFAULT: "SkylakeX"}, {CFG: times}, {CFG: ratios}, floor)
+    arms = {(limit.DEFAULT, i): r for i, r in (("nplearn", 1), ("floor", 1.1), ("torch", 0.5))}
+    arms[limit.LIMIT] = 2.0
+    ratios = {limit.name(a): Estimate(r, r * 0.9, r * 1.1, 3, 0.05, 1.0) for a, r in arms.items()}
+    ratios[limit.FLOOR_BOUND] = Estimate(1.25, 1.2, 1.3, 3, 0.02, 1.0)
+    times = {**dict.fromkeys(arms, 0.1), limit.LIMIT: 0.05, (limit.DEFAULT, "torch"): 0.08}
+    lim = sequential.Outcome({CFG: ratios}, {}, {CFG: times}, {limit.DEFAULT: "SkylakeX"})
     planted = [comparison(CFG, (1.03, 1.015, 1.045), "slower")]
     compared = [comparison(CFG, (1.0, 0.9, 1.2), "inconclusive")]
     result = report.Run("full", 1, frame, verdicts, planted, lim, (compared, "x"), 0.03, 1.0)
