@@ -3,16 +3,15 @@
 Contract
 --------
 Pins BLAS/OpenMP/PyTorch/XLA to ``--threads`` (default ``$NPLEARN_BENCH_THREADS`` or 1) and every
-timed process to one core (not with ``--no-pin``), then runs the timing pass and :mod:`.gate` over
-its JSON (rows whose interval straddles the limit timed again); in full mode the self-test (an A/B
-against a copy made :data:`run.PLANT` slower must say ``REGRESSION``); "How far from the limit"
-(:mod:`.limit`); with ``--baseline REF`` and/or ``--baseline-env SPEC`` the A/B (:mod:`.ab`,
-:mod:`.envs`); a full run appends to :mod:`.history`. ``--bisect`` runs only :mod:`.bisect`,
-``--self-test`` only :func:`.run.self_test`. Every sequential comparison measures until decided or
-``--budget`` seconds (default :data:`BUDGET`). A full run writes ``reports/bench.md`` (or
-``--reports DIR``); ``--quick`` writes under ``reports/quick/`` and judges no gate. The A/B judges
-in both modes, last line ``A/B: REGRESSION|no regression|INCONCLUSIVE``. Exit statuses:
-:data:`EPILOG`.
+timed process to one core (not with ``--no-pin``); runs the timing pass and :mod:`.gate` (rows
+straddling the limit timed again), in full mode the self-test (an A/B against a copy
+:data:`run.PLANT` slower must say ``REGRESSION``), "How far from the limit" (:mod:`.limit`), with
+``--baseline REF`` and/or ``--baseline-env SPEC`` the A/B (:mod:`.ab`, :mod:`.envs`), and in full
+mode appends to :mod:`.history`. ``--bisect`` runs only :mod:`.bisect`, ``--self-test`` only
+:func:`.run.self_test`. Each sequential comparison measures until decided or ``--budget`` seconds
+(:data:`BUDGET`). Writes ``reports/bench.md`` (or ``--reports DIR``); ``--quick`` writes under
+``reports/quick/`` and judges no gate, but the A/B judges in both modes (last line ``A/B:
+REGRESSION|no regression|INCONCLUSIVE``). Exit statuses: :data:`EPILOG`.
 """
 
 from __future__ import annotations

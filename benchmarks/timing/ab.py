@@ -3,15 +3,14 @@
 Contract
 --------
 :func:`baseline_tree` checks a git ref out with ``git worktree``; :func:`planted_tree` copies the
-working tree's nplearn with ``train_step`` a given fraction slower (the self-test's regression).
-:func:`compare` times tree / baseline with :func:`.sequential.measure` until every configuration
-has a verdict, one is ``slower``, or the budget ends. :func:`verdict` of an interval at tolerance
-t: ``slower`` when it lies above ``1 + t/3`` and the point above ``1 + t/2`` (a slowdown of t
-flagged, rare false alarms), ``faster`` symmetrically, ``same`` only within ``[1 - t, 1 + t]``
-(equivalence, two one-sided tests), else ``inconclusive`` (with the noise seen and about how many
-more clusters would decide). :func:`overall`: ``REGRESSION`` when a configuration is slower, ``no
-regression`` when every one is same or faster, else ``INCONCLUSIVE``; :func:`summary` is the
-run's last line.
+tree's nplearn with ``train_step`` a fraction slower (the self-test's regression). :func:`compare`
+times tree / baseline with :func:`.sequential.measure` until every configuration has a verdict,
+one is ``slower``, or the budget ends. :func:`verdict` at tolerance t: ``slower`` when the
+interval lies above ``1 + t/3`` and the point above ``1 + t/2`` (a slowdown of t flagged, rare
+false alarms), ``faster`` symmetrically, ``same`` only within ``[1 - t, 1 + t]`` (two one-sided
+tests), else ``inconclusive`` (with the noise seen and about how many more clusters would decide).
+:func:`overall`: ``REGRESSION`` when a configuration is slower, ``no regression`` when every one is
+same or faster, else ``INCONCLUSIVE``; :func:`summary` is the run's last line.
 """
 
 from __future__ import annotations

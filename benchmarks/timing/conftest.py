@@ -4,11 +4,11 @@ Contract
 --------
 ``--timing-mode quick|full`` picks :data:`MODES`; ``--timing-threads N`` pins every pool with
 threadpoolctl. :func:`cases` plans, per configuration, ``pairs`` repeats of one block per
-implementation in ABBA order (reversed on odd repeats), so every ratio compares blocks timed
-seconds apart. The ``step`` fixture builds each step once per configuration, after
-:func:`steps.assert_same_step` (not for the post's code, whose gradient is not its loss's); float64
-JAX in a :class:`WorkerStep` (``jax_enable_x64`` is process-global: never on here). One line per
-configuration replaces pytest-benchmark's tables.
+implementation in ABBA order, so every ratio compares blocks timed seconds apart. The ``step``
+fixture builds each step once per configuration, after :func:`steps.assert_same_step` (not for the
+post's code, whose gradient is not its loss's); float64 JAX in a :class:`WorkerStep`
+(``jax_enable_x64`` is process-global: never on here). One line per configuration replaces
+pytest-benchmark's tables.
 """
 
 from __future__ import annotations
@@ -58,13 +58,12 @@ class WorkerStep:
     elapsed = 0.0
 
     def __init__(self, case: Case) -> None:
-        cfg = case.config
+        cfg, self.times = case.config, list[float]()
         self.key = [case.impl, cfg.net, cfg.dtype, cfg.batch]
         self.worker = Worker(Side(f"{case.impl} {cfg.id} worker", ROOT, (case.impl,)))
         self.worker.handshake()
         self.worker.ask(check=self.key)
         self.worker.ask(build=self.key)
-        self.times: list[float] = []
 
     def fetch(self, steps: int) -> None:
         self.times = self.worker.ask(time=self.key, steps=1, chunks=steps)["times"][::-1]

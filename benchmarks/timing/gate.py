@@ -3,15 +3,14 @@
 Contract
 --------
 ``python -m benchmarks.timing.gate RESULTS.json [--thresholds FILE]`` judges a ``--benchmark-json``
-file from its blocks alone; exit 0 passed, 1 failed, 3 inconclusive. :func:`paired` gives per
-configuration ``impl / reference`` over the repeats (a repeat's two blocks are timed next to each
-other in one process): the exponentiated mean log ratio and its 95% t-interval. :func:`judge`:
-``pass`` when the interval lies at or below the limit, ``FAIL`` when above it, else ``undecided``;
-from the blocks (one process) only with :data:`PROCESS_MARGIN` to spare, and never when the floor
-came out slower (point below 1). :func:`remeasure` times undecided rows again with
-:func:`.sequential.measure` (nplearn and the floor in fresh workers of this tree, an interval over
-clusters) within a budget; still undecided reads ``inconclusive``. :func:`status`: ``PASSED`` only
-when every gated row passes.
+file from its blocks alone; exit 0 passed, 1 failed, 3 inconclusive. :func:`paired`: per
+configuration ``impl / reference`` over the repeats (a repeat's two blocks are timed side by side
+in one process), the exponentiated mean log ratio and its 95% t-interval. :func:`judge`: ``pass``
+when the interval lies at or below the limit, ``FAIL`` when above, else ``undecided``; from one
+process's blocks only with :data:`PROCESS_MARGIN` to spare, never when the floor came out slower
+(point below 1). :func:`remeasure` times undecided rows again in fresh workers of this tree
+(:func:`.sequential.measure`) within a budget; still undecided reads ``inconclusive``.
+:func:`status`: ``PASSED`` only when every gated row passes.
 """
 
 from __future__ import annotations
@@ -83,13 +82,9 @@ def judge(frame: pd.DataFrame, limits: dict[tuple[str, int], float]) -> pd.DataF
     """:func:`paired` nplearn / floor with ``limit``, ``verdict`` and ``measured`` (how)."""
     out = paired(frame, "nplearn")
     out["limit"] = [limits.get(k) for k in zip(out["dtype"], out["batch"], strict=True)]
-    rows = zip(out["ratio"], out["low"], out["high"], out["limit"], strict=True)
-    out["verdict"] = [
-        "undecided" if ratio < 1 and limit else _verdict(low, high, limit, PROCESS_MARGIN)
-        for ratio, low, high, limit in rows
-    ]
-    out["measured"] = "blocks"
-    return out
+    out["verdict"] = ["undecided" if r.ratio < 1 and r.limit else
+                      _verdict(r.low, r.high, r.limit, PROCESS_MARGIN) for r in out.itertuples()]
+    return out.assign(measured="blocks")
 
 
 def remeasure(verdicts: pd.DataFrame, budget: float) -> pd.DataFrame:

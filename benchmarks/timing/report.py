@@ -128,8 +128,7 @@ def _paired(run: Run, ratios: dict[str, pd.DataFrame]) -> list[str]:
         if key not in frames[impl].index:
             return ""
         r = frames[impl].loc[key]
-        noise = impl == "nplearn" and r.ratio < 1
-        return _ratio(r) + (" (noise)" if noise else "")
+        return _ratio(r) + (" (noise)" if impl == "nplearn" and r.ratio < 1 else "")
 
     rows = [[*key, *(ratio_cell(impl, key) for impl in PEERS)] for key in keys]
     times = run.blocks.groupby([*gate.CONFIG, "impl"])["value"].median().unstack() * 1e3
@@ -141,12 +140,9 @@ def _paired(run: Run, ratios: dict[str, pd.DataFrame]) -> list[str]:
         return f"{value:.4g} (noise)" if impl == "floor" and noise[key] else value
 
     time_rows = [[*k, *(cell(k, i) for i in times.columns)] for k in times.index]
-    return [
-        _prose("paired"),
-        markdown_table([*gate.CONFIG, *(LABELS[i] for i in PEERS)], rows),
-        _prose("times"),
-        markdown_table([*gate.CONFIG, *(LABELS[i] for i in times.columns)], time_rows),
-    ]
+    columns = [*gate.CONFIG, *(LABELS[i] for i in PEERS)]
+    return [_prose("paired"), markdown_table(columns, rows), _prose("times"),
+            markdown_table([*gate.CONFIG, *(LABELS[i] for i in times.columns)], time_rows)]
 
 
 def _limit(run: Run) -> list[str]:
@@ -166,9 +162,8 @@ def _limit(run: Run) -> list[str]:
                           f"{LABELS[impl]}, {worker[w]}: {ratio[w, impl]}"])  # fmt: skip
         bound_rows.append([c.id, times[LIMIT], _ratio(lim.estimates[c][FLOOR_BOUND]), ratio[LIMIT]])
         kernel_rows.append([c.id, *(ratio[a] for a in kernels)])
-    clusters = max((e.clusters for r in lim.estimates.values() for e in r.values()), default=0)
     out = [
-        _prose("limit", kernel=lim.kernels[DEFAULT], clusters=clusters),
+        _prose("limit", kernel=lim.kernels[DEFAULT], clusters=lim.clusters),
         markdown_table(["configuration", "bound (ms)", "fused floor / bound", "nplearn / bound"],
                        bound_rows),
         _prose("limit_peers"),
@@ -211,18 +206,14 @@ def write_bench_report(run: Run, reports: str | os.PathLike[str]) -> Path:
     body += [*_paired(run, ratios), _prose("figure"), *_limit(run)]
     if run.ab is not None:
         results, what = run.ab
-        body += [
-            _prose("ab", what=what),
-            _comparisons(results, "working tree", "baseline"),
-            ab.summary(results, "the baseline", run.tolerance) + "\n",
-        ]
+        body += [_prose("ab", what=what), _comparisons(results, "working tree", "baseline"),
+                 ab.summary(results, "the baseline", run.tolerance) + "\n"]  # fmt: skip
     body.append(run.history)
     tol = run.tolerance
     body.append(_prose("method", mode=run.mode, seconds=run.seconds, threads=run.threads,
                        interval=1 + tol / 3, point=1 + tol / 2, low=1 - tol, tol_high=1 + tol,
-                       rounds=ROUNDS,
-                       looks=", ".join(map(str, LOOKS)), k=len(LOOKS) + 1, alpha=ALPHA,
-                       level=LEVEL))  # fmt: skip
+                       rounds=ROUNDS, looks=", ".join(map(str, LOOKS)), k=len(LOOKS) + 1,
+                       alpha=ALPHA, level=LEVEL))  # fmt: skip
     path = Path(reports) / "bench.md"
     title = "Timings of the 784-128-10 training step" + (" (quick run)" * (run.mode == "quick"))
     extra = {"mode": run.mode, "threads (pinned)": run.threads, "CPU affinity": affinity(),

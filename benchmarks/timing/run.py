@@ -64,12 +64,10 @@ def self_test(runs: int, tolerance: float, plants: Sequence[float], budget: floa
     ok = True
     for fraction, counts in tally.items():
         cells = ", ".join(f"{counts[word]} {word}" for word in OVERALL)
-        if fraction:
-            good = counts["REGRESSION"] >= 0.95 * runs and not counts["no regression"]
-            kind = f"planted {fraction:.0%} slowdown (>= 95% REGRESSION, never no regression)"
-        else:
-            good = counts["REGRESSION"] <= 0.05 * runs
-            kind = "identical code (<= 5% REGRESSION)"
+        good = (counts["REGRESSION"] >= 0.95 * runs and not counts["no regression"] if fraction
+                else counts["REGRESSION"] <= 0.05 * runs)  # fmt: skip
+        kind = (f"planted {fraction:.0%} slowdown (>= 95% REGRESSION, never no regression)"
+                if fraction else "identical code (<= 5% REGRESSION)")  # fmt: skip
         ok &= good
         print(f"self-test tally, {kind}: {cells} of {runs} runs: {'ok' if good else 'NOT ok'}")
     print(f"SELF-TEST {'PASSED' if ok else 'FAILED'} (quick A/Bs, budget {budget:.0f} s each)")
@@ -100,10 +98,9 @@ def timing_pass(mode: str, threads: int, json_file: Path) -> bool:
     """The unit tests, then the pytest-benchmark pass; whether both succeeded."""
     print(f"== timing pass ({mode}): ms per step, the low quantile of each block ==", flush=True)
     files = [str(HERE / "test_timing.py"), str(HERE / "bench_steps.py")]
-    options = ["-o", "python_files=test_*.py bench_*.py", "-o", "console_output_style=classic"]
-    options += ["-q", "-p", "no:cacheprovider"]
-    options += [f"--rootdir={ab.ROOT}", f"--timing-mode={mode}", f"--timing-threads={threads}"]
-    options += ["--benchmark-quiet", f"--benchmark-json={json_file}"]
+    options = ["-o", "python_files=test_*.py bench_*.py", "-o", "console_output_style=classic",
+               "-q", "-p", "no:cacheprovider", f"--rootdir={ab.ROOT}", f"--timing-mode={mode}",
+               f"--timing-threads={threads}", "--benchmark-quiet", f"--benchmark-json={json_file}"]
     return pytest.main([*files, *options]) == pytest.ExitCode.OK and json_file.exists()
 
 
@@ -138,12 +135,10 @@ def run_all(args: argparse.Namespace, reports: Path) -> int:
                                      args.tolerance, budget)  # fmt: skip
     path = write_bench_report(run, reports)
     print(f"wrote {path} ({run.seconds:.0f} s)")
-    for line in run.verdict_lines():
-        print(line)
+    print(*run.verdict_lines(), sep="\n")
     words = [] if args.quick else [run.gate_status()]
     if compared is not None:
-        for c in compared[0]:
-            print(f"  A/B {c.line()}")
+        print(*(f"  A/B {c.line()}" for c in compared[0]), sep="\n")
         print(ab.summary(compared[0], compared[2], args.tolerance))
         words.append(ab.overall(compared[0]))
     if {"FAILED", "REGRESSION"} & set(words):

@@ -2,21 +2,20 @@
 
 Contract
 --------
-A :class:`Side` is the recipe of one :mod:`.worker` process. An arm is ``(side, impl)``; a ratio
-is one arm over another. :func:`measure` times in *clusters*: each starts one fresh worker per side
-(in alternating order), times :data:`ROUNDS` ABBA rounds of every open configuration (one block per
-arm in order, then reversed; the order mirrored every round and cluster), keeps per ratio the
-cluster's mean log ratio and closes its workers. A process's offset (memory layout, core) is so a
-sampled random effect, not a frozen bias: intervals are Student-t over clusters, never over one
-process's rounds.
+A :class:`Side` is the recipe of one :mod:`.worker` process; an arm is ``(side, impl)``, a ratio
+one arm over another. :func:`measure` times in *clusters*: each starts one fresh worker per side
+(order alternating), times :data:`ROUNDS` ABBA rounds of every open configuration (one block per
+arm, then reversed; mirrored every round and cluster), keeps each ratio's mean log ratio and closes
+its workers. A process's offset (memory layout, core) is so a sampled random effect, not a frozen
+bias: intervals are Student-t over clusters, never over one process's rounds.
 
-Stopping rule: a *look* comes after the cluster counts in :data:`LOOKS` and when the budget ends,
-at most ``K = len(LOOKS) + 1`` looks, each at confidence :data:`LEVEL` = ``1 - ALPHA / K``
-(Bonferroni): however the looks fall, the chance that any misses the true ratio is at most
-:data:`ALPHA`. A look asks ``decide`` for each open ratio's verdict; a configuration closes once
-all its ratios have one. Measuring ends when nothing is open, when ``stop`` says so, after
-``max_clusters``, or before a cluster that would overrun ``budget`` seconds (the first always
-runs). :class:`BenchError` names the side whose nplearn fails to import or whose worker fails.
+Stopping rule: a *look* after the cluster counts in :data:`LOOKS` and when the budget ends, at most
+``K = len(LOOKS) + 1``, each at confidence :data:`LEVEL` = ``1 - ALPHA / K`` (Bonferroni: the
+chance that any look misses the true ratio is at most :data:`ALPHA`), asks ``decide`` for each open
+ratio's verdict; a configuration closes once all its ratios have one. Measuring ends when nothing
+is open, when ``stop`` says so, after ``max_clusters``, or before a cluster that would overrun
+``budget`` seconds (the first always runs). :class:`BenchError` names a side whose nplearn fails
+to import or whose worker fails.
 """
 
 from __future__ import annotations
@@ -47,8 +46,7 @@ ALPHA = 0.05
 LEVEL = 1 - ALPHA / (len(LOOKS) + 1)
 #: Seconds between progress lines.
 PROGRESS = 10.0
-#: Exit statuses of the timing commands: 1 a regression or a failed gate (FAILED), 2 bad input or a
-#: benchmark that cannot run, 3 inconclusive (too noisy to decide in the budget).
+#: Exit statuses of the timing commands (see ``__main__.EPILOG``).
 OK, FAILED, BAD_INPUT, INCONCLUSIVE = 0, 1, 2, 3
 
 Arm = tuple[str, str]
@@ -79,9 +77,8 @@ class Worker:
         environ = {**os.environ, **pinned_environment(default_threads()), **dict(side.env)}
         environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(side.folder), str(ROOT)]))
         command, pipe = [side.python, "-m", "benchmarks.timing.worker"], subprocess.PIPE
-        self.proc = subprocess.Popen(
-            command, cwd=side.folder, env=environ, stdin=pipe, stdout=pipe, text=True
-        )
+        self.proc = subprocess.Popen(command, cwd=side.folder, env=environ, stdin=pipe, stdout=pipe,
+                                     text=True)  # fmt: skip
         self.ready: dict[str, Any] = {}
 
     def handshake(self) -> None:
@@ -117,8 +114,7 @@ class Worker:
         return float(np.quantile(self.ask(time=key, steps=1, chunks=steps)["times"], QUANTILE))
 
     def close(self) -> None:
-        if self.proc.stdin and not self.proc.stdin.closed:
-            self.proc.stdin.close()
+        self.proc.stdin.close()  # a no-op when closed already
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -127,8 +123,8 @@ class Worker:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A ratio over clusters: point (exp of the mean log ratio), interval at the level asked,
-    the number of clusters, the SD of their log ratios, seconds a cluster spent on the config."""
+    """A ratio over clusters: point (exp of the mean log ratio), interval, clusters, SD of their
+    log ratios, seconds a cluster spent on the config."""
 
     ratio: float
     low: float
@@ -166,17 +162,9 @@ class Outcome:
     looks: int = 0
 
 
-Decide = Callable[[Config, str, Estimate], "str | None"]
-
-
-def _cluster(
-    workers: Mapping[str, Worker],
-    config: Config,
-    arms: list[Arm],
-    flip: bool,
-    steps: dict[tuple[Config, Arm], int],
-    block: float,
-) -> dict[Arm, list[float]]:
+def _cluster(workers: Mapping[str, Worker], config: Config, arms: list[Arm], flip: bool,
+             steps: dict[tuple[Config, Arm], int], block: float
+             ) -> dict[Arm, list[float]]:  # fmt: skip
     """Build ``config`` in every arm, then :data:`ROUNDS` ABBA rounds; per arm per round the
     sum of its two blocks (seconds per step)."""
     keys = {arm: [arm[1], config.net, config.dtype, config.batch] for arm in arms}
@@ -197,7 +185,7 @@ def measure(
     configs: Sequence[Config],
     *,
     budget: float,
-    decide: Decide,
+    decide: Callable[[Config, str, Estimate], str | None],
     stop: Callable[[Outcome], bool] = lambda outcome: False,
     max_clusters: int = LOOKS[-1],
     block: float = 0.03,
@@ -229,9 +217,8 @@ def measure(
                 _say_config(say, c, out, start)
 
     while open_ and out.clusters < max_clusters and not (looked and stop(out)):
-        if startup and time.perf_counter() - start + np.mean(startup) + sum(
-            np.mean(cost[c]) for c in open_
-        ) > budget:
+        ahead = np.mean(startup) + sum(np.mean(cost[c]) for c in open_) if startup else 0.0
+        if startup and time.perf_counter() - start + ahead > budget:
             break
         began = time.perf_counter()
         flip = out.clusters % 2 == 1  # which side starts first and times first alternates too

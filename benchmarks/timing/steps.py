@@ -44,9 +44,9 @@ class NplearnStep:
 
 
 class FusedStep:
-    """The floor: the whole step hand-fused in NumPy, every buffer preallocated; sums as GEMVs
-    with a ones vector, ``np.dot`` for batch-1 outer products (``np.matmul`` skips BLAS there),
-    the update as one BLAS ``axpy`` over the flat parameters."""
+    """The floor: the step hand-fused in NumPy, every buffer preallocated; sums as GEMVs with a
+    ones vector, ``np.dot`` for batch-1 outer products (``np.matmul`` skips BLAS there), the
+    update one BLAS ``axpy`` over the flat parameters."""
 
     def __init__(self, cfg: Config) -> None:
         w, (self.x, self.y) = cfg.weights(), cfg.batch_data()
@@ -133,9 +133,9 @@ class MatmulStep(FusedStep):
 
 class TorchStep:
     """The step as a PyTorch user writes it on CPU: ``torch.nn.Sequential``, ``zero_grad``
-    (gradients set to None), ``F.cross_entropy``, ``backward``, ``SGD.step`` in its
-    per-tensor loop (``foreach=False``: faster than the multi-tensor kernels for four tensors
-    on one core; ``torch.compile`` of the loss or of the whole step is slower here)."""
+    (to None), ``F.cross_entropy``, ``backward``, ``SGD.step`` in its per-tensor loop
+    (``foreach=False``: faster than the multi-tensor kernels for four tensors on one core;
+    ``torch.compile`` of the loss or the whole step is slower here)."""
 
     def __init__(self, cfg: Config) -> None:
         import torch
@@ -226,14 +226,8 @@ class PostStep:
         return float(err)
 
 
-STEPS: dict[str, Callable[[Config], Step]] = {
-    "floor": FusedStep,
-    "nplearn": NplearnStep,
-    "torch": TorchStep,
-    "jax": JaxStep,
-    "post": PostStep,
-    "matmul": MatmulStep,
-}
+STEPS: dict[str, Callable[[Config], Step]] = {"floor": FusedStep, "nplearn": NplearnStep,
+    "torch": TorchStep, "jax": JaxStep, "post": PostStep, "matmul": MatmulStep}  # fmt: skip
 #: The matrix-product bound's name: a limit, not a step (no loss, no update), timed only there.
 BOUND = "matmul"
 #: Implementation names, in the order a block of each runs (ABBA starts with the floor).
@@ -241,16 +235,15 @@ IMPLS = tuple(name for name in STEPS if name != BOUND)
 
 
 def make_step(impl: str, cfg: Config) -> Step:
-    """Build implementation ``impl`` (one of :data:`IMPLS`) on ``cfg``; ImportError if absent."""
+    """Build ``impl`` (:data:`STEPS`) on ``cfg``; ImportError if its library is absent."""
     return STEPS[impl](cfg)
 
 
 def assert_same_step(impl: str, cfg: Config) -> None:
     """Assert that one fresh step of ``impl`` gives nplearn's loss and gradients (AssertionError
     naming the implementation, the configuration and the quantity)."""
-    theirs, ours = make_step(impl, cfg), NplearnStep(cfg)
+    theirs, ours, where = make_step(impl, cfg), NplearnStep(cfg), f"{impl} {cfg.id}"
     rtol = 1e-4 if cfg.dtype == "float32" else 1e-10
-    where = f"{impl} {cfg.id}"
     np.testing.assert_allclose(theirs(), ours(), rtol=rtol, err_msg=f"{where}: loss value")
     got = theirs.gradients()  # type: ignore[attr-defined]
     for name, expected in ours.gradients().items():

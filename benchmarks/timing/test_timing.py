@@ -38,15 +38,11 @@ def est(ratio: float, low: float, high: float, sd: float = 0.02) -> Estimate:
 
 @pytest.mark.parametrize(
     ("interval", "word"),
-    [
-        ((1.03, 1.015, 1.045), "slower"),
-        ((0.97, 0.955, 0.985), "faster"),
-        ((1.0, 0.98, 1.02), "same"),
-        ((1.0, 0.92, 1.36), None),  # wide: nothing was ruled out
-        ((1.012, 0.99, 1.035), None),  # straddles 1 + tolerance
-        ((1.013, 1.011, 1.015), "same"),  # clear of 1, but not of the tolerance's point
-    ],
-)
+    [((1.03, 1.015, 1.045), "slower"), ((0.97, 0.955, 0.985), "faster"),
+     ((1.0, 0.98, 1.02), "same"), ((1.0, 0.92, 1.36), None),  # wide: nothing was ruled out
+     ((1.012, 0.99, 1.035), None),  # straddles 1 + tolerance
+     ((1.013, 1.011, 1.015), "same")],  # clear of 1, but not of the tolerance's point
+)  # fmt: skip
 def test_ab_verdicts_follow_the_interval(interval: tuple[float, ...], word: str | None) -> None:
     assert ab.verdict(est(*interval), 0.03) == word
 
@@ -55,7 +51,7 @@ def comparison(config: Config, interval: tuple[float, float, float], word: str) 
     return ab.Comparison(config, est(*interval), word, 1.0, 1.0, 0.03)
 
 
-def test_overall_verdict_and_last_line() -> None:
+def test_overall_verdict_last_line_and_the_clusters_an_undecided_one_needs() -> None:
     same = comparison(CFG, (1.0, 0.99, 1.01), "same")
     slower = comparison(OTHER, (1.08, 1.05, 1.1), "slower")
     open_ = comparison(OTHER, (1.0, 0.9, 1.2), "inconclusive")
@@ -66,10 +62,7 @@ def test_overall_verdict_and_last_line() -> None:
     line = ab.summary([same, open_], "HEAD~1", 0.03)
     assert line.startswith("A/B: INCONCLUSIVE") and "1 of 2 configurations undecided" in line
     assert "more clusters" in line and "noise 2.0% per cluster" in line
-
-
-def test_undecided_line_estimates_the_clusters_needed() -> None:
-    """Same needs a half-width of log(1.03) around 1.0: (z * sd / log 1.03)^2 clusters in all."""
+    # same needs a half-width of log(1.03) around 1.0: (z * sd / log 1.03)^2 clusters in all
     c = ab.Comparison(CFG, Estimate(1.0, 0.95, 1.05, 10, 0.05, 2.0), "inconclusive", 1, 1, 0.03)
     words = c.undecided().split()
     more, seconds = int(words[words.index("about") + 1]), words[words.index("about") + 4]
@@ -113,9 +106,7 @@ def excludes_one(c: Config, name: str, e: Estimate) -> str | None:
     return "differs" if e.low > 1 or e.high < 1 else None
 
 
-def test_repeated_looks_keep_the_false_alarm_rate_at_its_level(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_repeated_looks_keep_the_false_alarm_rate(monkeypatch: pytest.MonkeyPatch) -> None:
     """Null data, every look allowed to stop: the rule's rate stays at or below ALPHA, while
     the same looks at a plain 95% level (no adjustment) exceed it."""
     runs = 300
@@ -127,9 +118,7 @@ def test_repeated_looks_keep_the_false_alarm_rate_at_its_level(
     assert np.mean([o.verdicts[CFG]["r"] == "differs" for o in naive]) > sequential.ALPHA
 
 
-def test_sequential_ab_decides_a_planted_slowdown_and_identical_code(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_sequential_ab_decides_a_planted_slowdown_and_same(monkeypatch: pytest.MonkeyPatch) -> None:
     def decide(c: Config, name: str, e: Estimate) -> str | None:
         return ab.verdict(e, 0.03)
 
@@ -177,12 +166,8 @@ def test_gate_remeasures_straddlers_and_reads_inconclusive(monkeypatch: pytest.M
         assert configs == [CFG]
         e = Estimate(1.14, 1.12, 1.16, 30, 0.02, 1.0)
         arms = {("tree", "nplearn"): 0.11, ("tree", "floor"): 0.1}
-        return sequential.Outcome(
-            {CFG: {gate.RATIO: e}},
-            {CFG: {gate.RATIO: kw["decide"](CFG, gate.RATIO, e)}},
-            {CFG: arms},
-            clusters=30,
-        )
+        verdicts = {CFG: {gate.RATIO: kw["decide"](CFG, gate.RATIO, e)}}
+        return sequential.Outcome({CFG: {gate.RATIO: e}}, verdicts, {CFG: arms}, clusters=30)
 
     monkeypatch.setattr(gate, "measure", measure)
     out = gate.remeasure(verdicts, budget=10)
@@ -254,7 +239,7 @@ def _python(code: str, **env: str) -> list[str]:
     return done.stdout.splitlines()
 
 
-def test_pinning_sets_one_core_and_survives_a_core_it_may_not_use() -> None:
+def test_pinning_sets_one_core_survives_a_bad_one_and_reaches_workers() -> None:
     code = ("import os; from benchmarks.threads import pin, affinity\n"
             "print(pin()); os.environ['NPLEARN_BENCH_CORE'] = '0'; print(pin()); print(affinity())")
     bad, good, where = _python(code, NPLEARN_BENCH_CORE="99999")
@@ -262,11 +247,8 @@ def test_pinning_sets_one_core_and_survives_a_core_it_may_not_use() -> None:
     assert where.startswith("core 0, every timed process")
     assert _python(code.replace("'0'", "'none'"), NPLEARN_BENCH_CORE="none")[2].startswith(
         "unpinned")
-
-
-def test_worker_pins_itself_before_it_serves() -> None:
     worker = sequential.Worker(Side("pinned", sequential.ROOT, (), (("NPLEARN_BENCH_CORE", "0"),)))
-    worker.handshake()
+    worker.handshake()  # a worker pins itself before it serves
     worker.close()
     assert worker.ready["affinity"].startswith("core 0")
 

@@ -3,10 +3,10 @@
 Contract
 --------
 ``python -m benchmarks.timing.worker`` pins itself to ``$NPLEARN_BENCH_CORE`` before any library
-starts a thread (:func:`benchmarks.threads.pin`), every BLAS/OpenMP pool to
-``$NPLEARN_BENCH_THREADS``, holds a random :data:`PAD` of heap (so where a build's arrays land is
-sampled per process, not fixed by which modules the build imports), imports whichever nplearn its
-``PYTHONPATH`` puts first (one worker per version or ``OPENBLAS_CORETYPE``), then answers one JSON
+starts a thread (:func:`benchmarks.threads.pin`) and every BLAS/OpenMP pool to
+``$NPLEARN_BENCH_THREADS``, holds a random :data:`PAD` of heap (where a build's arrays land is so
+sampled per process, not fixed by the modules the build imports), imports the nplearn its
+``PYTHONPATH`` puts first (one worker per version or ``OPENBLAS_CORETYPE``), then answers a JSON
 line on stdout per JSON request line on stdin:
 
 - first, unasked: ``{"ready": {"nplearn": file, "numpy": version, "blas": [pools], "affinity":
