@@ -140,16 +140,9 @@ def verdict(e: Estimate, tolerance: float) -> str | None:
     return "same" if 1 - t <= e.low and e.high <= 1 + t else None
 
 
-def compare(
-    base: Path,
-    tree: Path,
-    configs: Sequence[Config],
-    *,
-    tolerance: float,
-    budget: float,
-    labels: tuple[str, str] = ("baseline", "working tree"),
-    python: str = sys.executable,
-) -> list[Comparison]:
+def compare(base: Path, tree: Path, configs: Sequence[Config], *, tolerance: float, budget: float,
+            labels: tuple[str, str] = ("baseline", "working tree"), python: str = sys.executable
+            ) -> list[Comparison]:  # fmt: skip
     """One result per configuration, in order (BenchError naming a side that fails); the
     baseline runs in the interpreter ``python``."""
     sides = {"base": Side(labels[0], base, ("nplearn",), python=python),

@@ -151,9 +151,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         print(_LINES.pop(0), flush=True)
 
 
-def pytest_report_teststatus(
-    report: pytest.TestReport, config: pytest.Config
-) -> tuple[str, str, str] | None:
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config
+                             ) -> tuple[str, str, str] | None:  # fmt: skip
     if report.passed:  # one line per configuration instead (see pytest_runtest_logreport)
         return "passed" if report.when == "call" else "", "", ""
     return None

@@ -131,8 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     verdicts = judge(blocks(args.results), load_thresholds(args.thresholds))
     verdicts.loc[verdicts["verdict"] == "undecided", "verdict"] = "inconclusive"
-    for row in verdicts.itertuples():
-        print(line(row))
+    print(*map(line, verdicts.itertuples()), sep="\n")
     word = status(verdicts)
     print(f"GATE {word}: nplearn / fused floor, every gated row's 95% interval against its limit")
     return {"PASSED": OK, "FAILED": FAILED, "INCONCLUSIVE": INCONCLUSIVE}[word]

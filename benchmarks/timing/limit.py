@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import math
 from collections.abc import Sequence
+from contextlib import closing
 
 from benchmarks.timing.config import Config
 from benchmarks.timing.sequential import ROOT, Arm, Outcome, Side, Worker
@@ -39,16 +40,13 @@ def _sides() -> dict[str, Side]:
     peers = tuple(p for p in ("torch", "jax") if importlib.util.find_spec(p))
     sides = {DEFAULT: Side("default kernel", ROOT, ("floor", "nplearn", BOUND, *peers))}
     kernels = set()
-    for name, env in [(DEFAULT, ()), *((c, ((VAR, c),)) for c in supported_coretypes())]:
-        probe = Worker(Side(f"{VAR}={name}", ROOT, (), env))
-        try:
+    for core, env in [(DEFAULT, ()), *((c, ((VAR, c),)) for c in supported_coretypes())]:
+        with closing(Worker(Side(f"{VAR}={core}", ROOT, (), env))) as probe:
             probe.handshake()
             kernel = probe.kernel()
-        finally:
-            probe.close()
         if kernel not in kernels:
             kernels.add(kernel)
-            sides.setdefault(name, Side(f"{VAR}={name}", ROOT, ("floor", "nplearn"), env))
+            sides.setdefault(core, Side(f"{VAR}={core}", ROOT, ("floor", "nplearn"), env))
     return sides
 
 

@@ -102,9 +102,8 @@ def _gate(run: Run) -> list[str]:
     columns = ["network", "dtype", "batch", "nplearn (ms)", "fused floor (ms)", "ratio [interval]"]
     if quick:
         return [_prose("quick_gate"), markdown_table(columns, rows)]
-    kernel = run.limit.kernels[DEFAULT]
-    prose = _prose("gate", title=run.gate_status(), kernel=kernel, threads=run.threads,
-                   level=LEVEL, margin=gate.PROCESS_MARGIN)  # fmt: skip
+    prose = _prose("gate", title=run.gate_status(), kernel=run.limit.kernels[DEFAULT],
+                   threads=run.threads, level=LEVEL, margin=gate.PROCESS_MARGIN)  # fmt: skip
     return [prose, markdown_table([*columns, "measured over", "limit", "verdict"], rows)]
 
 
@@ -147,10 +146,8 @@ def _paired(run: Run, ratios: dict[str, pd.DataFrame]) -> list[str]:
 
 def _limit(run: Run) -> list[str]:
     lim = run.limit  # ratios: nplearn (default kernel) / each arm, named by limit.name; FLOOR_BOUND
-    worker = {
-        w: f"default ({k})" if w == DEFAULT else w if w == k else f"{w} ({k})"
-        for w, k in lim.kernels.items()
-    }
+    worker = {w: f"default ({k})" if w == DEFAULT else w if w == k else f"{w} ({k})"
+              for w, k in lim.kernels.items()}  # fmt: skip
     arms = [arm for arm in next(iter(lim.times.values()), {}) if arm != OURS]
     peers = [arm for arm in arms if arm[0] == DEFAULT and arm != LIMIT]
     kernels = [arm for arm in arms if arm[0] != DEFAULT and arm[1] == "nplearn"]

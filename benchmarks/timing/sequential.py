@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,19 +180,11 @@ def _cluster(workers: Mapping[str, Worker], config: Config, arms: list[Arm], fli
     return sums
 
 
-def measure(
-    sides: Mapping[str, Side],
-    ratios: Mapping[str, Ratio],
-    configs: Sequence[Config],
-    *,
-    budget: float,
-    decide: Callable[[Config, str, Estimate], str | None],
-    stop: Callable[[Outcome], bool] = lambda outcome: False,
-    max_clusters: int = LOOKS[-1],
-    block: float = 0.03,
-    level: float = LEVEL,
-    say: Callable[[str], None] = print,
-) -> Outcome:
+def measure(sides: Mapping[str, Side], ratios: Mapping[str, Ratio], configs: Sequence[Config], *,
+            budget: float, decide: Callable[[Config, str, Estimate], str | None],
+            stop: Callable[[Outcome], bool] = lambda outcome: False, max_clusters: int = LOOKS[-1],
+            block: float = 0.03, level: float = LEVEL, say: Callable[[str], None] = print
+            ) -> Outcome:  # fmt: skip
     """Time ``ratios`` on ``configs`` in clusters until decided or out of ``budget`` seconds;
     intervals at ``level`` (:data:`LEVEL` keeps the repeated looks' error rates)."""
     start = last_said = time.perf_counter()
@@ -222,8 +215,9 @@ def measure(
             break
         began = time.perf_counter()
         flip = out.clusters % 2 == 1  # which side starts first and times first alternates too
-        workers = {name: Worker(sides[name]) for name in (list(sides)[::-1] if flip else sides)}
-        try:
+        with ExitStack() as stack:  # every worker closed, even when one fails to start
+            workers = {name: stack.enter_context(closing(Worker(sides[name])))
+                       for name in (list(sides)[::-1] if flip else sides)}  # fmt: skip
             for worker in workers.values():
                 worker.handshake()
             out.kernels = {name: w.kernel() for name, w in workers.items()}
@@ -236,9 +230,6 @@ def measure(
                     seen[c][arm] += values
                 for name, (num, den) in ratios.items():
                     logs[c][name].append(float(np.mean(np.log(sums[num]) - np.log(sums[den]))))
-        finally:
-            for worker in workers.values():
-                worker.close()
         out.clusters += 1
         if out.clusters in LOOKS:
             look()

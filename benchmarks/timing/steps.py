@@ -114,8 +114,8 @@ class FusedStep:
 
 class MatmulStep(FusedStep):
     """The matrix-product bound: the floor's five matrix products alone (``x W1``, ``H W2``,
-    ``H^T dZ``, ``dZ W2^T``, ``x^T dH``) with its calls and buffers, which a floor step first
-    fills; no elementwise pass. Returns 0.0, not a loss."""
+    ``H^T dZ``, ``dZ W2^T``, ``x^T dH``), its calls and buffers (filled by one floor step first);
+    no elementwise pass. Returns 0.0, not a loss."""
 
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg)
@@ -167,9 +167,9 @@ class TorchStep:
 
 class JaxStep:
     """The step as a JAX user writes it: ``jax.jit`` of value-and-gradient plus the SGD update,
-    parameters donated, only the loss and new parameters returned. ``jax_enable_x64`` is
-    process-global: float64 turns it on (so it is timed in a worker of its own), and a float32
-    step built where it is on raises RuntimeError. :meth:`gradients` is a separate, untimed call."""
+    parameters donated, loss and new parameters returned. ``jax_enable_x64`` is process-global:
+    float64 turns it on (so it is timed in a worker of its own); a float32 step built where it is
+    on raises RuntimeError. :meth:`gradients` is a separate, untimed call."""
 
     def __init__(self, cfg: Config) -> None:
         import jax

@@ -55,9 +55,8 @@ def test_overall_verdict_last_line_and_the_clusters_an_undecided_one_needs() -> 
     same = comparison(CFG, (1.0, 0.99, 1.01), "same")
     slower = comparison(OTHER, (1.08, 1.05, 1.1), "slower")
     open_ = comparison(OTHER, (1.0, 0.9, 1.2), "inconclusive")
-    assert ab.summary([same, slower], "HEAD~1", 0.03).startswith(
-        "A/B: REGRESSION against HEAD~1: sigmoid-float64-b100 1.080x [1.050, 1.100]"
-    )
+    regression = "A/B: REGRESSION against HEAD~1: sigmoid-float64-b100 1.080x [1.050, 1.100]"
+    assert ab.summary([same, slower], "HEAD~1", 0.03).startswith(regression)
     assert ab.overall([same]) == "no regression"
     line = ab.summary([same, open_], "HEAD~1", 0.03)
     assert line.startswith("A/B: INCONCLUSIVE") and "1 of 2 configurations undecided" in line
@@ -195,12 +194,8 @@ def test_blocks_interleave_abba() -> None:
 
 
 def test_self_test_tallies_each_verdict(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
-    draws = iter(["slower", "inconclusive", "same"] * 2)
-
-    def planted_ab(tmp: Path, fraction: float, *args: Any) -> list[ab.Comparison]:
-        return [comparison(CFG, (1.0, 0.99, 1.01), next(draws))]
-
-    monkeypatch.setattr(run, "planted_ab", planted_ab)
+    draws = (comparison(CFG, (1.0, 0.99, 1.01), w) for w in ("slower", "inconclusive", "same"))
+    monkeypatch.setattr(run, "planted_ab", lambda *args: [next(draws)])
     assert run.self_test(3, 0.03, [0.03], 1.0) == sequential.FAILED
     out = capsys.readouterr().out
     assert "1 REGRESSION, 1 no regression, 1 INCONCLUSIVE of 3 runs: NOT ok" in out
