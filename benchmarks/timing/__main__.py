@@ -60,13 +60,10 @@ def _number(low: float, high: float, what: str, *, closed: bool = False, kind: t
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = Parser(
-        prog="python -m benchmarks.timing",
-        description="Time nplearn's training step against a fused NumPy floor, PyTorch, JAX and "
-        "the post's code; with --baseline REF, against REF's nplearn.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = Parser(prog="python -m benchmarks.timing", epilog=EPILOG,
+                    formatter_class=argparse.RawDescriptionHelpFormatter,
+                    description="Time nplearn's training step against a fused NumPy floor, "
+                    "PyTorch, JAX and the post's code; with --baseline REF, against REF's nplearn.")
     add = parser.add_argument
     add("--quick", action="store_true", help="smoke test: batches 16 and 100, short, no gate")
     add("--reports", type=Path, help="report folder (default reports/, quick: reports/quick/)")

@@ -148,11 +148,9 @@ def compare(base: Path, tree: Path, configs: Sequence[Config], *, tolerance: flo
     sides = {"base": Side(labels[0], base, ("nplearn",), python=python),
              "tree": Side(labels[1], tree, ("nplearn",))}  # fmt: skip
     ratio = f"{labels[1]} / {labels[0]}"
-    outcome = measure(
-        sides, {ratio: (("tree", "nplearn"), ("base", "nplearn"))}, configs, budget=budget,
-        decide=lambda c, name, e: verdict(e, tolerance),
-        stop=lambda o: any(v[ratio] == "slower" for v in o.verdicts.values()),
-    )  # fmt: skip
+    outcome = measure(sides, {ratio: (("tree", "nplearn"), ("base", "nplearn"))}, configs,
+                      budget=budget, decide=lambda c, name, e: verdict(e, tolerance),
+                      stop=lambda o: any(v[ratio] == "slower" for v in o.verdicts.values()))
     ms = {c: [outcome.times[c][side, "nplearn"] for side in ("tree", "base")] for c in configs}
     return [Comparison(c, outcome.estimates[c][ratio], outcome.verdicts[c][ratio] or "inconclusive",
                        *ms[c], tolerance) for c in configs]  # fmt: skip

@@ -54,8 +54,6 @@ def measure(configs: Sequence[Config], *, clusters: int, block: float = 0.03) ->
     sides = _sides()
     arms = [(worker, impl) for worker, side in sides.items() for impl in side.impls]
     ratios = {name(arm): (OURS, arm) for arm in arms}
-    return measure_clusters(
-        sides, {**ratios, FLOOR_BOUND: (FLOOR, LIMIT)}, configs,
-        budget=math.inf, decide=lambda c, n, e: None, max_clusters=clusters, block=block,
-        level=0.95,
-    )  # fmt: skip
+    return measure_clusters(sides, {**ratios, FLOOR_BOUND: (FLOOR, LIMIT)}, configs,
+                            budget=math.inf, decide=lambda c, n, e: None, max_clusters=clusters,
+                            block=block, level=0.95)  # fmt: skip

@@ -33,7 +33,7 @@ from verification.markdown import markdown_table, write_report
 TEMPLATE = Path(__file__).with_name("report_template.md")
 PEERS = ("nplearn", "torch", "jax", "post")
 LABELS = {"floor": "fused floor", "nplearn": "nplearn", "torch": "PyTorch", "jax": "JAX jit",
-          "post": "the post's code", "matmul": "matrix-product bound"}  # fmt: skip
+          "post": "the post's code"}  # fmt: skip
 
 
 @dataclass
@@ -51,8 +51,9 @@ class Run:
     seconds: float
     history: str = ""  # the section of :mod:`.history`
 
-    def gate_reasons(self) -> tuple[list[str], list[str]]:
-        """Full mode: why the gate fails, and why it is inconclusive."""
+    def gate_status(self) -> tuple[str, str]:
+        """Full mode: ``PASSED`` (every gated row passes, the plant flagged), ``FAILED`` or
+        ``INCONCLUSIVE``, and why."""
         rows = self.gate["verdict"]
         failed, open_ = int((rows == "FAIL").sum()), int((rows == "inconclusive").sum())
         found = ab.overall(self.selftest or [])
@@ -62,21 +63,16 @@ class Run:
         opens = [f"{open_} configurations undecided against their limit"] if open_ else []
         if found == "INCONCLUSIVE":
             opens.append("the self-test could not decide on the planted slowdown")
-        return fails, opens
-
-    def gate_status(self) -> str:
-        """``PASSED`` (every gated row passes, the plant flagged), ``FAILED``, ``INCONCLUSIVE``."""
-        fails, opens = self.gate_reasons()
-        return "FAILED" if fails else "INCONCLUSIVE" if opens else "PASSED"
+        word = "FAILED" if fails else "INCONCLUSIVE" if opens else "PASSED"
+        return word, "; ".join(fails or opens)
 
     def verdict_lines(self) -> list[str]:
         lines = [gate.line(r, judged=self.mode == "full") for r in self.gate.itertuples()]
         if self.mode == "quick":
             return [*lines, "quick run: numbers only; too short to judge (no gate, no self-test)"]
         lines.append("self-test: " + ab.summary(self.selftest or [], "the copy", self.tolerance))
-        fails, opens = self.gate_reasons()
-        why = "; ".join(fails or opens)
-        return [*lines, f"GATE {self.gate_status()}" + (f": {why}" if why else "")]
+        word, why = self.gate_status()
+        return [*lines, f"GATE {word}" + (f": {why}" if why else "")]
 
 
 def _prose(section: str, **values: object) -> str:
@@ -93,27 +89,22 @@ def _ratio(r: Any) -> str:
 
 def _gate(run: Run) -> list[str]:
     quick = run.mode == "quick"
-    rows = [
-        [r.net, r.dtype, r.batch, 1e3 * r.time, 1e3 * r.ref_time,
-         _ratio(r) + (" (floor slower: noise)" if r.ratio < 1 else ""),
-         *(() if quick else (r.measured, r.limit or "-", r.verdict))]
-        for r in run.gate.itertuples()
-    ]  # fmt: skip
+    rows = [[r.net, r.dtype, r.batch, 1e3 * r.time, 1e3 * r.ref_time,
+             _ratio(r) + (" (floor slower: noise)" if r.ratio < 1 else ""),
+             *(() if quick else (r.measured, r.limit or "-", r.verdict))]
+            for r in run.gate.itertuples()]  # fmt: skip
     columns = ["network", "dtype", "batch", "nplearn (ms)", "fused floor (ms)", "ratio [interval]"]
     if quick:
         return [_prose("quick_gate"), markdown_table(columns, rows)]
-    prose = _prose("gate", title=run.gate_status(), kernel=run.limit.kernels[DEFAULT],
+    prose = _prose("gate", title=run.gate_status()[0], kernel=run.limit.kernels[DEFAULT],
                    threads=run.threads, level=LEVEL, margin=gate.PROCESS_MARGIN)  # fmt: skip
     return [prose, markdown_table([*columns, "measured over", "limit", "verdict"], rows)]
 
 
 def _comparisons(results: list[ab.Comparison], a: str, b: str) -> str:
-    rows = [
-        [c.config.id, c.tree_ms, c.base_ms, c.estimate.ratio,
-         f"{c.estimate.low:.3f}-{c.estimate.high:.3f}", c.estimate.clusters, c.verdict,
-         c.undecided() if c.verdict == "inconclusive" else ""]
-        for c in results
-    ]  # fmt: skip
+    rows = [[c.config.id, c.tree_ms, c.base_ms, c.estimate.ratio,
+             f"{c.estimate.low:.3f}-{c.estimate.high:.3f}", c.estimate.clusters, c.verdict,
+             c.undecided() if c.verdict == "inconclusive" else ""] for c in results]  # fmt: skip
     columns = ["configuration", f"{a} (ms)", f"{b} (ms)", "ratio", f"{LEVEL:.2%} interval",
                "clusters", "verdict", "what would decide"]  # fmt: skip
     return markdown_table(columns, rows)
@@ -159,15 +150,13 @@ def _limit(run: Run) -> list[str]:
                           f"{LABELS[impl]}, {worker[w]}: {ratio[w, impl]}"])  # fmt: skip
         bound_rows.append([c.id, times[LIMIT], _ratio(lim.estimates[c][FLOOR_BOUND]), ratio[LIMIT]])
         kernel_rows.append([c.id, *(ratio[a] for a in kernels)])
-    out = [
-        _prose("limit", kernel=lim.kernels[DEFAULT], clusters=lim.clusters),
-        markdown_table(["configuration", "bound (ms)", "fused floor / bound", "nplearn / bound"],
-                       bound_rows),
-        _prose("limit_peers"),
-        markdown_table(["configuration", "nplearn, default kernel (ms)",
-                        *(f"/ {LABELS[i]}" for _, i in peers), "fastest step: nplearn / it"],
-                       peer_rows),
-    ]  # fmt: skip
+    out = [_prose("limit", kernel=lim.kernels[DEFAULT], clusters=lim.clusters),
+           markdown_table(["configuration", "bound (ms)", "fused floor / bound", "nplearn / bound"],
+                          bound_rows),
+           _prose("limit_peers"),
+           markdown_table(["configuration", "nplearn, default kernel (ms)",
+                           *(f"/ {LABELS[i]}" for _, i in peers), "fastest step: nplearn / it"],
+                          peer_rows)]  # fmt: skip
     if kernels:
         columns = ["configuration", *(f"/ nplearn, {worker[w]}" for w, _ in kernels)]
         out += [_prose("limit_kernels"), markdown_table(columns, kernel_rows)]

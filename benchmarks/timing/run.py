@@ -85,7 +85,7 @@ def baseline_ab(ref: str | None, env: str | None, quick: bool, tolerance: float,
         results = ab.compare(base, ab.ROOT, _configs(quick), tolerance=tolerance, budget=budget,
                              labels=(f"baseline {ref or env}", "working tree"), python=python)
     status = ab.git("status", "--porcelain", "--untracked-files=no", "--", "nplearn").stdout
-    changed = sum(bool(line.strip()) for line in status.splitlines())
+    changed = len(status.splitlines())
     what = (f"the working-tree files of nplearn/ (commit {git_commit()}, uncommitted changes in "
             f"{changed} of its files) against {ref or 'the same files'}; " + "; ".join(
                 f"{name}: " + ", ".join(f"{k} {v}" for k, v in side.items())
@@ -125,9 +125,8 @@ def run_all(args: argparse.Namespace, reports: Path) -> int:
             print("== self-test: the A/B must flag a planted 3% slowdown ==", flush=True)
             selftest = planted_ab(Path(tmp), PLANT, False, args.tolerance, budget)
     print("== how far from the limit ==", flush=True)
-    float32 = configs(MODES[mode]["batches"], ["float32"])
-    reached = limit.measure(float32, clusters=3 if args.quick else 6,
-                            block=0.01 if args.quick else 0.03)  # fmt: skip
+    reached = limit.measure(configs(MODES[mode]["batches"], ["float32"]),
+                            clusters=3 if args.quick else 6, block=0.01 if args.quick else 0.03)
     run = Run(mode, args.threads, blocks, verdicts, selftest, reached, compared and compared[:2],
               args.tolerance, time.perf_counter() - start)  # fmt: skip
     if rows is not None:
@@ -136,7 +135,7 @@ def run_all(args: argparse.Namespace, reports: Path) -> int:
     path = write_bench_report(run, reports)
     print(f"wrote {path} ({run.seconds:.0f} s)")
     print(*run.verdict_lines(), sep="\n")
-    words = [] if args.quick else [run.gate_status()]
+    words = [] if args.quick else [run.gate_status()[0]]
     if compared is not None:
         print(*(f"  A/B {c.line()}" for c in compared[0]), sep="\n")
         print(ab.summary(compared[0], compared[2], args.tolerance))

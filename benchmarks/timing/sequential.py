@@ -247,8 +247,6 @@ def measure(sides: Mapping[str, Side], ratios: Mapping[str, Ratio], configs: Seq
 
 
 def _say_config(say: Callable[[str], None], c: Config, out: Outcome, start: float) -> None:
-    estimates = out.estimates.get(c, {})
     cells = ", ".join(f"{name} {e.text()} {out.verdicts[c][name] or ''}".rstrip()
-                      for name, e in estimates.items())  # fmt: skip
-    n = max((e.clusters for e in estimates.values()), default=0)
-    say(f"  {c.id:<22} {cells} ({n} clusters, {time.perf_counter() - start:.0f} s)")
+                      for name, e in out.estimates.get(c, {}).items())  # fmt: skip
+    say(f"  {c.id:<22} {cells} ({out.clusters} clusters, {time.perf_counter() - start:.0f} s)")

@@ -59,8 +59,7 @@ class FusedStep:
         self.g = {k: part.reshape(w[k].shape) for k, part in zip(w, g, strict=True)}
         self.lr, self.relu = dt.type(LR), cfg.net == "ReLU"
         self.H, self.dH, self.T = (np.empty((b, HIDDEN), dt) for _ in range(3))
-        self.mask = np.empty((b, HIDDEN), bool)
-        self.Z = np.empty((b, OUTPUTS), dt)
+        self.mask, self.Z = np.empty((b, HIDDEN), bool), np.empty((b, OUTPUTS), dt)
         self.rowmax, self.rowsum, self.ones = np.empty(b, dt), np.empty(b, dt), np.ones(b, dt)
         self.ones_out, self.offsets = np.ones(OUTPUTS, dt), np.arange(b) * OUTPUTS
         self.flat = np.empty(b, np.intp)

@@ -86,8 +86,7 @@ def simulate(monkeypatch: pytest.MonkeyPatch, ratio: float, runs: int, decide: A
     ``ratio`` times the baseline."""
     rng = np.random.default_rng(seed)
 
-    def cluster(workers: Any, config: Config, arms: list, flip: bool, steps: Any,
-                block: float) -> dict:  # fmt: skip
+    def cluster(workers: Any, config: Config, arms: list, *args: Any) -> dict:
         offset = rng.normal(0, 0.02)
         base = np.exp(rng.normal(0, 0.01, sequential.ROUNDS))
         tree = base * ratio * np.exp(offset + rng.normal(0, 0.01, sequential.ROUNDS))
