@@ -28,8 +28,7 @@ from benchmarks.threads import CORE, OFF, default_threads, pin, pinned_environme
 from benchmarks.timing.sequential import BAD_INPUT, BenchError
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Default seconds of measuring for each sequential comparison (the self-test's A/Bs are quick).
-BUDGET = {"quick": 100.0, "full": 600.0}
+BUDGET = {"quick": 100.0, "full": 600.0}  #: Default seconds per sequential comparison.
 EPILOG = """exit status: 0 passed / no regression / bisect done; 1 REGRESSION, GATE FAILED or
 SELF-TEST FAILED; 2 bad input (an option out of range, an unknown ref or one not an ancestor of
 BAD, a ref without nplearn or whose nplearn fails to import, an interpreter without numpy, a

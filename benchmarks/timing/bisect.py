@@ -29,8 +29,7 @@ from benchmarks.timing.sequential import BAD_INPUT, INCONCLUSIVE, OK, BenchError
 from nplearn.atomic import atomic_write_text
 
 Step = dict[str, Any]
-#: Every timed configuration by id, e.g. ``relu-float32-b100``.
-CONFIGS = {c.id: c for c in configs(MODES["full"]["batches"])}
+CONFIGS = {c.id: c for c in configs(MODES["full"]["batches"])}  #: By id: ``relu-float32-b100``.
 
 
 @contextmanager

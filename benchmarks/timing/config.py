@@ -12,8 +12,7 @@ import numpy as np
 
 INPUTS, HIDDEN, OUTPUTS = 784, 128, 10
 SHAPES = ((INPUTS, HIDDEN), (HIDDEN, OUTPUTS))  # of W1 and W2
-#: Hidden activations of the post's two networks, by nplearn class name.
-NETS = ("ReLU", "Sigmoid")
+NETS = ("ReLU", "Sigmoid")  #: Hidden activations of the post's two networks (nplearn classes).
 DTYPES = ("float32", "float64")
 LR = 1e-6
 SEED = 20200614

@@ -3,12 +3,11 @@
 Contract
 --------
 :func:`measure` times with :func:`.sequential.measure` (nothing decided, 95% intervals over
-``clusters`` clusters) a worker with the environment as given (the default kernel: the fused
-floor, nplearn, the matrix-product bound :data:`.steps.BOUND`, PyTorch and JAX when installed)
-and one per other OpenBLAS kernel this CPU supports (:func:`nplearn.doctor.supported_coretypes`,
-unless it loads a kernel already present): the floor and nplearn. Its outcome holds nplearn
-(default kernel) / each arm, named by :func:`name`, and :data:`FLOOR_BOUND`. The limit is the
-bound (the step's matrix products alone); the fastest measured step is a peer.
+``clusters`` clusters) the fused floor, nplearn, the matrix-product bound :data:`.steps.BOUND`,
+PyTorch and JAX (when installed) in the environment as given, and the floor and nplearn under
+each other OpenBLAS kernel this CPU supports (:func:`nplearn.doctor.supported_coretypes`, unless
+it loads a kernel already present). Its outcome holds nplearn (default kernel) / each arm, named
+by :func:`name`, and :data:`FLOOR_BOUND`. The limit is the bound; the fastest step is a peer.
 """
 
 from __future__ import annotations
@@ -52,8 +51,7 @@ def _sides() -> dict[str, Side]:
 
 def measure(configs: Sequence[Config], *, clusters: int, block: float = 0.03) -> Outcome:
     sides = _sides()
-    arms = [(worker, impl) for worker, side in sides.items() for impl in side.impls]
-    ratios = {name(arm): (OURS, arm) for arm in arms}
+    ratios = {name((w, i)): (OURS, (w, i)) for w, side in sides.items() for i in side.impls}
     return measure_clusters(sides, {**ratios, FLOOR_BOUND: (FLOOR, LIMIT)}, configs,
                             budget=math.inf, decide=lambda c, n, e: None, max_clusters=clusters,
                             block=block, level=0.95)  # fmt: skip

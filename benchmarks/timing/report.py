@@ -111,25 +111,18 @@ def _comparisons(results: list[ab.Comparison], a: str, b: str) -> str:
 
 
 def _paired(run: Run, ratios: dict[str, pd.DataFrame]) -> list[str]:
-    frames = {impl: frame.set_index(gate.CONFIG) for impl, frame in ratios.items()}
-    keys = sorted(set().union(*(f.index for f in frames.values())))
-
-    def ratio_cell(impl: str, key: tuple) -> str:
-        if key not in frames[impl].index:
-            return ""
-        r = frames[impl].loc[key]
-        return _ratio(r) + (" (noise)" if impl == "nplearn" and r.ratio < 1 else "")
-
-    rows = [[*key, *(ratio_cell(impl, key) for impl in PEERS)] for key in keys]
+    cells: dict[tuple, dict[str, str]] = {}
+    for impl, frame in ratios.items():
+        for r in frame.itertuples():
+            noise = " (noise)" if impl == "nplearn" and r.ratio < 1 else ""
+            cells.setdefault((r.net, r.dtype, r.batch), {})[impl] = _ratio(r) + noise
+    rows = [[*key, *(row.get(impl, "") for impl in PEERS)] for key, row in sorted(cells.items())]
     times = run.blocks.groupby([*gate.CONFIG, "impl"])["value"].median().unstack() * 1e3
     times = times[[i for i in IMPLS if i in times]]
     noise = times["floor"] > times["nplearn"]  # a bound slower than what it bounds
-
-    def cell(key: tuple, impl: str) -> object:
-        value = float(times.at[key, impl])
-        return f"{value:.4g} (noise)" if impl == "floor" and noise[key] else value
-
-    time_rows = [[*k, *(cell(k, i) for i in times.columns)] for k in times.index]
+    shown = times.astype(object)
+    shown.loc[noise, "floor"] = [f"{value:.4g} (noise)" for value in times.loc[noise, "floor"]]
+    time_rows = [[*key, *row] for key, row in zip(shown.index, shown.values.tolist(), strict=True)]
     columns = [*gate.CONFIG, *(LABELS[i] for i in PEERS)]
     return [_prose("paired"), markdown_table(columns, rows), _prose("times"),
             markdown_table([*gate.CONFIG, *(LABELS[i] for i in times.columns)], time_rows)]

@@ -47,9 +47,9 @@ def planted_ab(tmp: Path, fraction: float, quick: bool, tolerance: float,
 
 
 def self_test(runs: int, tolerance: float, plants: Sequence[float], budget: float) -> int:
-    """``runs`` quick A/Bs against each planted slowdown (0: an identical copy); a tally per
-    overall verdict. 0 when a plant is flagged in >= 95% of its runs and never called
-    ``no regression``, and identical code is flagged in <= 5% of its runs; else 1."""
+    """``runs`` quick A/Bs per planted slowdown (0: an identical copy), tallied by overall verdict:
+    0 (else 1) when each plant is flagged in >= 95% and never ``no regression``, identical code
+    in <= 5%."""
     tally = {p: Counter[str]() for p in plants}
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(runs):

@@ -45,10 +45,8 @@ ROUNDS = 2
 LOOKS = (6, 9, 13, 19, 28, 40, 58, 84)
 ALPHA = 0.05
 LEVEL = 1 - ALPHA / (len(LOOKS) + 1)
-#: Seconds between progress lines.
-PROGRESS = 10.0
-#: Exit statuses of the timing commands (see ``__main__.EPILOG``).
-OK, FAILED, BAD_INPUT, INCONCLUSIVE = 0, 1, 2, 3
+PROGRESS = 10.0  #: Seconds between progress lines.
+OK, FAILED, BAD_INPUT, INCONCLUSIVE = 0, 1, 2, 3  #: Exit statuses (see ``__main__.EPILOG``).
 
 Arm = tuple[str, str]
 Ratio = tuple[Arm, Arm]
@@ -110,10 +108,6 @@ class Worker:
         pool = next((p for p in self.ready["blas"] if p.get("user_api") == "blas"), {})
         return str(pool.get("architecture") or "unknown")
 
-    def block(self, key: list[Any], steps: int) -> float:
-        """Time ``steps`` single steps of the built ``key``; their :data:`QUANTILE` in seconds."""
-        return float(np.quantile(self.ask(time=key, steps=1, chunks=steps)["times"], QUANTILE))
-
     def close(self) -> None:
         self.proc.stdin.close()  # a no-op when closed already
         try:
@@ -151,9 +145,8 @@ def estimate(logs: Sequence[float], seconds: float = math.nan, level: float = LE
 
 @dataclass
 class Outcome:
-    """Per configuration and ratio name: the last :class:`Estimate` and the verdict (None: the
-    run ended first); per configuration and arm the median ms per step; each side's kernel;
-    how many clusters ran and how many looks were taken."""
+    """Per configuration and ratio name the last :class:`Estimate` and verdict (None: the run
+    ended first); per configuration and arm the median ms per step; kernels; clusters; looks."""
 
     estimates: dict[Config, dict[str, Estimate]] = field(default_factory=dict)
     verdicts: dict[Config, dict[str, str | None]] = field(default_factory=dict)
@@ -176,7 +169,8 @@ def _cluster(workers: Mapping[str, Worker], config: Config, arms: list[Arm], fli
     for r in range(ROUNDS):
         order = arms[::-1] if (r % 2 == 0) == flip else arms
         for arm in [*order, *order[::-1]]:
-            sums[arm][r] += workers[arm[0]].block(keys[arm], steps[config, arm])
+            times = workers[arm[0]].ask(time=keys[arm], steps=1, chunks=steps[config, arm])["times"]
+            sums[arm][r] += float(np.quantile(times, QUANTILE))
     return sums
 
 

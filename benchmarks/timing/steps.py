@@ -39,8 +39,8 @@ class NplearnStep:
         return self.train_step(self.net, self.loss, self.optim, self.x, self.y)
 
     def gradients(self) -> dict[str, Tensor]:
-        layers = {"1": self.net[0], "2": self.net[2]}
-        return {f"{k}{i}": layer.grads[k] for i, layer in layers.items() for k in ("W", "b")}
+        layers = ((1, self.net[0]), (2, self.net[2]))
+        return {f"{k}{i}": layer.grads[k] for i, layer in layers for k in ("W", "b")}
 
 
 class FusedStep:
@@ -131,10 +131,10 @@ class MatmulStep(FusedStep):
 
 
 class TorchStep:
-    """The step as a PyTorch user writes it on CPU: ``torch.nn.Sequential``, ``zero_grad``
-    (to None), ``F.cross_entropy``, ``backward``, ``SGD.step`` in its per-tensor loop
-    (``foreach=False``: faster than the multi-tensor kernels for four tensors on one core;
-    ``torch.compile`` of the loss or the whole step is slower here)."""
+    """The step as a PyTorch user writes it on CPU: ``nn.Sequential``, ``zero_grad`` (to None),
+    ``F.cross_entropy``, ``backward``, ``SGD.step`` per tensor (``foreach=False``: faster than
+    multi-tensor kernels for four tensors on one core; ``torch.compile`` of the loss or of the
+    whole step is slower here)."""
 
     def __init__(self, cfg: Config) -> None:
         import torch
@@ -180,8 +180,7 @@ class JaxStep:
         act = getattr(jax.nn, cfg.net.lower())
 
         def loss(p: dict, x: Tensor, y: Tensor) -> Tensor:
-            z = act(x @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
-            logp = jax.nn.log_softmax(z)
+            logp = jax.nn.log_softmax(act(x @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"])
             return -jax.numpy.take_along_axis(logp, y[:, None], axis=1).sum()
 
         def step(p: dict, x: Tensor, y: Tensor) -> tuple:
@@ -227,10 +226,8 @@ class PostStep:
 
 STEPS: dict[str, Callable[[Config], Step]] = {"floor": FusedStep, "nplearn": NplearnStep,
     "torch": TorchStep, "jax": JaxStep, "post": PostStep, "matmul": MatmulStep}  # fmt: skip
-#: The matrix-product bound's name: a limit, not a step (no loss, no update), timed only there.
-BOUND = "matmul"
-#: Implementation names, in the order a block of each runs (ABBA starts with the floor).
-IMPLS = tuple(name for name in STEPS if name != BOUND)
+BOUND = "matmul"  #: The matrix-product bound: a limit, not a step (no loss, no update).
+IMPLS = tuple(n for n in STEPS if n != BOUND)  #: Timed steps, in block order (ABBA: floor first).
 
 
 def make_step(impl: str, cfg: Config) -> Step:

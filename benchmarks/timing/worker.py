@@ -32,8 +32,7 @@ from typing import Any
 
 from benchmarks.threads import affinity, default_threads, pin
 
-#: Up to this many bytes, in whole 64-byte cache lines.
-PAD = 1 << 16
+PAD = 1 << 16  #: Up to this many bytes, in whole 64-byte cache lines.
 
 
 def _chunks(step: Any, steps: int, chunks: int, clock: Any) -> list[float]:
