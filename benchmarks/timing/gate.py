@@ -50,9 +50,8 @@ def paired(frame: pd.DataFrame, impl: str, reference: str = "floor") -> pd.DataF
     wide = frame.pivot_table(index=[*CONFIG, "repeat"], columns="impl", values="value")
     if impl not in wide or reference not in wide:
         return pd.DataFrame(columns=columns)
-    both = wide[[impl, reference]].dropna()
     rows = []
-    for key, group in both.groupby(level=CONFIG):
+    for key, group in wide[[impl, reference]].dropna().groupby(level=CONFIG):
         e = estimate(np.log(group[impl] / group[reference]), level=0.95)
         rows.append([*key, e.ratio, e.low, e.high, group[impl].median(), group[reference].median()])
     return pd.DataFrame(rows, columns=columns)

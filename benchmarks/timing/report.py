@@ -182,7 +182,7 @@ def write_bench_report(run: Run, reports: str | os.PathLike[str]) -> Path:
     body = _gate(run)
     if run.selftest is not None:
         body += [_prose("selftest"), _comparisons(run.selftest, "slowed copy", "working tree")]
-    body += [*_paired(run, ratios), _prose("figure"), *_limit(run)]
+    body += [*_paired(run, ratios), "![ratio to the fused floor](bench/ratios.png)\n", *_limit(run)]
     if run.ab is not None:
         results, what = run.ab
         body += [_prose("ab", what=what), _comparisons(results, "working tree", "baseline"),

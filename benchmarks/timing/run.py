@@ -23,7 +23,6 @@ import pytest
 from benchmarks.timing import ab, envs, gate, history, limit
 from benchmarks.timing.config import Config, configs
 from benchmarks.timing.conftest import MODES
-from benchmarks.timing.limit import DEFAULT
 from benchmarks.timing.report import Run, write_bench_report
 from benchmarks.timing.sequential import BAD_INPUT, FAILED, INCONCLUSIVE, OK
 from verification.provenance import git_commit
@@ -130,7 +129,7 @@ def run_all(args: argparse.Namespace, reports: Path) -> int:
     run = Run(mode, args.threads, blocks, verdicts, selftest, reached, compared and compared[:2],
               args.tolerance, time.perf_counter() - start)  # fmt: skip
     if rows is not None:
-        run.history = history.update(reports, rows, verdicts, reached.kernels[DEFAULT],
+        run.history = history.update(reports, rows, verdicts, reached.kernels[limit.DEFAULT],
                                      args.tolerance, budget)  # fmt: skip
     path = write_bench_report(run, reports)
     print(f"wrote {path} ({run.seconds:.0f} s)")

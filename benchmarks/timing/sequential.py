@@ -159,8 +159,7 @@ class Outcome:
 def _cluster(workers: Mapping[str, Worker], config: Config, arms: list[Arm], flip: bool,
              steps: dict[tuple[Config, Arm], int], block: float
              ) -> dict[Arm, list[float]]:  # fmt: skip
-    """Build ``config`` in every arm, then :data:`ROUNDS` ABBA rounds; per arm per round the
-    sum of its two blocks (seconds per step)."""
+    """Build ``config`` in every arm; per arm, per ABBA round, its two blocks' sum (s per step)."""
     keys = {arm: [arm[1], config.net, config.dtype, config.batch] for arm in arms}
     for arm in arms:
         seconds = workers[arm[0]].ask(build=keys[arm])["seconds"]
@@ -187,8 +186,7 @@ def measure(sides: Mapping[str, Side], ratios: Mapping[str, Ratio], configs: Seq
     logs: dict[Config, dict[str, list[float]]] = {c: {name: [] for name in ratios} for c in configs}
     seen: dict[Config, dict[Arm, list[float]]] = {c: {arm: [] for arm in arms} for c in configs}
     cost: dict[Config, list[float]] = {c: [] for c in configs}
-    startup: list[float] = []
-    steps: dict[tuple[Config, Arm], int] = {}
+    startup, steps = list[float](), dict[tuple[Config, Arm], int]()
     open_, looked = list(configs), 0
 
     def look() -> None:

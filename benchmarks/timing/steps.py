@@ -39,8 +39,7 @@ class NplearnStep:
         return self.train_step(self.net, self.loss, self.optim, self.x, self.y)
 
     def gradients(self) -> dict[str, Tensor]:
-        layers = ((1, self.net[0]), (2, self.net[2]))
-        return {f"{k}{i}": layer.grads[k] for i, layer in layers for k in ("W", "b")}
+        return {f"{k}{i}": self.net[j].grads[k] for i, j in ((1, 0), (2, 2)) for k in ("W", "b")}
 
 
 class FusedStep:

@@ -54,8 +54,7 @@ def run(commits: list[str], factor: dict[int, float], broken: Any) -> str:
      ({}, (), "BISECT: BAD {12} is not slower")],
 )  # fmt: skip
 def test_bisect(commits: list[str], factor: dict[int, float], broken: Any, expect: str) -> None:
-    """A culprit; a skip and an undecided step leave a range; creep and identical code are never
-    a culprit."""
+    """A culprit; a skip and an undecided step leave a range; creep and identical code name none."""
     last = run(commits, factor, broken)
     assert expect.format(*(c[:10] for c in commits)) in last
     assert ("BISECT: first slower commit" in last) == (factor == {7: 1.05} and not broken)

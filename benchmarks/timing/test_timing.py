@@ -80,9 +80,8 @@ def test_estimate_is_a_student_t_interval_over_clusters() -> None:
 
 def simulate(monkeypatch: pytest.MonkeyPatch, ratio: float, runs: int, decide: Any, seed: int = 0,
              **options: Any) -> list[sequential.Outcome]:  # fmt: skip
-    """``runs`` measurements (``options`` to :func:`.sequential.measure`, no budget unless given)
-    where every cluster carries its own offset (SD 2%) and each round its noise (SD 1%), the tree
-    ``ratio`` times the baseline."""
+    """``runs`` measurements (``options`` to :func:`.sequential.measure`, no budget unless given),
+    tree = ``ratio`` x baseline, each cluster with its offset (SD 2%), each round its noise (1%)."""
     rng = np.random.default_rng(seed)
 
     def cluster(workers: Any, config: Config, arms: list, *args: Any) -> dict:
