@@ -1,19 +1,17 @@
-"""``python -m benchmarks.timing [--quick] [--reports DIR] [--baseline REF] [--baseline-env SPEC]
-[--budget S] [--tolerance T] [--self-test --runs N [--plant F]] [--bisect GOOD BAD ...]``.
+"""``python -m benchmarks.timing``: the timing run's command line (options: ``--help``).
 
 Contract
 --------
-Pins BLAS/OpenMP/PyTorch/XLA to ``--threads`` (default ``$NPLEARN_BENCH_THREADS`` or 1), then runs
-the timing pass and :mod:`.gate` over its JSON (rows whose interval straddles the limit timed
-again); in full mode the self-test (an A/B against a copy made :data:`run.PLANT` slower must say
-``REGRESSION``); "How far from the limit" (:mod:`.limit`); with ``--baseline REF`` the A/B
-(:mod:`.ab`) of the working tree against REF or environment (:mod:`.envs`); a full run appends to
-:mod:`.history`; ``--bisect`` runs only :mod:`.bisect`. Every sequential comparison measures
-until decided or ``--budget`` seconds (default :data:`BUDGET`). A full run writes
-``reports/bench.md`` (or ``--reports DIR``); ``--quick`` writes under ``reports/quick/`` and judges
-no gate. The A/B judges in both modes, last line ``A/B: REGRESSION|no regression|INCONCLUSIVE``.
-``--self-test``: ``--runs`` quick A/Bs against each plant (``--plant F``, default 0.03 and 0 =
-identical code) and a tally per verdict. Exit statuses: see :data:`EPILOG`.
+Pins BLAS/OpenMP/PyTorch/XLA to ``--threads`` (default ``$NPLEARN_BENCH_THREADS`` or 1) and every
+timed process to one core (not with ``--no-pin``); runs the timing pass and :mod:`.gate` (rows
+straddling the limit timed again), in full mode the self-test (an A/B against a copy
+:data:`run.PLANT` slower must say ``REGRESSION``), "How far from the limit" (:mod:`.limit`), with
+``--baseline REF`` and/or ``--baseline-env SPEC`` the A/B (:mod:`.ab`, :mod:`.envs`), and in full
+mode appends to :mod:`.history`. ``--bisect`` runs only :mod:`.bisect`, ``--self-test`` only
+:func:`.run.self_test`. Each sequential comparison measures until decided or ``--budget`` seconds
+(:data:`BUDGET`). Writes ``reports/bench.md`` (or ``--reports DIR``); ``--quick`` writes under
+``reports/quick/`` and judges no gate, but the A/B judges in both modes (last line ``A/B:
+REGRESSION|no regression|INCONCLUSIVE``). Exit statuses: :data:`EPILOG`.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -30,8 +28,7 @@ from benchmarks.threads import CORE, OFF, default_threads, pin, pinned_environme
 from benchmarks.timing.sequential import BAD_INPUT, BenchError
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Default seconds of measuring for each sequential comparison (the self-test's A/Bs are quick).
-BUDGET = {"quick": 100.0, "full": 600.0}
+BUDGET = {"quick": 100.0, "full": 600.0}  #: Default seconds per sequential comparison.
 EPILOG = """exit status: 0 passed / no regression / bisect done; 1 REGRESSION, GATE FAILED or
 SELF-TEST FAILED; 2 bad input (an option out of range, an unknown ref or one not an ancestor of
 BAD, a ref without nplearn or whose nplearn fails to import, an interpreter without numpy, a
@@ -45,12 +42,13 @@ class Parser(argparse.ArgumentParser):
         self.exit(BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def _number(low: float, high: float, what: str, *, closed: bool = False) -> object:
-    """A parser of floats in ``(low, high)`` (``[low, high)`` when ``closed``)."""
+def _number(low: float, high: float, what: str, *, closed: bool = False, kind: type = float
+            ) -> Callable[[str], float]:  # fmt: skip
+    """A parser of ``kind`` (float or int) in ``(low, high)`` (``[low, high)`` when ``closed``)."""
 
     def parse(text: str) -> float:
         try:
-            value = float(text)
+            value = kind(text)
         except ValueError:
             value = math.nan
         if not ((low <= value) if closed else (low < value)) or not value < high:
@@ -60,20 +58,11 @@ def _number(low: float, high: float, what: str, *, closed: bool = False) -> obje
     return parse
 
 
-def _count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return int(text)
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = Parser(
-        prog="python -m benchmarks.timing",
-        description="Time nplearn's training step against a fused NumPy floor, PyTorch, JAX and "
-        "the post's code; with --baseline REF, against REF's nplearn.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = Parser(prog="python -m benchmarks.timing", epilog=EPILOG,
+                    formatter_class=argparse.RawDescriptionHelpFormatter,
+                    description="Time nplearn's training step against a fused NumPy floor, "
+                    "PyTorch, JAX and the post's code; with --baseline REF, against REF's nplearn.")
     add = parser.add_argument
     add("--quick", action="store_true", help="smoke test: batches 16 and 100, short, no gate")
     add("--reports", type=Path, help="report folder (default reports/, quick: reports/quick/)")
@@ -92,7 +81,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--config", metavar="NAME", help="bisect only this configuration (relu-float32-b100)")
     add("--resume", action="store_true", help="continue an interrupted --bisect")
     add("--self-test", action="store_true", help="only quick A/Bs against planted slowdowns")
-    add("--runs", type=_count, default=1, help="self-test: A/Bs of each kind (acceptance: 20)")
+    add("--runs", type=_number(1, math.inf, "a positive whole number", closed=True, kind=int),
+        default=1, help="self-test: A/Bs of each kind (acceptance: 20)")  # fmt: skip
     add("--plant", metavar="F", action="append", type=_number(0, 1, "in [0, 1)", closed=True),
         help="self-test: slow the copy's train_step by F (0: identical copy); repeatable; "
         "default 0.03 and 0")  # fmt: skip

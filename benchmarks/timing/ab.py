@@ -3,16 +3,14 @@
 Contract
 --------
 :func:`baseline_tree` checks a git ref out with ``git worktree``; :func:`planted_tree` copies the
-working tree's nplearn with ``train_step`` a given fraction slower (the self-test's regression).
-:func:`compare` times tree / baseline with :func:`.sequential.measure` (fresh worker pairs in
-rotation, an interval over them, looks with Bonferroni levels) until every configuration has a
-verdict, one is ``slower``, or the budget ends. :func:`verdict` of an interval at tolerance t:
-``slower`` when it lies above ``1 + t/3`` and the point above ``1 + t/2`` (a slowdown of t
-flagged, rare false alarms), ``faster`` symmetrically, ``same`` only when it lies within
-``[1 - t, 1 + t]`` (equivalence, as two one-sided tests), else ``inconclusive``, with the noise
-seen and about how many more clusters would decide. :func:`summary` is the run's last line,
-:func:`overall` its verdict: ``REGRESSION`` when one configuration is slower, ``no regression``
-when every one is same or faster, else ``INCONCLUSIVE``.
+tree's nplearn with ``train_step`` a fraction slower (the self-test's regression). :func:`compare`
+times tree / baseline with :func:`.sequential.measure` until every configuration has a verdict,
+one is ``slower``, or the budget ends. :func:`verdict` at tolerance t: ``slower`` when the
+interval lies above ``1 + t/3`` and the point above ``1 + t/2`` (a slowdown of t flagged, rare
+false alarms), ``faster`` symmetrically, ``same`` only within ``[1 - t, 1 + t]`` (two one-sided
+tests), else ``inconclusive`` (with the noise seen and about how many more clusters would decide).
+:func:`overall`: ``REGRESSION`` when a configuration is slower, ``no regression`` when every one is
+same or faster, else ``INCONCLUSIVE``; :func:`summary` is the run's last line.
 """
 
 from __future__ import annotations
@@ -28,8 +26,8 @@ from pathlib import Path
 
 from scipy import stats
 
+from benchmarks.timing.config import Config
 from benchmarks.timing.sequential import LEVEL, ROOT, BenchError, Estimate, Side, measure
-from benchmarks.timing.steps import Config
 
 
 def git(*args: str) -> subprocess.CompletedProcess[str]:
@@ -142,32 +140,20 @@ def verdict(e: Estimate, tolerance: float) -> str | None:
     return "same" if 1 - t <= e.low and e.high <= 1 + t else None
 
 
-def compare(
-    base: Path,
-    tree: Path,
-    configs: Sequence[Config],
-    *,
-    tolerance: float,
-    budget: float,
-    labels: tuple[str, str] = ("baseline", "working tree"),
-    python: str = sys.executable,
-) -> list[Comparison]:
+def compare(base: Path, tree: Path, configs: Sequence[Config], *, tolerance: float, budget: float,
+            labels: tuple[str, str] = ("baseline", "working tree"), python: str = sys.executable
+            ) -> list[Comparison]:  # fmt: skip
     """One result per configuration, in order (BenchError naming a side that fails); the
     baseline runs in the interpreter ``python``."""
     sides = {"base": Side(labels[0], base, ("nplearn",), python=python),
              "tree": Side(labels[1], tree, ("nplearn",))}  # fmt: skip
     ratio = f"{labels[1]} / {labels[0]}"
-    outcome = measure(
-        sides, {ratio: (("tree", "nplearn"), ("base", "nplearn"))}, configs, budget=budget,
-        decide=lambda c, name, e: verdict(e, tolerance),
-        stop=lambda o: any(v[ratio] == "slower" for v in o.verdicts.values()),
-    )  # fmt: skip
-    out = []
-    for c in configs:
-        ms = [outcome.times[c][(side, "nplearn")] for side in ("tree", "base")]
-        word = outcome.verdicts[c][ratio] or "inconclusive"
-        out.append(Comparison(c, outcome.estimates[c][ratio], word, *ms, tolerance))
-    return out
+    outcome = measure(sides, {ratio: (("tree", "nplearn"), ("base", "nplearn"))}, configs,
+                      budget=budget, decide=lambda c, name, e: verdict(e, tolerance),
+                      stop=lambda o: any(v[ratio] == "slower" for v in o.verdicts.values()))
+    ms = {c: [outcome.times[c][side, "nplearn"] for side in ("tree", "base")] for c in configs}
+    return [Comparison(c, outcome.estimates[c][ratio], outcome.verdicts[c][ratio] or "inconclusive",
+                       *ms[c], tolerance) for c in configs]  # fmt: skip
 
 
 def overall(results: Sequence[Comparison]) -> str:
@@ -194,5 +180,4 @@ def summary(results: Sequence[Comparison], baseline: str, tolerance: float) -> s
     worst = max(open_, key=lambda c: c.estimate.high - c.estimate.low)
     return (f"A/B: INCONCLUSIVE against {baseline}: {len(open_)} of {len(results)} configurations "
             f"undecided; this machine was too noisy to judge {tolerance:.0%} in the time given "
-            f"(--budget); "
-            f"e.g. {worst.line()}")  # fmt: skip
+            f"(--budget); e.g. {worst.line()}")  # fmt: skip

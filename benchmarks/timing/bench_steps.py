@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import asdict
 from typing import Any
 
 from benchmarks.timing.conftest import Case, WorkerStep, record
 from benchmarks.timing.steps import Step
 
 
-def test_step(benchmark: Any, case: Case, step: Step, block: float) -> None:
+def test_step(benchmark: Any, case: Case, step: Step) -> None:
     start = time.perf_counter()
     step()
-    rounds = min(5000, max(5, round(block / max(time.perf_counter() - start, 1e-7))))
+    rounds = min(5000, max(5, round(case.block / max(time.perf_counter() - start, 1e-7))))
     if isinstance(step, WorkerStep):  # the block, warm-up included, back to back in its worker
         step.fetch(rounds + 2)
     assert math.isfinite(benchmark.pedantic(step, rounds=rounds, iterations=1, warmup_rounds=2))
-    value = record(case, benchmark.stats.stats.data)
-    cfg = case.config
-    info = {"impl": case.impl, "net": cfg.net, "dtype": cfg.dtype, "batch": cfg.batch}
-    benchmark.extra_info.update(info, repeat=case.repeat, value=value)
+    benchmark.extra_info.update(asdict(case.config), impl=case.impl, repeat=case.repeat,
+                                value=record(case, benchmark.stats.stats.data))

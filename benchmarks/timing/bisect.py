@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.timing import ab
+from benchmarks.timing.config import Config, configs
 from benchmarks.timing.conftest import MODES
 from benchmarks.timing.sequential import BAD_INPUT, INCONCLUSIVE, OK, BenchError
-from benchmarks.timing.steps import Config, configs
 from nplearn.atomic import atomic_write_text
 
 Step = dict[str, Any]
-#: Every timed configuration by id, e.g. ``relu-float32-b100``.
-CONFIGS = {c.id: c for c in configs(MODES["full"]["batches"])}
+CONFIGS = {c.id: c for c in configs(MODES["full"]["batches"])}  #: By id: ``relu-float32-b100``.
 
 
 @contextmanager

@@ -4,11 +4,11 @@ Contract
 --------
 ``--timing-mode quick|full`` picks :data:`MODES`; ``--timing-threads N`` pins every pool with
 threadpoolctl. :func:`cases` plans, per configuration, ``pairs`` repeats of one block per
-implementation in ABBA order (reversed on odd repeats), so every ratio compares blocks timed
-seconds apart. The ``step`` fixture builds each step once per configuration, after
-:func:`steps.assert_same_step` (not for the post's code, whose gradient is not its loss's); float64
-JAX in a :class:`WorkerStep` (``jax_enable_x64`` is process-global: never on here). One line is
-printed per configuration instead of pytest-benchmark's tables.
+implementation in ABBA order, so every ratio compares blocks timed seconds apart. The ``step``
+fixture builds each step once per configuration, after :func:`steps.assert_same_step` (not for the
+post's code, whose gradient is not its loss's); float64 JAX in a :class:`WorkerStep`
+(``jax_enable_x64`` is process-global: never on here). One line per configuration replaces
+pytest-benchmark's tables.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+from benchmarks.timing.config import Config, configs
 from benchmarks.timing.sequential import QUANTILE, ROOT, Side, Worker
-from benchmarks.timing.steps import IMPLS, Config, Step, assert_same_step, configs, make_step
+from benchmarks.timing.steps import IMPLS, Step, assert_same_step, make_step
 
 #: Batch sizes, interleaved blocks per implementation, seconds per block.
 MODES: dict[str, dict[str, Any]] = {
@@ -37,6 +38,7 @@ class Case:
     impl: str
     config: Config
     repeat: int
+    block: float  # seconds
     last: bool = False
 
     @property
@@ -56,13 +58,12 @@ class WorkerStep:
     elapsed = 0.0
 
     def __init__(self, case: Case) -> None:
-        cfg = case.config
+        cfg, self.times = case.config, list[float]()
         self.key = [case.impl, cfg.net, cfg.dtype, cfg.batch]
         self.worker = Worker(Side(f"{case.impl} {cfg.id} worker", ROOT, (case.impl,)))
         self.worker.handshake()
         self.worker.ask(check=self.key)
         self.worker.ask(build=self.key)
-        self.times: list[float] = []
 
     def fetch(self, steps: int) -> None:
         self.times = self.worker.ask(time=self.key, steps=1, chunks=steps)["times"][::-1]
@@ -85,7 +86,7 @@ def cases(mode: str) -> list[Case]:
     out = []
     for cfg in configs(settings["batches"]):
         for r in range(settings["pairs"]):
-            out += [Case(i, cfg, r) for i in (impls if r % 2 == 0 else impls[::-1])]
+            out += [Case(i, cfg, r, settings["block"]) for i in (impls[::-1] if r % 2 else impls)]
         out[-1] = replace(out[-1], last=True)
     return out
 
@@ -98,10 +99,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "case" in metafunc.fixturenames:
         plan = cases(metafunc.config.getoption("--timing-mode"))
-        mark = pytest.mark.benchmark
-        clock = {c: WorkerStep.clock if c.in_worker else c.config.clock for c in plan}
-        params = [pytest.param(c, id=c.id, marks=mark(timer=clock[c])) for c in plan]
-        metafunc.parametrize("case", params)
+        timer = {c: WorkerStep.clock if c.in_worker else c.config.clock for c in plan}
+        marks = {c: pytest.mark.benchmark(timer=timer[c]) for c in plan}
+        metafunc.parametrize("case", [pytest.param(c, id=c.id, marks=marks[c]) for c in plan])
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -131,11 +131,6 @@ def step(case: Case) -> Step:
     return _BUILT[key]
 
 
-@pytest.fixture
-def block(pytestconfig: pytest.Config) -> float:
-    return float(MODES[pytestconfig.getoption("--timing-mode")]["block"])
-
-
 def record(case: Case, times: list[float]) -> float:
     """A block's :data:`QUANTILE`; after a configuration's last block, queue its line (printed
     after output capture) and free its steps."""
@@ -156,9 +151,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         print(_LINES.pop(0), flush=True)
 
 
-def pytest_report_teststatus(
-    report: pytest.TestReport, config: pytest.Config
-) -> tuple[str, str, str] | None:
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config
+                             ) -> tuple[str, str, str] | None:  # fmt: skip
     if report.passed:  # one line per configuration instead (see pytest_runtest_logreport)
         return "passed" if report.when == "call" else "", "", ""
     return None

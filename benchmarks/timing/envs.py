@@ -3,9 +3,9 @@
 :func:`interpreter`: SPEC is an interpreter's path, or pip requirements (``numpy==2.3.5``) that,
 with the worker's other imports (:data:`NEEDS`) pinned by ``constraints.txt``, make a venv cached
 under ``.nox/bench-envs/`` (built aside, renamed once complete). :func:`describe` runs :data:`PROBE`
-there under the timing's pinning: numpy, scipy, BLAS (library and version, kernel, threads), NumPy's
-SIMD features; :func:`differences` names what differs. BenchError (one line): a missing interpreter,
-one without numpy, a requirement pip cannot install (pip's last error line).
+there, pinned as timed: numpy, scipy, BLAS (library, version, kernel, threads), SIMD features;
+:func:`differences` names what differs. BenchError (one line): no such interpreter, none with
+numpy, a requirement pip cannot install (pip's last error line).
 """
 
 from __future__ import annotations

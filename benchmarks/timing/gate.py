@@ -3,15 +3,14 @@
 Contract
 --------
 ``python -m benchmarks.timing.gate RESULTS.json [--thresholds FILE]`` judges a ``--benchmark-json``
-file from its blocks alone; exit 0 passed, 1 failed, 3 inconclusive. :func:`paired` gives per
-configuration ``impl / reference`` over the repeats (the two blocks of a repeat are timed next to
-each other in one process): the exponentiated mean log ratio and its 95% t-interval.
-:func:`judge`: ``pass`` when the interval lies at or below the limit, ``FAIL`` when above it, else
-``undecided``; from the blocks (one process) only with :data:`PROCESS_MARGIN` to spare, and a
-floor slower than the step it bounds there (point below 1) is undecided too.
-:func:`remeasure` times undecided rows again with :func:`.sequential.measure` (nplearn and the
-floor in fresh workers of this tree, an interval over clusters) within a budget; a row still
-undecided reads ``inconclusive``. :func:`status`: ``PASSED`` only when every gated row passes.
+file from its blocks alone; exit 0 passed, 1 failed, 3 inconclusive. :func:`paired`: per
+configuration ``impl / reference`` over the repeats (a repeat's two blocks are timed side by side
+in one process), the exponentiated mean log ratio and its 95% t-interval. :func:`judge`: ``pass``
+when the interval lies at or below the limit, ``FAIL`` when above, else ``undecided``; from one
+process's blocks only with :data:`PROCESS_MARGIN` to spare, never when the floor came out slower
+(point below 1). :func:`remeasure` times undecided rows again in fresh workers of this tree
+(:func:`.sequential.measure`) within a budget; still undecided reads ``inconclusive``.
+:func:`status`: ``PASSED`` only when every gated row passes.
 """
 
 from __future__ import annotations
@@ -20,12 +19,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from benchmarks.timing.config import Config
 from benchmarks.timing.sequential import FAILED, INCONCLUSIVE, OK, ROOT, Side, estimate, measure
-from benchmarks.timing.steps import Config
 
 THRESHOLDS = Path(__file__).resolve().parents[1] / "thresholds.json"
 CONFIG = ["net", "dtype", "batch"]
@@ -50,24 +50,21 @@ def paired(frame: pd.DataFrame, impl: str, reference: str = "floor") -> pd.DataF
     wide = frame.pivot_table(index=[*CONFIG, "repeat"], columns="impl", values="value")
     if impl not in wide or reference not in wide:
         return pd.DataFrame(columns=columns)
-    both = wide[[impl, reference]].dropna()
     rows = []
-    for key, group in both.groupby(level=CONFIG):
+    for key, group in wide[[impl, reference]].dropna().groupby(level=CONFIG):
         e = estimate(np.log(group[impl] / group[reference]), level=0.95)
         rows.append([*key, e.ratio, e.low, e.high, group[impl].median(), group[reference].median()])
     return pd.DataFrame(rows, columns=columns)
 
 
-def load_thresholds(path: str | Path = THRESHOLDS) -> dict:
-    """``{"limits": {(dtype, batch): max ratio}, "target": {...}}``; ValueError naming the file."""
+def load_thresholds(path: str | Path = THRESHOLDS) -> dict[tuple[str, int], float]:
+    """``{(dtype, batch): max ratio}`` from the file's ``max_ratio``; ValueError naming the file."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        limits = {
-            (d, int(b)): float(v) for d, by in data["max_ratio"].items() for b, v in by.items()
-        }
+        data = json.loads(Path(path).read_text(encoding="utf-8"))["max_ratio"]
+        limits = {(d, int(b)): float(v) for d, by in data.items() for b, v in by.items()}
         if not all(v > 0 for v in limits.values()):
             raise ValueError("a limit is not > 0")
-        return {"limits": limits, "target": data["target"]}
+        return limits
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{path}: malformed thresholds ({exc})") from exc
 
@@ -80,18 +77,13 @@ def _verdict(low: float, high: float, limit: float | None, margin: float = 0.0) 
     return "FAIL" if low > limit * (1 + margin) else "undecided"
 
 
-def judge(frame: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
+def judge(frame: pd.DataFrame, limits: dict[tuple[str, int], float]) -> pd.DataFrame:
     """:func:`paired` nplearn / floor with ``limit``, ``verdict`` and ``measured`` (how)."""
     out = paired(frame, "nplearn")
-    keys = zip(out["dtype"], out["batch"], strict=True)
-    out["limit"] = [thresholds["limits"].get(k) for k in keys]
-    rows = zip(out["ratio"], out["low"], out["high"], out["limit"], strict=True)
-    out["verdict"] = [
-        "undecided" if ratio < 1 and limit else _verdict(low, high, limit, PROCESS_MARGIN)
-        for ratio, low, high, limit in rows
-    ]
-    out["measured"] = "blocks"
-    return out
+    out["limit"] = [limits.get(k) for k in zip(out["dtype"], out["batch"], strict=True)]
+    out["verdict"] = ["undecided" if r.ratio < 1 and r.limit else
+                      _verdict(r.low, r.high, r.limit, PROCESS_MARGIN) for r in out.itertuples()]
+    return out.assign(measured="blocks")
 
 
 def remeasure(verdicts: pd.DataFrame, budget: float) -> pd.DataFrame:
@@ -117,6 +109,14 @@ def remeasure(verdicts: pd.DataFrame, budget: float) -> pd.DataFrame:
     return out
 
 
+def line(row: Any, judged: bool = True) -> str:
+    """A :func:`judge` row as one line: the ratio, times, how measured and (``judged``) verdict."""
+    text = (f"{RATIO} {row.net} {row.dtype} batch {row.batch}: {row.ratio:.3f} [{row.low:.3f}, "
+            f"{row.high:.3f}] ({1e3 * row.time:.3f} vs {1e3 * row.ref_time:.3f} ms, "
+            f"{row.measured})")  # fmt: skip
+    return text + (f", limit {row.limit}: {row.verdict}" if judged else "")
+
+
 def status(verdicts: pd.DataFrame) -> str:
     """``FAILED`` when a row fails, else ``INCONCLUSIVE`` when one is, else ``PASSED``."""
     seen = set(verdicts["verdict"])
@@ -130,12 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     verdicts = judge(blocks(args.results), load_thresholds(args.thresholds))
     verdicts.loc[verdicts["verdict"] == "undecided", "verdict"] = "inconclusive"
-    for row in verdicts.itertuples():
-        print(
-            f"nplearn / floor {row.net} {row.dtype} batch {row.batch}: {row.ratio:.3f} "
-            f"[{row.low:.3f}, {row.high:.3f}] ({1e3 * row.time:.3f} vs "
-            f"{1e3 * row.ref_time:.3f} ms), limit {row.limit}: {row.verdict}"
-        )
+    print(*map(line, verdicts.itertuples()), sep="\n")
     word = status(verdicts)
     print(f"GATE {word}: nplearn / fused floor, every gated row's 95% interval against its limit")
     return {"PASSED": OK, "FAILED": FAILED, "INCONCLUSIVE": INCONCLUSIVE}[word]

@@ -4,12 +4,12 @@
 order; git merges the file as a union), no raw samples. :func:`read` checks every line (BenchError
 naming file and line); :func:`append` checks, then rewrites atomically. :func:`changes`, per
 configuration over its last :data:`WINDOW` rows on the newest row's CPU and kernel: a *step* where
-a two-mean fit of the log ratios, weighted by the intervals plus one process's offset
-(:data:`gate.PROCESS_MARGIN`), beats one mean (chi-square, Bonferroni over the splits) by over half
-the tolerance; *creep* where the newest ratio is over ``1 + tolerance`` times the oldest. A change
-is only a candidate: :func:`update` (a full run) appends the run's rows, confirms each candidate by
-an A/B of its commits (:func:`.bisect.pair`, whose verdict is reported and never fails the run),
-draws ``bench/history.png`` and returns the report's section.
+a two-mean fit of the log ratios (weighted by the intervals plus one process's offset,
+:data:`gate.PROCESS_MARGIN`) beats one mean (chi-square, Bonferroni over the splits) by over half
+the tolerance; *creep* where the newest ratio is over ``1 + tolerance`` times the oldest. A
+candidate change is confirmed by :func:`update` (a full run: appends its rows, A/Bs each
+candidate's commits with :func:`.bisect.pair`, reported, never failing the run), which draws
+``bench/history.png`` and returns the report's section.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from scipy import stats
 
 from benchmarks.png import save_png
 from benchmarks.timing import bisect
+from benchmarks.timing.config import Config
 from benchmarks.timing.gate import PROCESS_MARGIN
 from benchmarks.timing.sequential import ALPHA, BenchError
-from benchmarks.timing.steps import Config
 from nplearn.atomic import atomic_write_text
 from nplearn.doctor import versions
 from verification.markdown import markdown_table
@@ -43,8 +43,7 @@ Row = dict[str, Any]
 
 def read(path: Path) -> list[Row]:
     """Every row of ``path`` (none if it does not exist)."""
-    rows = []
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    rows, lines = [], path.read_text(encoding="utf-8").splitlines() if path.exists() else []
     for number, line in enumerate(lines, 1):
         try:
             row = json.loads(line)
@@ -85,8 +84,8 @@ def changes(rows: list[Row], tolerance: float) -> list[tuple[str, Row, Row]]:
     for config in dict.fromkeys(r["config"] for r in rows):
         mine = sorted((r for r in rows if r["config"] == config), key=lambda r: r["date"])
         last = mine[-1]
-        mine = [r for r in mine if r["cpu"] == last["cpu"] and r["kernel"] == last["kernel"]]
-        mine = mine[-WINDOW:]
+        same = [r for r in mine if (r["cpu"], r["kernel"]) == (last["cpu"], last["kernel"])]
+        mine = same[-WINDOW:]  # the window: this CPU and kernel's last rows
         y = np.log([r["ratio"] for r in mine])
         se = np.log([r["high"] / r["low"] for r in mine]) / (2 * z)
         k = _step(y, 1 / (np.minimum(se, 1.0) ** 2 + (PROCESS_MARGIN / 2) ** 2), tolerance)

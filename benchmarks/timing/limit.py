@@ -2,14 +2,12 @@
 
 Contract
 --------
-:func:`measure` times, with :func:`.sequential.measure` (fresh workers in every cluster, intervals
-over clusters, nothing decided), a worker with the environment as given (the default kernel:
-the fused floor, nplearn, the matrix-product bound :data:`.steps.BOUND`, and PyTorch and JAX
-when installed) and one per other OpenBLAS kernel this CPU supports
-(:func:`nplearn.doctor.supported_coretypes`; one that loads a kernel already present is
-dropped): the floor and nplearn. Every candidate gets nplearn (default kernel) / candidate, and
-the floor gets floor / bound, each with its 95% interval over ``clusters`` clusters. The limit is
-the bound (the step's matrix products alone); the fastest measured step is a peer.
+:func:`measure` times with :func:`.sequential.measure` (nothing decided, 95% intervals over
+``clusters`` clusters) the fused floor, nplearn, the matrix-product bound :data:`.steps.BOUND`,
+PyTorch and JAX (when installed) in the environment as given, and the floor and nplearn under
+each other OpenBLAS kernel this CPU supports (:func:`nplearn.doctor.supported_coretypes`, unless
+it loads a kernel already present). Its outcome holds nplearn (default kernel) / each arm, named
+by :func:`name`, and :data:`FLOOR_BOUND`. The limit is the bound; the fastest step is a peer.
 """
 
 from __future__ import annotations
@@ -17,33 +15,23 @@ from __future__ import annotations
 import importlib.util
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from contextlib import closing
 
-from benchmarks.timing.sequential import ROOT, Estimate, Side, Worker
+from benchmarks.timing.config import Config
+from benchmarks.timing.sequential import ROOT, Arm, Outcome, Side, Worker
 from benchmarks.timing.sequential import measure as measure_clusters
-from benchmarks.timing.steps import BOUND, Config
+from benchmarks.timing.steps import BOUND
 from nplearn.doctor import VAR, supported_coretypes
 
 DEFAULT = "default"
 OURS = (DEFAULT, "nplearn")
 FLOOR, LIMIT = (DEFAULT, "floor"), (DEFAULT, BOUND)
+FLOOR_BOUND = "floor / bound"
 
 
-@dataclass
-class Limit:
-    """Per config and candidate ``(worker, impl)``: median ``times`` (ms) and ``ratios``
-    (nplearn default kernel / candidate); ``floor`` (floor / bound) per config; ``kernels`` maps
-    each worker to the kernel it ran."""
-
-    kernels: dict[str, str]
-    times: dict[Config, dict[tuple[str, str], float]]
-    ratios: dict[Config, dict[tuple[str, str], Estimate]]
-    floor: dict[Config, Estimate]
-
-    def fastest(self, config: Config) -> tuple[str, str]:
-        """The fastest measured step (the bound is not a step)."""
-        steps = [arm for arm in self.times[config] if arm != LIMIT]
-        return min(steps, key=self.times[config].__getitem__)
+def name(arm: Arm) -> str:
+    """The name of nplearn (default kernel) / ``arm``, e.g. ``default torch``."""
+    return " ".join(arm)
 
 
 def _sides() -> dict[str, Side]:
@@ -51,30 +39,19 @@ def _sides() -> dict[str, Side]:
     peers = tuple(p for p in ("torch", "jax") if importlib.util.find_spec(p))
     sides = {DEFAULT: Side("default kernel", ROOT, ("floor", "nplearn", BOUND, *peers))}
     kernels = set()
-    for name, env in [(DEFAULT, ()), *((c, ((VAR, c),)) for c in supported_coretypes())]:
-        probe = Worker(Side(f"{VAR}={name}", ROOT, (), env))
-        try:
+    for core, env in [(DEFAULT, ()), *((c, ((VAR, c),)) for c in supported_coretypes())]:
+        with closing(Worker(Side(f"{VAR}={core}", ROOT, (), env))) as probe:
             probe.handshake()
             kernel = probe.kernel()
-        finally:
-            probe.close()
         if kernel not in kernels:
             kernels.add(kernel)
-            sides.setdefault(name, Side(f"{VAR}={name}", ROOT, ("floor", "nplearn"), env))
+            sides.setdefault(core, Side(f"{VAR}={core}", ROOT, ("floor", "nplearn"), env))
     return sides
 
 
-def measure(configs: Sequence[Config], *, clusters: int, block: float = 0.03) -> Limit:
+def measure(configs: Sequence[Config], *, clusters: int, block: float = 0.03) -> Outcome:
     sides = _sides()
-    arms = [(side, impl) for side, s in sides.items() for impl in s.impls]
-    names = {f"{side} {impl}": (OURS, (side, impl)) for side, impl in arms}
-    outcome = measure_clusters(
-        sides, {**names, "floor / bound": (FLOOR, LIMIT)}, configs,
-        budget=math.inf, decide=lambda c, name, e: None, max_clusters=clusters, block=block,
-        level=0.95,
-    )  # fmt: skip
-    ratios = {
-        c: {arm: outcome.estimates[c][f"{arm[0]} {arm[1]}"] for arm in arms} for c in configs
-    }
-    floor = {c: outcome.estimates[c]["floor / bound"] for c in configs}
-    return Limit(outcome.kernels, outcome.times, ratios, floor)
+    ratios = {name((w, i)): (OURS, (w, i)) for w, side in sides.items() for i in side.impls}
+    return measure_clusters(sides, {**ratios, FLOOR_BOUND: (FLOOR, LIMIT)}, configs,
+                            budget=math.inf, decide=lambda c, n, e: None, max_clusters=clusters,
+                            block=block, level=0.95)  # fmt: skip

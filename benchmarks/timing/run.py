@@ -21,11 +21,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks.timing import ab, envs, gate, history, limit
+from benchmarks.timing.config import Config, configs
 from benchmarks.timing.conftest import MODES
-from benchmarks.timing.limit import DEFAULT
 from benchmarks.timing.report import Run, write_bench_report
 from benchmarks.timing.sequential import BAD_INPUT, FAILED, INCONCLUSIVE, OK
-from benchmarks.timing.steps import Config, configs
 from verification.provenance import git_commit
 
 HERE = Path(__file__).resolve().parent
@@ -47,9 +46,9 @@ def planted_ab(tmp: Path, fraction: float, quick: bool, tolerance: float,
 
 
 def self_test(runs: int, tolerance: float, plants: Sequence[float], budget: float) -> int:
-    """``runs`` quick A/Bs against each planted slowdown (0: an identical copy); a tally per
-    overall verdict. 0 when a plant is flagged in >= 95% of its runs and never called
-    ``no regression``, and identical code is flagged in <= 5% of its runs; else 1."""
+    """``runs`` quick A/Bs per planted slowdown (0: an identical copy), tallied by overall verdict:
+    0 (else 1) when each plant is flagged in >= 95% and never ``no regression``, identical code
+    in <= 5%."""
     tally = {p: Counter[str]() for p in plants}
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(runs):
@@ -57,19 +56,17 @@ def self_test(runs: int, tolerance: float, plants: Sequence[float], budget: floa
                 start = time.perf_counter()
                 results = planted_ab(Path(tmp), fraction, True, tolerance, budget)
                 tally[fraction][ab.overall(results)] += 1
-                line = ab.summary(results, "copy", tolerance)
                 kind = f"planted {fraction:.0%}" if fraction else "identical"
-                took = f"[{time.perf_counter() - start:.0f} s]"
-                print(f"self-test run {run + 1}/{runs}, {kind}: {line} {took}", flush=True)
+                print(f"self-test run {run + 1}/{runs}, {kind}: "
+                      f"{ab.summary(results, 'copy', tolerance)} "
+                      f"[{time.perf_counter() - start:.0f} s]", flush=True)  # fmt: skip
     ok = True
     for fraction, counts in tally.items():
         cells = ", ".join(f"{counts[word]} {word}" for word in OVERALL)
-        if fraction:
-            good = counts["REGRESSION"] >= 0.95 * runs and not counts["no regression"]
-            kind = f"planted {fraction:.0%} slowdown (>= 95% REGRESSION, never no regression)"
-        else:
-            good = counts["REGRESSION"] <= 0.05 * runs
-            kind = "identical code (<= 5% REGRESSION)"
+        good = (counts["REGRESSION"] >= 0.95 * runs and not counts["no regression"] if fraction
+                else counts["REGRESSION"] <= 0.05 * runs)  # fmt: skip
+        kind = (f"planted {fraction:.0%} slowdown (>= 95% REGRESSION, never no regression)"
+                if fraction else "identical code (<= 5% REGRESSION)")  # fmt: skip
         ok &= good
         print(f"self-test tally, {kind}: {cells} of {runs} runs: {'ok' if good else 'NOT ok'}")
     print(f"SELF-TEST {'PASSED' if ok else 'FAILED'} (quick A/Bs, budget {budget:.0f} s each)")
@@ -87,7 +84,7 @@ def baseline_ab(ref: str | None, env: str | None, quick: bool, tolerance: float,
         results = ab.compare(base, ab.ROOT, _configs(quick), tolerance=tolerance, budget=budget,
                              labels=(f"baseline {ref or env}", "working tree"), python=python)
     status = ab.git("status", "--porcelain", "--untracked-files=no", "--", "nplearn").stdout
-    changed = sum(bool(line.strip()) for line in status.splitlines())
+    changed = len(status.splitlines())
     what = (f"the working-tree files of nplearn/ (commit {git_commit()}, uncommitted changes in "
             f"{changed} of its files) against {ref or 'the same files'}; " + "; ".join(
                 f"{name}: " + ", ".join(f"{k} {v}" for k, v in side.items())
@@ -100,16 +97,14 @@ def timing_pass(mode: str, threads: int, json_file: Path) -> bool:
     """The unit tests, then the pytest-benchmark pass; whether both succeeded."""
     print(f"== timing pass ({mode}): ms per step, the low quantile of each block ==", flush=True)
     files = [str(HERE / "test_timing.py"), str(HERE / "bench_steps.py")]
-    options = ["-o", "python_files=test_*.py bench_*.py", "-o", "console_output_style=classic"]
-    options += ["-q", "-p", "no:cacheprovider"]
-    options += [f"--rootdir={ab.ROOT}", f"--timing-mode={mode}", f"--timing-threads={threads}"]
-    options += ["--benchmark-quiet", f"--benchmark-json={json_file}"]
+    options = ["-o", "python_files=test_*.py bench_*.py", "-o", "console_output_style=classic",
+               "-q", "-p", "no:cacheprovider", f"--rootdir={ab.ROOT}", f"--timing-mode={mode}",
+               f"--timing-threads={threads}", "--benchmark-quiet", f"--benchmark-json={json_file}"]
     return pytest.main([*files, *options]) == pytest.ExitCode.OK and json_file.exists()
 
 
 def run_all(args: argparse.Namespace, reports: Path) -> int:
-    start, mode = time.perf_counter(), "quick" if args.quick else "full"
-    budget = args.budget
+    start, mode, budget = time.perf_counter(), "quick" if args.quick else "full", args.budget
     compared = None
     rows = None if args.quick else history.read(reports / history.FILE)  # a bad file stops first
     if args.baseline or args.baseline_env:  # first: a bad baseline fails before any timing
@@ -129,22 +124,19 @@ def run_all(args: argparse.Namespace, reports: Path) -> int:
             print("== self-test: the A/B must flag a planted 3% slowdown ==", flush=True)
             selftest = planted_ab(Path(tmp), PLANT, False, args.tolerance, budget)
     print("== how far from the limit ==", flush=True)
-    float32 = configs(MODES[mode]["batches"], ["float32"])
-    reached = limit.measure(float32, clusters=3 if args.quick else 6,
-                            block=0.01 if args.quick else 0.03)  # fmt: skip
+    reached = limit.measure(configs(MODES[mode]["batches"], ["float32"]),
+                            clusters=3 if args.quick else 6, block=0.01 if args.quick else 0.03)
     run = Run(mode, args.threads, blocks, verdicts, selftest, reached, compared and compared[:2],
               args.tolerance, time.perf_counter() - start)  # fmt: skip
     if rows is not None:
-        run.history = history.update(reports, rows, verdicts, reached.kernels[DEFAULT],
+        run.history = history.update(reports, rows, verdicts, reached.kernels[limit.DEFAULT],
                                      args.tolerance, budget)  # fmt: skip
     path = write_bench_report(run, reports)
     print(f"wrote {path} ({run.seconds:.0f} s)")
-    for line in run.verdict_lines():
-        print(line)
-    words = [] if args.quick else [run.gate_status()]
+    print(*run.verdict_lines(), sep="\n")
+    words = [] if args.quick else [run.gate_status()[0]]
     if compared is not None:
-        for c in compared[0]:
-            print(f"  A/B {c.line()}")
+        print(*(f"  A/B {c.line()}" for c in compared[0]), sep="\n")
         print(ab.summary(compared[0], compared[2], args.tolerance))
         words.append(ab.overall(compared[0]))
     if {"FAILED", "REGRESSION"} & set(words):

@@ -2,23 +2,20 @@
 
 Contract
 --------
-A :class:`Side` is the recipe of one :mod:`.worker` process: the folder it imports nplearn from,
-extra environment variables, the implementations (:data:`steps.IMPLS`) it times. An arm is
-``(side, impl)``; a ratio is one arm over another. :func:`measure` times in *clusters*: a cluster
-starts one fresh worker per side (in alternating order), times :data:`ROUNDS` rounds of every
-still-open configuration (one block per arm in order, then in reverse: ABBA, the order mirrored
-every round and cluster), keeps per ratio the cluster's mean log ratio, and closes its workers.
-A process's offset (its memory layout, its core) is so a sampled random effect instead of a
-frozen bias: intervals are Student-t over clusters, never over rounds of one process.
+A :class:`Side` is the recipe of one :mod:`.worker` process; an arm is ``(side, impl)``, a ratio
+one arm over another. :func:`measure` times in *clusters*: each starts one fresh worker per side
+(order alternating), times :data:`ROUNDS` ABBA rounds of every open configuration (one block per
+arm, then reversed; mirrored every round and cluster), keeps each ratio's mean log ratio and closes
+its workers. A process's offset (memory layout, core) is so a sampled random effect, not a frozen
+bias: intervals are Student-t over clusters, never over one process's rounds.
 
-Stopping rule: a *look* comes after the cluster counts in :data:`LOOKS` and when the budget ends,
-at most ``K = len(LOOKS) + 1`` looks, each with intervals of confidence :data:`LEVEL` =
-``1 - ALPHA / K`` (Bonferroni): however the looks fall, the chance that any of them misses the
-true ratio on either side is at most :data:`ALPHA`. A look asks ``decide`` for a verdict on each
-open ratio; a configuration is closed once all its ratios have one. Measuring ends when nothing
+Stopping rule: a *look* after the cluster counts in :data:`LOOKS` and when the budget ends, at most
+``K = len(LOOKS) + 1``, each at confidence :data:`LEVEL` = ``1 - ALPHA / K`` (Bonferroni: the
+chance that any look misses the true ratio is at most :data:`ALPHA`), asks ``decide`` for each open
+ratio's verdict; a configuration closes once all its ratios have one. Measuring ends when nothing
 is open, when ``stop`` says so, after ``max_clusters``, or before a cluster that would overrun
-``budget`` seconds (the first cluster always runs). :class:`BenchError` names the side whose
-nplearn fails to import or whose worker fails.
+``budget`` seconds (the first always runs). :class:`BenchError` names a side whose nplearn fails
+to import or whose worker fails.
 """
 
 from __future__ import annotations
@@ -30,6 +27,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +36,7 @@ import numpy as np
 from scipy import stats
 
 from benchmarks.threads import default_threads, pinned_environment
-from benchmarks.timing.steps import Config
+from benchmarks.timing.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 #: A block (about ``block`` seconds of single steps) stands for its steps' 10th percentile.
@@ -47,11 +45,8 @@ ROUNDS = 2
 LOOKS = (6, 9, 13, 19, 28, 40, 58, 84)
 ALPHA = 0.05
 LEVEL = 1 - ALPHA / (len(LOOKS) + 1)
-#: Seconds between progress lines.
-PROGRESS = 10.0
-#: Exit statuses of the timing commands: 1 a regression or a failed gate (FAILED), 2 bad input or a
-#: benchmark that cannot run, 3 inconclusive (too noisy to decide in the budget).
-OK, FAILED, BAD_INPUT, INCONCLUSIVE = 0, 1, 2, 3
+PROGRESS = 10.0  #: Seconds between progress lines.
+OK, FAILED, BAD_INPUT, INCONCLUSIVE = 0, 1, 2, 3  #: Exit statuses (see ``__main__.EPILOG``).
 
 Arm = tuple[str, str]
 Ratio = tuple[Arm, Arm]
@@ -63,8 +58,8 @@ class BenchError(RuntimeError):
 
 @dataclass(frozen=True)
 class Side:
-    """One worker process: ``label`` for messages, nplearn from ``folder``, ``impls`` it times,
-    run by the interpreter ``python``."""
+    """One worker process: ``label`` for messages, nplearn from ``folder``, the ``impls`` it
+    times (:data:`.steps.IMPLS`), extra ``env`` variables, run by the interpreter ``python``."""
 
     label: str
     folder: Path
@@ -81,9 +76,8 @@ class Worker:
         environ = {**os.environ, **pinned_environment(default_threads()), **dict(side.env)}
         environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(side.folder), str(ROOT)]))
         command, pipe = [side.python, "-m", "benchmarks.timing.worker"], subprocess.PIPE
-        self.proc = subprocess.Popen(
-            command, cwd=side.folder, env=environ, stdin=pipe, stdout=pipe, text=True
-        )
+        self.proc = subprocess.Popen(command, cwd=side.folder, env=environ, stdin=pipe, stdout=pipe,
+                                     text=True)  # fmt: skip
         self.ready: dict[str, Any] = {}
 
     def handshake(self) -> None:
@@ -111,16 +105,11 @@ class Worker:
 
     def kernel(self) -> str:
         """The BLAS kernel this worker runs (OpenBLAS's core type), or ``unknown``."""
-        pools = [p for p in self.ready["blas"] if p.get("user_api") == "blas"]
-        return str(pools[0].get("architecture") or "unknown") if pools else "unknown"
-
-    def block(self, key: list[Any], steps: int) -> float:
-        """Time ``steps`` single steps of the built ``key``; their :data:`QUANTILE` in seconds."""
-        return float(np.quantile(self.ask(time=key, steps=1, chunks=steps)["times"], QUANTILE))
+        pool = next((p for p in self.ready["blas"] if p.get("user_api") == "blas"), {})
+        return str(pool.get("architecture") or "unknown")
 
     def close(self) -> None:
-        if self.proc.stdin and not self.proc.stdin.closed:
-            self.proc.stdin.close()
+        self.proc.stdin.close()  # a no-op when closed already
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -129,8 +118,8 @@ class Worker:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A ratio over clusters: point (exp of the mean log ratio), interval at the level asked,
-    the number of clusters, the SD of their log ratios, seconds a cluster spent on the config."""
+    """A ratio over clusters: point (exp of the mean log ratio), interval, clusters, SD of their
+    log ratios, seconds a cluster spent on the config."""
 
     ratio: float
     low: float
@@ -156,9 +145,8 @@ def estimate(logs: Sequence[float], seconds: float = math.nan, level: float = LE
 
 @dataclass
 class Outcome:
-    """Per configuration and ratio name: the last :class:`Estimate` and the verdict (None: the
-    run ended first); per configuration and arm the median ms per step; each side's kernel;
-    how many clusters ran and how many looks were taken."""
+    """Per configuration and ratio name the last :class:`Estimate` and verdict (None: the run
+    ended first); per configuration and arm the median ms per step; kernels; clusters; looks."""
 
     estimates: dict[Config, dict[str, Estimate]] = field(default_factory=dict)
     verdicts: dict[Config, dict[str, str | None]] = field(default_factory=dict)
@@ -168,47 +156,28 @@ class Outcome:
     looks: int = 0
 
 
-Decide = Callable[[Config, str, Estimate], "str | None"]
-
-
-def _cluster(
-    workers: Mapping[str, Worker],
-    config: Config,
-    arms: list[Arm],
-    flip: bool,
-    steps: dict[tuple[Config, Arm], int],
-    block: float,
-) -> dict[Arm, list[float]]:
-    """Build ``config`` in every arm, then :data:`ROUNDS` ABBA rounds; per arm per round the
-    sum of its two blocks (seconds per step)."""
+def _cluster(workers: Mapping[str, Worker], config: Config, arms: list[Arm], flip: bool,
+             steps: dict[tuple[Config, Arm], int], block: float
+             ) -> dict[Arm, list[float]]:  # fmt: skip
+    """Build ``config`` in every arm; per arm, per ABBA round, its two blocks' sum (s per step)."""
     keys = {arm: [arm[1], config.net, config.dtype, config.batch] for arm in arms}
     for arm in arms:
         seconds = workers[arm[0]].ask(build=keys[arm])["seconds"]
         steps.setdefault((config, arm), max(8, round(block / max(seconds, 1e-7))))
-    sums: dict[Arm, list[float]] = {arm: [] for arm in arms}
+    sums = {arm: [0.0] * ROUNDS for arm in arms}
     for r in range(ROUNDS):
         order = arms[::-1] if (r % 2 == 0) == flip else arms
-        total = dict.fromkeys(arms, 0.0)
         for arm in [*order, *order[::-1]]:
-            total[arm] += workers[arm[0]].block(keys[arm], steps[config, arm])
-        for arm in arms:
-            sums[arm].append(total[arm])
+            times = workers[arm[0]].ask(time=keys[arm], steps=1, chunks=steps[config, arm])["times"]
+            sums[arm][r] += float(np.quantile(times, QUANTILE))
     return sums
 
 
-def measure(
-    sides: Mapping[str, Side],
-    ratios: Mapping[str, Ratio],
-    configs: Sequence[Config],
-    *,
-    budget: float,
-    decide: Decide,
-    stop: Callable[[Outcome], bool] = lambda outcome: False,
-    max_clusters: int = LOOKS[-1],
-    block: float = 0.03,
-    level: float = LEVEL,
-    say: Callable[[str], None] = print,
-) -> Outcome:
+def measure(sides: Mapping[str, Side], ratios: Mapping[str, Ratio], configs: Sequence[Config], *,
+            budget: float, decide: Callable[[Config, str, Estimate], str | None],
+            stop: Callable[[Outcome], bool] = lambda outcome: False, max_clusters: int = LOOKS[-1],
+            block: float = 0.03, level: float = LEVEL, say: Callable[[str], None] = print
+            ) -> Outcome:  # fmt: skip
     """Time ``ratios`` on ``configs`` in clusters until decided or out of ``budget`` seconds;
     intervals at ``level`` (:data:`LEVEL` keeps the repeated looks' error rates)."""
     start = last_said = time.perf_counter()
@@ -217,8 +186,7 @@ def measure(
     logs: dict[Config, dict[str, list[float]]] = {c: {name: [] for name in ratios} for c in configs}
     seen: dict[Config, dict[Arm, list[float]]] = {c: {arm: [] for arm in arms} for c in configs}
     cost: dict[Config, list[float]] = {c: [] for c in configs}
-    startup: list[float] = []
-    steps: dict[tuple[Config, Arm], int] = {}
+    startup, steps = list[float](), dict[tuple[Config, Arm], int]()
     open_, looked = list(configs), 0
 
     def look() -> None:
@@ -234,14 +202,14 @@ def measure(
                 _say_config(say, c, out, start)
 
     while open_ and out.clusters < max_clusters and not (looked and stop(out)):
-        if startup and time.perf_counter() - start + np.mean(startup) + sum(
-            np.mean(cost[c]) for c in open_
-        ) > budget:
+        ahead = np.mean(startup) + sum(np.mean(cost[c]) for c in open_) if startup else 0.0
+        if startup and time.perf_counter() - start + ahead > budget:
             break
         began = time.perf_counter()
         flip = out.clusters % 2 == 1  # which side starts first and times first alternates too
-        workers = {name: Worker(sides[name]) for name in (list(sides)[::-1] if flip else sides)}
-        try:
+        with ExitStack() as stack:  # every worker closed, even when one fails to start
+            workers = {name: stack.enter_context(closing(Worker(sides[name])))
+                       for name in (list(sides)[::-1] if flip else sides)}  # fmt: skip
             for worker in workers.values():
                 worker.handshake()
             out.kernels = {name: w.kernel() for name, w in workers.items()}
@@ -254,9 +222,6 @@ def measure(
                     seen[c][arm] += values
                 for name, (num, den) in ratios.items():
                     logs[c][name].append(float(np.mean(np.log(sums[num]) - np.log(sums[den]))))
-        finally:
-            for worker in workers.values():
-                worker.close()
         out.clusters += 1
         if out.clusters in LOOKS:
             look()
@@ -274,10 +239,6 @@ def measure(
 
 
 def _say_config(say: Callable[[str], None], c: Config, out: Outcome, start: float) -> None:
-    verdicts = out.verdicts[c]
-    cells = ", ".join(
-        f"{name} {e.text()}" + (f" {verdicts[name]}" if verdicts[name] else "")
-        for name, e in out.estimates.get(c, {}).items()
-    )
-    n = max((e.clusters for e in out.estimates.get(c, {}).values()), default=0)
-    say(f"  {c.id:<22} {cells} ({n} clusters, {time.perf_counter() - start:.0f} s)")
+    cells = ", ".join(f"{name} {e.text()} {out.verdicts[c][name] or ''}".rstrip()
+                      for name, e in out.estimates.get(c, {}).items())  # fmt: skip
+    say(f"  {c.id:<22} {cells} ({out.clusters} clusters, {time.perf_counter() - start:.0f} s)")

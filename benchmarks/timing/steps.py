@@ -1,79 +1,24 @@
-"""Every timed training step: nplearn's, the plain-NumPy floor's and the peers'.
+"""Every timed training step: nplearn's, the plain-NumPy floor's, the bound's and the peers'.
 
 Contract
 --------
-A :class:`Config` is a hidden activation (nplearn class name), a dtype and a batch size of the
-post's 784-128-10 network. Every step starts from one seeded generator's weights and batch,
-trains with summed cross-entropy and SGD(``LR``), and is called with no arguments for one step
-that returns the loss. :func:`make_step` builds one by name (:data:`IMPLS`); a peer's library is
-imported when it is built. :func:`assert_same_step` proves that a step computes nplearn's.
+Every step of a :class:`.config.Config` starts from its seeded weights and batch, trains with
+summed cross-entropy and SGD(``LR``), and is called with no arguments for one step that returns
+the loss. :func:`make_step` builds one by name (:data:`IMPLS`); a peer's library is imported when
+it is built. :func:`assert_same_step` proves that a step computes nplearn's.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import numpy as np
 from scipy.linalg import blas
 
 from benchmarks.threads import default_threads
+from benchmarks.timing.config import HIDDEN, LR, OUTPUTS, SHAPES, Config, Tensor
 
-INPUTS, HIDDEN, OUTPUTS = 784, 128, 10
-#: Hidden activations of the post's two networks, by nplearn class name.
-NETS = ("ReLU", "Sigmoid")
-DTYPES = ("float32", "float64")
-LR = 1e-6
-SEED = 20200614
-#: From this batch size on, a step (over a millisecond) is timed in process CPU time.
-CPU_CLOCK_BATCH = 256
-Tensor = np.ndarray
 Step = Callable[[], float]
-
-
-@dataclass(frozen=True, order=True)
-class Config:
-    """One timed configuration: hidden activation class name, dtype name, batch size."""
-
-    net: str
-    dtype: str
-    batch: int
-
-    @property
-    def id(self) -> str:
-        return f"{self.net.lower()}-{self.dtype}-b{self.batch}"
-
-    @property
-    def clock(self) -> Callable[[], float]:
-        """CPU time for steps over a millisecond (a loaded machine nearly always interrupts
-        them); below, the cheaper wall clock, where interrupted steps fall out of the quantile."""
-        return time.process_time if self.batch >= CPU_CLOCK_BATCH else time.perf_counter
-
-    def rng(self, stream: int) -> np.random.Generator:
-        """Stream 0 draws the batch, stream 1 the weights."""
-        key = [SEED, sum(map(ord, self.net)), np.dtype(self.dtype).itemsize, self.batch, stream]
-        return np.random.default_rng(key)
-
-    def batch_data(self) -> tuple[Tensor, Tensor]:
-        """Inputs in ``[0, 1)`` like scaled MNIST ``(batch, 784)`` and labels ``(batch,)``."""
-        rng = self.rng(0)
-        x = rng.random((self.batch, INPUTS)).astype(self.dtype)
-        return x, rng.integers(0, OUTPUTS, self.batch)
-
-    def weights(self) -> dict[str, Tensor]:
-        """``W1 (784, 128), b1, W2 (128, 10), b2`` as PyTorch's default init draws them."""
-        rng, out = self.rng(1), {}
-        for i, (fan_in, fan_out) in enumerate(((INPUTS, HIDDEN), (HIDDEN, OUTPUTS)), 1):
-            bound = 1 / np.sqrt(fan_in)
-            out[f"W{i}"] = rng.uniform(-bound, bound, (fan_in, fan_out)).astype(self.dtype)
-            out[f"b{i}"] = rng.uniform(-bound, bound, fan_out).astype(self.dtype)
-        return out
-
-
-def configs(batches: Sequence[int], dtypes: Sequence[str] = DTYPES) -> list[Config]:
-    """Each dtype, both networks, each batch size, in that nesting."""
-    return [Config(n, d, b) for d in dtypes for n in NETS for b in batches]
 
 
 class NplearnStep:
@@ -84,9 +29,7 @@ class NplearnStep:
         from nplearn.training import train_step
 
         w, (self.x, self.y) = cfg.weights(), cfg.batch_data()
-        first, last = (
-            nplearn.Linear(*s, dtype=cfg.dtype) for s in ((INPUTS, HIDDEN), (HIDDEN, OUTPUTS))
-        )
+        first, last = (nplearn.Linear(*shape, dtype=cfg.dtype) for shape in SHAPES)
         self.net = nplearn.Network([first, getattr(nplearn, cfg.net)(), last])
         self.net.load_state_dict({"0.W": w["W1"], "0.b": w["b1"], "2.W": w["W2"], "2.b": w["b2"]})
         self.loss, self.optim = nplearn.CrossEntropyLoss(reduction="sum"), nplearn.SGD(LR)
@@ -96,29 +39,26 @@ class NplearnStep:
         return self.train_step(self.net, self.loss, self.optim, self.x, self.y)
 
     def gradients(self) -> dict[str, Tensor]:
-        layers = {"1": self.net[0], "2": self.net[2]}
-        return {f"{k}{i}": layer.grads[k] for i, layer in layers.items() for k in ("W", "b")}
+        return {f"{k}{i}": self.net[j].grads[k] for i, j in ((1, 0), (2, 2)) for k in ("W", "b")}
 
 
 class FusedStep:
-    """The floor: the whole step hand-fused in NumPy, every buffer preallocated; sums as GEMVs
-    with a ones vector, ``np.dot`` for batch-1 outer products (``np.matmul`` skips BLAS there),
-    the update as one BLAS ``axpy`` over the flat parameters."""
+    """The floor: the step hand-fused in NumPy, every buffer preallocated; sums as GEMVs with a
+    ones vector, ``np.dot`` for batch-1 outer products (``np.matmul`` skips BLAS there), the
+    update one BLAS ``axpy`` over the flat parameters."""
 
     def __init__(self, cfg: Config) -> None:
         w, (self.x, self.y) = cfg.weights(), cfg.batch_data()
         dt, b = np.dtype(cfg.dtype), cfg.batch
-        sizes = np.cumsum([0, *(v.size for v in w.values())])
-        self.flat_p, self.flat_g = np.empty(sizes[-1], dt), np.zeros(sizes[-1], dt)
-        self.p, self.g = {}, {}
-        for (k, v), start, stop in zip(w.items(), sizes[:-1], sizes[1:], strict=True):
-            self.p[k] = self.flat_p[start:stop].reshape(v.shape)
-            self.p[k][...] = v
-            self.g[k] = self.flat_g[start:stop].reshape(v.shape)
+        self.flat_p = np.concatenate([v.ravel() for v in w.values()])
+        self.flat_g = np.zeros_like(self.flat_p)
+        cuts = np.cumsum([v.size for v in w.values()])[:-1]  # p and g: views of the flat arrays
+        p, g = np.split(self.flat_p, cuts), np.split(self.flat_g, cuts)
+        self.p = {k: part.reshape(w[k].shape) for k, part in zip(w, p, strict=True)}
+        self.g = {k: part.reshape(w[k].shape) for k, part in zip(w, g, strict=True)}
         self.lr, self.relu = dt.type(LR), cfg.net == "ReLU"
         self.H, self.dH, self.T = (np.empty((b, HIDDEN), dt) for _ in range(3))
-        self.mask = np.empty((b, HIDDEN), bool)
-        self.Z = np.empty((b, OUTPUTS), dt)
+        self.mask, self.Z = np.empty((b, HIDDEN), bool), np.empty((b, OUTPUTS), dt)
         self.rowmax, self.rowsum, self.ones = np.empty(b, dt), np.empty(b, dt), np.ones(b, dt)
         self.ones_out, self.offsets = np.ones(OUTPUTS, dt), np.arange(b) * OUTPUTS
         self.flat = np.empty(b, np.intp)
@@ -172,8 +112,8 @@ class FusedStep:
 
 class MatmulStep(FusedStep):
     """The matrix-product bound: the floor's five matrix products alone (``x W1``, ``H W2``,
-    ``H^T dZ``, ``dZ W2^T``, ``x^T dH``), same shapes, dtype, calls and buffers, no
-    elementwise pass; a floor step first fills the buffers. Returns 0.0, not a loss."""
+    ``H^T dZ``, ``dZ W2^T``, ``x^T dH``), its calls and buffers (filled by one floor step first);
+    no elementwise pass. Returns 0.0, not a loss."""
 
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg)
@@ -190,18 +130,17 @@ class MatmulStep(FusedStep):
 
 
 class TorchStep:
-    """The step as a PyTorch user writes it on CPU: ``torch.nn.Sequential``, ``zero_grad``
-    (gradients set to None), ``F.cross_entropy``, ``backward``, ``SGD.step`` in its
-    per-tensor loop (``foreach=False``: faster than the multi-tensor kernels for four tensors
-    on one core; ``torch.compile`` of the loss or of the whole step is slower here)."""
+    """The step as a PyTorch user writes it on CPU: ``nn.Sequential``, ``zero_grad`` (to None),
+    ``F.cross_entropy``, ``backward``, ``SGD.step`` per tensor (``foreach=False``: faster than
+    multi-tensor kernels for four tensors on one core; ``torch.compile`` of the loss or of the
+    whole step is slower here)."""
 
     def __init__(self, cfg: Config) -> None:
         import torch
 
         torch.set_num_threads(default_threads())
         w, (x, y) = cfg.weights(), cfg.batch_data()
-        first, last = torch.nn.Linear(INPUTS, HIDDEN), torch.nn.Linear(HIDDEN, OUTPUTS)
-        self.layers = (first, last)
+        self.layers = first, last = [torch.nn.Linear(*shape) for shape in SHAPES]
         self.model = torch.nn.Sequential(first, getattr(torch.nn, cfg.net)(), last)
         self.model.to(getattr(torch, cfg.dtype))
         with torch.no_grad():
@@ -220,18 +159,15 @@ class TorchStep:
         return float(value.item())
 
     def gradients(self) -> dict[str, Tensor]:
-        out = {}
-        for i, layer in enumerate(self.layers, 1):
-            out[f"W{i}"], out[f"b{i}"] = layer.weight.grad.numpy().T, layer.bias.grad.numpy()
-        return out
+        grads = {f"W{i}": layer.weight.grad.numpy().T for i, layer in enumerate(self.layers, 1)}
+        return grads | {f"b{i}": layer.bias.grad.numpy() for i, layer in enumerate(self.layers, 1)}
 
 
 class JaxStep:
     """The step as a JAX user writes it: ``jax.jit`` of value-and-gradient plus the SGD update,
-    the parameters donated, only the loss and the new parameters returned. float32 runs without
-    ``jax_enable_x64``, which is process-global: float64 turns it on, so a float64 step is timed
-    in a worker process of its own, and building a float32 step in a process where it is on
-    raises RuntimeError. :meth:`gradients` is a separate, untimed call."""
+    parameters donated, loss and new parameters returned. ``jax_enable_x64`` is process-global:
+    float64 turns it on (so it is timed in a worker of its own); a float32 step built where it is
+    on raises RuntimeError. :meth:`gradients` is a separate, untimed call."""
 
     def __init__(self, cfg: Config) -> None:
         import jax
@@ -243,8 +179,7 @@ class JaxStep:
         act = getattr(jax.nn, cfg.net.lower())
 
         def loss(p: dict, x: Tensor, y: Tensor) -> Tensor:
-            z = act(x @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
-            logp = jax.nn.log_softmax(z)
+            logp = jax.nn.log_softmax(act(x @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"])
             return -jax.numpy.take_along_axis(logp, y[:, None], axis=1).sum()
 
         def step(p: dict, x: Tensor, y: Tensor) -> tuple:
@@ -272,7 +207,7 @@ class PostStep:
         from verification import post_impl as post
 
         w, (x, y) = cfg.weights(), cfg.batch_data()
-        first, last = post.Linear(INPUTS, HIDDEN), post.Linear(HIDDEN, OUTPUTS)
+        first, last = (post.Linear(*shape) for shape in SHAPES)
         for i, layer in enumerate((first, last), 1):
             layer.W, layer.b = w[f"W{i}"].astype(np.float64), w[f"b{i}"].astype(np.float64)
         self.net = post.Network(layers=[first, getattr(post, cfg.net)(), last])
@@ -288,35 +223,24 @@ class PostStep:
         return float(err)
 
 
-STEPS: dict[str, Callable[[Config], Step]] = {
-    "floor": FusedStep,
-    "nplearn": NplearnStep,
-    "torch": TorchStep,
-    "jax": JaxStep,
-    "post": PostStep,
-    "matmul": MatmulStep,
-}
-#: The matrix-product bound's name: a limit, not a step (no loss, no update), timed only there.
-BOUND = "matmul"
-#: Implementation names, in the order a block of each runs (ABBA starts with the floor).
-IMPLS = tuple(name for name in STEPS if name != BOUND)
+STEPS: dict[str, Callable[[Config], Step]] = {"floor": FusedStep, "nplearn": NplearnStep,
+    "torch": TorchStep, "jax": JaxStep, "post": PostStep, "matmul": MatmulStep}  # fmt: skip
+BOUND = "matmul"  #: The matrix-product bound: a limit, not a step (no loss, no update).
+IMPLS = tuple(n for n in STEPS if n != BOUND)  #: Timed steps, in block order (ABBA: floor first).
 
 
 def make_step(impl: str, cfg: Config) -> Step:
-    """Build implementation ``impl`` (one of :data:`IMPLS`) on ``cfg``; ImportError if absent."""
+    """Build ``impl`` (:data:`STEPS`) on ``cfg``; ImportError if its library is absent."""
     return STEPS[impl](cfg)
 
 
 def assert_same_step(impl: str, cfg: Config) -> None:
     """Assert that one fresh step of ``impl`` gives nplearn's loss and gradients (AssertionError
     naming the implementation, the configuration and the quantity)."""
-    theirs, ours = make_step(impl, cfg), NplearnStep(cfg)
+    theirs, ours, where = make_step(impl, cfg), NplearnStep(cfg), f"{impl} {cfg.id}"
     rtol = 1e-4 if cfg.dtype == "float32" else 1e-10
-    where = f"{impl} {cfg.id}"
     np.testing.assert_allclose(theirs(), ours(), rtol=rtol, err_msg=f"{where}: loss value")
     got = theirs.gradients()  # type: ignore[attr-defined]
     for name, expected in ours.gradients().items():
-        atol = rtol * float(np.abs(expected).max())
-        np.testing.assert_allclose(
-            got[name], expected, rtol=rtol, atol=atol, err_msg=f"{where}: gradient of {name}"
-        )
+        np.testing.assert_allclose(got[name], expected, rtol, atol=rtol * np.abs(expected).max(),
+                                   err_msg=f"{where}: gradient of {name}")  # fmt: skip

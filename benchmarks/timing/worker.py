@@ -2,19 +2,17 @@
 
 Contract
 --------
-``python -m benchmarks.timing.worker`` first pins itself to ``$NPLEARN_BENCH_CORE``
-(:func:`benchmarks.threads.pin`, before any library starts a thread), pins every BLAS/OpenMP
-pool to ``$NPLEARN_BENCH_THREADS``, holds a random :data:`PAD` of heap (so that where a build's
-imports put the arrays is sampled per process, not fixed by which modules the build imports),
-imports whichever nplearn its ``PYTHONPATH`` puts first (one worker per version or per
-``OPENBLAS_CORETYPE``), then answers one JSON line on stdout per JSON request line on stdin:
+``python -m benchmarks.timing.worker`` pins itself to ``$NPLEARN_BENCH_CORE`` before any library
+starts a thread (:func:`benchmarks.threads.pin`) and every BLAS/OpenMP pool to
+``$NPLEARN_BENCH_THREADS``, holds a random :data:`PAD` of heap (where a build's arrays land is so
+sampled per process, not fixed by the modules the build imports), imports the nplearn its
+``PYTHONPATH`` puts first (one worker per version or ``OPENBLAS_CORETYPE``), then answers a JSON
+line on stdout per JSON request line on stdin:
 
-- first, unasked: ``{"ready": {"nplearn": file, "numpy": version, "blas": [pools],
-  "affinity": text}}``, or ``{"error": message}`` and exit 1 when nplearn or numpy cannot be
-  imported;
-- ``{"build": [impl, net, dtype, batch]}``: build that step (once per process: a process's
-  memory layout is sampled by starting fresh processes) and answer ``{"seconds": s}`` per step
-  after a warm-up;
+- first, unasked: ``{"ready": {"nplearn": file, "numpy": version, "blas": [pools], "affinity":
+  text}}``, or ``{"error": message}`` and exit 1 when nplearn or numpy cannot be imported;
+- ``{"build": [impl, net, dtype, batch]}``: build that step (once per process: memory layout is
+  sampled by starting fresh processes); ``{"seconds": s}`` per step after a warm-up;
 - ``{"check": [impl, net, dtype, batch]}``: :func:`.steps.assert_same_step`; ``{"checked": true}``;
 - ``{"time": key, "steps": n, "chunks": k}``: ``k`` chunks of ``n`` steps, garbage collector off,
   on the configuration's clock; ``{"times": [...]}`` in seconds per step, one per chunk.
@@ -34,8 +32,7 @@ from typing import Any
 
 from benchmarks.threads import affinity, default_threads, pin
 
-#: Up to this many bytes, in whole 64-byte cache lines.
-PAD = 1 << 16
+PAD = 1 << 16  #: Up to this many bytes, in whole 64-byte cache lines.
 
 
 def _chunks(step: Any, steps: int, chunks: int, clock: Any) -> list[float]:
@@ -60,7 +57,8 @@ def serve() -> int:
         from threadpoolctl import threadpool_info, threadpool_limits
 
         import nplearn
-        from benchmarks.timing.steps import Config, assert_same_step, make_step
+        from benchmarks.timing.config import Config
+        from benchmarks.timing.steps import assert_same_step, make_step
 
         limits = threadpool_limits(limits=default_threads())  # held for the process's life
         ready = {"nplearn": nplearn.__file__, "numpy": numpy.__version__, "blas": threadpool_info(),
@@ -80,9 +78,8 @@ def serve() -> int:
                 key = tuple(request["build"])
                 if key not in built:
                     built[key] = make_step(key[0], Config(*key[1:]))
-                step = built[key]
-                _chunks(step, 3, 1, time.perf_counter)
-                answer = {"seconds": min(_chunks(step, 3, 3, time.perf_counter))}
+                # a warm-up chunk of 3 steps, then the fastest of 3 more chunks
+                answer = {"seconds": min(_chunks(built[key], 3, 4, time.perf_counter)[1:])}
             else:
                 key = tuple(request["time"])
                 clock = Config(*key[1:]).clock
