@@ -19,8 +19,6 @@ import matplotlib.pyplot as plt
 
 from nplearn.atomic import atomic_write
 
-__all__ = ["DPI", "save_png"]
-
 #: Resolution of every benchmark figure.
 DPI = 110
 

@@ -105,31 +105,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "command": "python -m benchmarks.mnist "
         + " ".join(argv if argv is not None else sys.argv[1:]),
     }
-    summary = {
-        "mode": mode,
-        "seeds": list(seeds),
-        "settings": settings,
-        "ablation_conclusion": ablation.conclusion(rows),
-        "configs": {c.key: asdict(c) for c in todo.headline},
-        "ablation": [asdict(r) for r in rows],
-        "time_to_accuracy": tta_table.to_dict(orient="records"),
-    }
+    summary = {"mode": mode, "seeds": list(seeds), "settings": settings,
+               "ablation_conclusion": ablation.conclusion(rows),
+               "configs": {c.key: asdict(c) for c in todo.headline},
+               "ablation": [asdict(r) for r in rows],
+               "time_to_accuracy": tta_table.to_dict(orient="records")}  # fmt: skip
     frames = {"histories": histories, "finals": finals, "tta": points}
     inputs = report.Inputs(
-        plan=todo,
-        finals=finals,
-        ablation_rows=rows,
-        tta=tta_table,
-        tta_configs=tta_configs,
-        tta_agreement=results.peer_agreement(points),
-        settings=settings,
-        judged=mode == "full",
-        depends=f"CPU {cpu}, BLAS {kernels}, 1 BLAS thread per run",
-        tta_depends=f"CPU {cpu}, BLAS {tta_kernel}, {opts.threads} BLAS thread(s), "
-        + torch_threads,
-        figures=figures,
-        data_files=results.write_data(folder, frames, summary),
-    )
+        todo, finals, rows, tta_table, tta_configs, results.peer_agreement(points), settings,
+        judged=mode == "full", depends=f"CPU {cpu}, BLAS {kernels}, 1 BLAS thread per run",
+        tta_depends=f"CPU {cpu}, BLAS {tta_kernel}, {opts.threads} BLAS thread(s), {torch_threads}",
+        figures=figures, data_files=results.write_data(folder, frames, summary),
+    )  # fmt: skip
     title = TITLE if mode == "full" else f"{TITLE} — {mode}"
     extra = {"mode": mode, **digests(todo.datasets)}
     write_report(opts.out / "mnist.md", title, report.render(inputs), seeds=seeds, extra=extra)

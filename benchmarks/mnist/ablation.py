@@ -19,8 +19,6 @@ import numpy as np
 from benchmarks.mnist.configs import POST_CE, RunConfig
 from benchmarks.mnist.runs import RunResult
 
-__all__ = ["FACTORS", "WORKING", "Row", "Variant", "conclusion", "summarise", "variants"]
-
 #: Test accuracy from which a network counts as "a working classifier".
 WORKING = 0.90
 

@@ -25,8 +25,6 @@ from nplearn.losses import Loss
 from nplearn.optim import Optimizer
 from verification.post_impl import PostReLU
 
-__all__ = ["BEST", "POST_CE", "POST_MSE", "RunConfig", "SummedMSE", "build", "lr_at", "scaled"]
-
 
 @dataclass(frozen=True)
 class RunConfig:

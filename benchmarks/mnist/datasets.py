@@ -18,8 +18,6 @@ from sklearn.model_selection import train_test_split
 from nplearn.data import DATASETS, load_mnist
 from nplearn.functional import Tensor
 
-__all__ = ["NAMES", "Prepared", "digests", "prepare", "training_images"]
-
 #: How the report names each data set.
 NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 TRAIN_IMAGES = 60_000  # in each data set's training file

@@ -36,9 +36,6 @@ from benchmarks.mnist.progress import CostBar
 from benchmarks.mnist.runs import RunResult, run
 from nplearn.atomic import atomic_write_text
 
-__all__ = ["Job", "Plan", "RunFailed", "blas_kernel", "execute", "load_checkpoint", "plan"]
-__all__ += ["run_file", "save_checkpoint"]
-
 QUICK_EPOCHS = 2
 ABLATION_EPOCHS = 30  # the post's MSE run has 100; shortened to fit the time budget
 HEADLINE = (POST_CE, POST_MSE, BEST)

@@ -22,8 +22,6 @@ from benchmarks.mnist.runs import RunResult
 from benchmarks.mnist.tta import THRESHOLDS
 from benchmarks.png import save_png
 
-__all__ = ["write_figures"]
-
 
 def _band(ax: plt.Axes, frame: pd.DataFrame, column: str, label: str, **style: object) -> None:
     """Mean over seeds per epoch with a +-1 std band (NaN epochs skipped)."""

@@ -21,8 +21,6 @@ from collections.abc import Callable, Collection, Sequence
 
 from tqdm.auto import tqdm
 
-__all__ = ["CostBar"]
-
 
 class CostBar:
     """Progress of ``costs[i]``-weighted runs; ``count`` is the cost done and credited so far

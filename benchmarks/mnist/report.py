@@ -24,8 +24,6 @@ from benchmarks.mnist.execute import Plan
 from benchmarks.mnist.results import CONFIDENCE, aggregate, pm
 from verification.markdown import markdown_table
 
-__all__ = ["Inputs", "interval_verdict", "render", "tta_verdict"]
-
 BEST_TARGET = 0.980  # the target of the best configuration
 RATIO_TARGET = 0.6  # nplearn's time to 97 % at most 0.6x PyTorch's
 POST_CE_CLAIM = 0.95  # "Average Test Accuracy: 0.95"

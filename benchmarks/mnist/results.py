@@ -31,9 +31,6 @@ from benchmarks.mnist.runs import HISTORY_COLUMNS, RunResult
 from benchmarks.mnist.tta import THRESHOLDS
 from nplearn.atomic import atomic_write_text
 
-__all__ = ["abba_pairs", "aggregate", "finals", "histories", "peer_agreement", "pm"]
-__all__ += ["ratio_interval", "tta_summary", "write_data"]
-
 FINAL_COLUMNS = "test_accuracy post_accuracy post_error active_units train_time wall_time".split()
 TTA_COLUMNS = ["config", "threshold", "framework", "mean", "std", "reached", "seeds"]
 TTA_COLUMNS += ["pooled", "low", "high", "pairs"]

@@ -29,8 +29,6 @@ from nplearn import CrossEntropyLoss, Network, ReLU, to_one_hot
 from nplearn.losses import Loss
 from nplearn.training import batches, evaluate, fit, predict
 
-__all__ = ["RunResult", "generators", "run"]
-
 POST_BATCH = 100
 TEST_POINTS = 20  # long runs measure test metrics on about this many epochs, and the last
 ARRAYS = ("confusion", "post_confusion")

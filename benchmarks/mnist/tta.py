@@ -32,8 +32,6 @@ from benchmarks.mnist.execute import Plan, blas_kernel, load_checkpoint, save_ch
 from benchmarks.mnist.runs import generators
 from nplearn.training import batches, predict, train_step
 
-__all__ = ["THRESHOLDS", "interleaved", "time_to_accuracy", "torch_available", "trainer"]
-
 THRESHOLDS = (0.95, 0.97, 0.98)
 EVALS_PER_EPOCH = 4  # test accuracy every quarter epoch
 POST_CE_EPOCHS = 25  # epoch cap of the post CE recipe's timed runs (its full run has 200)

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import NoReturn
 
 from benchmarks.threads import CORE, OFF, default_threads, pin, pinned_environment
-from benchmarks.timing.sequential import BAD_INPUT, BenchError
 
 ROOT = Path(__file__).resolve().parents[2]
 BUDGET = {"quick": 100.0, "full": 600.0}  #: Default seconds per sequential comparison.
@@ -38,7 +37,9 @@ A/B, the gate or the bisect's endpoints could not decide within --budget: too no
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        """One line, no usage block, exit :data:`BAD_INPUT`."""
+        """One line, no usage block, exit ``sequential.BAD_INPUT``."""
+        from benchmarks.timing.sequential import BAD_INPUT  # exiting: NumPy may load unpinned
+
         self.exit(BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
@@ -95,7 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if why := pin():  # before run loads NumPy: threads started later inherit the core
         print(f"{why}; timing unpinned", file=sys.stderr)
         os.environ[CORE] = OFF
-    from benchmarks.timing import run  # after the pinning: it loads NumPy's BLAS
+    # Only after the pinning: these load NumPy, whose BLAS starts its threads on import.
+    from benchmarks.timing import run
+    from benchmarks.timing.sequential import BAD_INPUT, BenchError
 
     short = args.quick or args.self_test or args.bisect
     args.budget = args.budget or BUDGET["quick" if short else "full"]

@@ -2,8 +2,7 @@
 
 Contract
 --------
-``python -m benchmarks.timing.gate RESULTS.json [--thresholds FILE]`` judges a ``--benchmark-json``
-file from its blocks alone; exit 0 passed, 1 failed, 3 inconclusive. :func:`paired`: per
+:func:`blocks` reads the timing pass's ``--benchmark-json`` file. :func:`paired`: per
 configuration ``impl / reference`` over the repeats (a repeat's two blocks are timed side by side
 in one process), the exponentiated mean log ratio and its 95% t-interval. :func:`judge`: ``pass``
 when the interval lies at or below the limit, ``FAIL`` when above, else ``undecided``; from one
@@ -15,9 +14,7 @@ process's blocks only with :data:`PROCESS_MARGIN` to spare, never when the floor
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.timing.config import Config
-from benchmarks.timing.sequential import FAILED, INCONCLUSIVE, OK, ROOT, Side, estimate, measure
+from benchmarks.timing.sequential import ROOT, Side, estimate, measure
 
 THRESHOLDS = Path(__file__).resolve().parents[1] / "thresholds.json"
 CONFIG = ["net", "dtype", "batch"]
@@ -122,19 +119,3 @@ def status(verdicts: pd.DataFrame) -> str:
     seen = set(verdicts["verdict"])
     return "FAILED" if "FAIL" in seen else "INCONCLUSIVE" if "inconclusive" in seen else "PASSED"
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.timing.gate")
-    parser.add_argument("results", type=Path, help="--benchmark-json file of the timing pass")
-    parser.add_argument("--thresholds", type=Path, default=THRESHOLDS)
-    args = parser.parse_args(argv)
-    verdicts = judge(blocks(args.results), load_thresholds(args.thresholds))
-    verdicts.loc[verdicts["verdict"] == "undecided", "verdict"] = "inconclusive"
-    print(*map(line, verdicts.itertuples()), sep="\n")
-    word = status(verdicts)
-    print(f"GATE {word}: nplearn / fused floor, every gated row's 95% interval against its limit")
-    return {"PASSED": OK, "FAILED": FAILED, "INCONCLUSIVE": INCONCLUSIVE}[word]
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -229,10 +229,12 @@ def _python(code: str, **env: str) -> list[str]:
 
 
 def test_pinning_sets_one_core_survives_a_bad_one_and_reaches_workers() -> None:
-    code = ("import os; from benchmarks.threads import pin, affinity\n"
-            "print(pin()); os.environ['NPLEARN_BENCH_CORE'] = '0'; print(pin()); print(affinity())")
-    bad, good, where = _python(code, NPLEARN_BENCH_CORE="99999")
-    assert bad.startswith("cannot pin to core '99999'") and good == "None"
+    # The command's module loads no NumPy (whose BLAS starts threads) before it pins.
+    code = ("import os, sys, benchmarks.timing.__main__\nfrom benchmarks.threads import *\n"
+            "print(pin()); os.environ['NPLEARN_BENCH_CORE'] = '0'; print(pin())\n"
+            "print(affinity()); print('numpy' in sys.modules)")  # fmt: skip
+    bad, good, where, numpy = _python(code, NPLEARN_BENCH_CORE="99999")
+    assert bad.startswith("cannot pin to core '99999'") and good == "None" and numpy == "False"
     assert where.startswith("core 0, every timed process")
     assert _python(code.replace("'0'", "'none'"), NPLEARN_BENCH_CORE="none")[2].startswith(
         "unpinned")
