@@ -104,7 +104,8 @@ def _figure(rows: list[Row], path: Path) -> None:
         for config, mine in frame[frame["config"].str.startswith(group + "-")].groupby("config"):
             x = [runs.index(r) for r in mine["run"]]
             err = [mine["ratio"] - mine["low"], mine["high"] - mine["ratio"]]
-            ax.errorbar(x, mine["ratio"], yerr=err, marker="o", capsize=2, label=config[-5:])
+            batch = config.rsplit("-", 1)[1]  # the panel names the net and dtype
+            ax.errorbar(x, mine["ratio"], yerr=err, marker="o", capsize=2, label=batch)
         ax.set(title=group, xlabel="run (oldest first)", ylabel="nplearn / fused floor")
         ax.set_xticks(range(len(runs)), [r.split()[-1] for r in runs], rotation=90, fontsize=6)
         ax.legend(fontsize=7)
