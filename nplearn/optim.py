@@ -139,9 +139,9 @@ class SGD(Optimizer):
             param *= 1 - 2 * self.l2
         axpy = _axpy(param.dtype)
         if axpy is not None and param.flags.c_contiguous:
-            # w - eta*d in one pass, in place (on a 1-D view: axpy copies any other array), with
-            # one rounding (a fused multiply-add) instead of two.
-            axpy(grad.reshape(-1), param.reshape(-1), a=-self.lr)
+            # w - eta*d in one pass, in place (on a 1-D view, which ravel() of a C-contiguous
+            # array is: axpy copies any other array), with one rounding (a fused multiply-add).
+            axpy(grad.ravel(), param.ravel(), a=-self.lr)
             return
         scratch = _scratch(state, param)
         np.multiply(grad, self.lr, out=scratch)
