@@ -16,7 +16,9 @@ Contract
   deadlines (a busy machine is slow, not wrong), derandomized so every run draws the same examples.
 - ``--verification-report PATH`` chooses the report file (default ``reports/verification.md`` in
   the repository, whatever the working directory; ``none`` writes nothing). It is written at the
-  end of every session, from the main process only.
+  end of every session, from the main process only. With the default, a run of part of the suite
+  (some files, ``-k``, ``-m``, ``--deselect``) writes ``reports/quick/verification.md`` instead,
+  outside the tracked tree, so that it never replaces the whole suite's report.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from verification.datafakes import make_dataset, spec_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REPORT = REPO_ROOT / "reports" / "verification.md"
+PARTIAL_REPORT = REPO_ROOT / "reports" / "quick" / "verification.md"
 #: Base seed of the suite (the post's date); each test mixes in its own id.
 SEED = 20200614
 
@@ -64,7 +67,15 @@ def pytest_configure(config: pytest.Config) -> None:
         path = REPO_ROOT / path
     args = " ".join(config.invocation_params.args) or "(none)"
     extra = {"pytest arguments": args, "hypothesis profile": "nplearn (no deadline, derandomized)"}
-    plugin = report.VerificationReport(path, seeds={"base seed": SEED}, extra=extra)
+    plugin = report.VerificationReport(
+        path,
+        seeds={"base seed": SEED},
+        extra=extra,
+        partial_path=PARTIAL_REPORT if path == DEFAULT_REPORT else None,
+        whole=report.names_whole_suite(
+            config.args, config.invocation_params.dir, {REPO_ROOT, REPO_ROOT / "verification"}
+        ),
+    )
     config.pluginmanager.register(plugin, "verification-report")
 
 

@@ -10,14 +10,16 @@ it checks (the first line of the test's docstring, or what the test recorded), t
 worst observed error and the result. Tests add the tolerance and the observed value with
 :func:`record_check` (the ``check_record`` fixture); numbers recorded several times (e.g. by
 hypothesis examples) keep their maximum, the worst case. Records travel in the reports'
-``user_properties``, so they survive pytest-xdist.
+``user_properties``, so they survive pytest-xdist. A run of part of the suite (tests deselected by
+``-k``, ``-m`` or ``--deselect``, or only some files named) is not the suite's report: it goes to
+``partial_path`` when one is given, and the terminal says where.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,6 +160,12 @@ def render(rows: list[Row], duration: float) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def names_whole_suite(args: Sequence[str], cwd: Path, roots: Collection[Path]) -> bool:
+    """True when every path argument (a folder, a file or a test id, relative to ``cwd``) is one
+    of ``roots``: the run was asked for the whole suite."""
+    return all((cwd / arg.split("::")[0]).resolve() in roots for arg in args)
+
+
 class VerificationReport:
     """Collects outcomes during the session and writes the report at its end.
 
@@ -165,14 +173,29 @@ class VerificationReport:
         path: the report file, or None to write nothing.
         seeds: the suite's seeds, for the provenance header.
         extra: more provenance items (e.g. the pytest arguments).
+        partial_path: where a partial run's report goes instead of ``path`` (None: to ``path``).
+        whole: False when the run's arguments already select part of the suite.
     """
 
     def __init__(
-        self, path: Path | None, seeds: Mapping[str, int], extra: Mapping[str, object]
+        self,
+        path: Path | None,
+        seeds: Mapping[str, int],
+        extra: Mapping[str, object],
+        partial_path: Path | None = None,
+        whole: bool = True,
     ) -> None:
         self.path, self.seeds, self.extra = path, dict(seeds), dict(extra)
+        self.partial_path, self.whole = partial_path, whole
         self.rows: dict[str, Row] = {}
         self.start = time.perf_counter()
+
+    def target(self) -> Path | None:
+        """The file this run's report is written to (None: none)."""
+        return self.path if self.whole or self.partial_path is None else self.partial_path
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.whole = False
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -205,13 +228,20 @@ class VerificationReport:
             self.rows[report.nodeid] = Row(report.nodeid, "(whole module)", result=result)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.path is None or hasattr(session.config, "workerinput") or not self.rows:
+        path = self.target()
+        if path is None or hasattr(session.config, "workerinput") or not self.rows:
             return
         rows = list(self.rows.values())
         write_report(
-            self.path,
+            path,
             "Verification report",
             render(rows, time.perf_counter() - self.start),
             seeds=self.seeds,
             extra=self.extra,
         )
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.target() is not self.path:
+            terminalreporter.write_line(
+                f"part of the suite ran: its report is {self.partial_path}, not {self.path}"
+            )
