@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from nplearn import SGD, Adam, Linear, Network, ReLU
-from nplearn.flat import FlatParameters
+from nplearn.flat import CACHE_LINE, FlatParameters, aligned_empty
 from nplearn.functional import Tensor
 
 X = np.random.default_rng(0).normal(size=(6, 4))
@@ -65,7 +65,9 @@ def test_network_gathers_parameters_without_changing_them() -> None:
     start = 0
     for (_, param, grad), old in zip(net.named_parameters(), before, strict=True):
         np.testing.assert_array_equal(param, old)
-        assert param.base is params and grad.base is grads
+        at = start * params.itemsize  # each entry is a view at its offset in the flat arrays
+        assert param.ctypes.data == params.ctypes.data + at
+        assert grad.ctypes.data == grads.ctypes.data + at
         np.testing.assert_array_equal(params[start : start + param.size], param.ravel())
         start += param.size
 
@@ -109,7 +111,7 @@ def test_replaced_parameter_entry_is_copied_in() -> None:
         SGD(0.1).step(each)
     np.testing.assert_array_equal(net[0].W, reference[0].W)
     assert not np.array_equal(net[0].W, new)  # trained
-    assert net[0].W.base is only_group(net)[0]
+    assert np.shares_memory(net[0].W, only_group(net)[0])
 
 
 class FreshGradLinear(Linear):
@@ -147,7 +149,7 @@ def test_appended_layer_is_gathered_and_trained() -> None:
     SGD(0.1).step(net)
     params, _ = only_group(net)
     assert params.shape == (4 * 3 + 3 + 3 * 2 + 2 + 2 * 2 + 2,)
-    assert net[4].W.base is params
+    assert np.shares_memory(net[4].W, params)
     np.testing.assert_allclose(net[4].W, before - 0.1 * net[4].grads["W"], rtol=1e-12)
 
 
@@ -171,7 +173,7 @@ def test_mixed_dtypes_form_one_group_per_dtype() -> None:
         (np.float32, (15,), (15,)),
         (np.float64, (8,), (8,)),
     ]
-    assert net[0].W.base is groups[0][0] and net[2].b.base is groups[1][0]
+    assert np.shares_memory(net[0].W, groups[0][0]) and np.shares_memory(net[2].b, groups[1][0])
     out = net(X)
     net.backward(np.ones_like(out))
     before = {name: (param.copy(), grad.copy()) for name, param, grad in net.named_parameters()}
@@ -181,6 +183,29 @@ def test_mixed_dtypes_form_one_group_per_dtype() -> None:
     for name, param, _ in net.named_parameters():
         old, grad = before[name]
         np.testing.assert_allclose(param, old - param.dtype.type(0.5) * grad, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("size", [0, 1, 3, 101_770])
+def test_aligned_empty_starts_on_a_cache_line(size: int, dtype: type) -> None:
+    """The array has the size and dtype asked for, is writable and C-contiguous, and its first
+    byte (if it has one) starts a cache line, for sizes of none, one, odd and the post's
+    network's values."""
+    held = [np.empty(n, np.uint8) for n in (1, 17, 33)]  # move the allocator off any boundary
+    out = aligned_empty(size, dtype)
+    assert out.shape == (size,) and out.dtype == dtype and out.flags.writeable
+    assert out.flags.c_contiguous and (size == 0 or out.ctypes.data % CACHE_LINE == 0)
+    out[...] = 1
+    assert out.sum() == size and all(not np.shares_memory(out, h) for h in held)
+
+
+def test_every_group_starts_on_a_cache_line() -> None:
+    """Both arrays of every group, so the first layer's weight and gradient, start a line."""
+    net = Network([Linear(4, 3, rng=0), ReLU(), Linear(3, 2, dtype=np.float64, rng=1)])
+    for params, grads in net.parameter_groups():
+        assert params.ctypes.data % CACHE_LINE == grads.ctypes.data % CACHE_LINE == 0
+        assert not grads.any()
+    assert net[0].W.ctypes.data % CACHE_LINE == net[0].grads["W"].ctypes.data % CACHE_LINE == 0
 
 
 def test_flat_parameters_layouts() -> None:
@@ -207,7 +232,7 @@ def test_copied_network_trains_its_own_parameters(clone: Callable[[Network], Net
     twin = clone(net)
     backward(twin)
     SGD(0.1).step(twin)
-    assert twin[0].W.base is only_group(twin)[0]
+    assert np.shares_memory(twin[0].W, only_group(twin)[0])
     for name, param, grad in twin.named_parameters():
         layer_index = int(name.split(".")[0])
         old = net[layer_index].params[name.split(".")[1]]

@@ -42,6 +42,14 @@ class NplearnStep:
         return {f"{k}{i}": self.net[j].grads[k] for i, j in ((1, 0), (2, 2)) for k in ("W", "b")}
 
 
+def _on_cache_line(size: int, dtype: np.dtype) -> Tensor:
+    """``np.empty(size, dtype)`` starting on a 64-byte line, as nplearn lays out its parameters
+    (written here, not imported: an A/B runs these steps against nplearns that predate it)."""
+    raw = np.empty(size * dtype.itemsize + 64, np.uint8)
+    start = -raw.ctypes.data % 64
+    return raw[start : start + size * dtype.itemsize].view(dtype)
+
+
 class FusedStep:
     """The floor: the step hand-fused in NumPy, every buffer preallocated; sums as GEMVs with a
     ones vector, ``np.dot`` for batch-1 outer products (``np.matmul`` skips BLAS there), the
@@ -50,8 +58,10 @@ class FusedStep:
     def __init__(self, cfg: Config) -> None:
         w, (self.x, self.y) = cfg.weights(), cfg.batch_data()
         dt, b = np.dtype(cfg.dtype), cfg.batch
-        self.flat_p = np.concatenate([v.ravel() for v in w.values()])
-        self.flat_g = np.zeros_like(self.flat_p)
+        size = sum(v.size for v in w.values())
+        self.flat_p, self.flat_g = _on_cache_line(size, dt), _on_cache_line(size, dt)
+        self.flat_p[...] = np.concatenate([v.ravel() for v in w.values()])
+        self.flat_g[...] = 0
         cuts = np.cumsum([v.size for v in w.values()])[:-1]  # p and g: views of the flat arrays
         p, g = np.split(self.flat_p, cuts), np.split(self.flat_g, cuts)
         self.p = {k: part.reshape(w[k].shape) for k, part in zip(w, p, strict=True)}
