@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from nplearn import SGD, Adam, Linear, Network, ReLU
-from nplearn.flat import CACHE_LINE, FlatParameters, aligned_empty
+from nplearn.flat import FlatParameters, aligned_empty
 from nplearn.functional import Tensor
 
 X = np.random.default_rng(0).normal(size=(6, 4))
@@ -183,6 +183,9 @@ def test_mixed_dtypes_form_one_group_per_dtype() -> None:
     for name, param, _ in net.named_parameters():
         old, grad = before[name]
         np.testing.assert_allclose(param, old - param.dtype.type(0.5) * grad, rtol=1e-6)
+
+
+CACHE_LINE = 64  # bytes; written out, not imported from nplearn.flat, so that the tests pin it
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
