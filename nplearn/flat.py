@@ -71,8 +71,8 @@ class FlatParameters:
         for dtype in dtypes:
             members = [(ly, k) for ly, k in entries if np.asarray(ly.params[k]).dtype == dtype]
             total = sum(np.size(layer.params[key]) for layer, key in members)
+            # Left uninitialised: _repoint() below copies every entry in.
             params, grads = aligned_empty(total, dtype), aligned_empty(total, dtype)
-            grads[...] = 0
             self._groups.append((params, grads))
             start = 0
             for layer, key in members:
