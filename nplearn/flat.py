@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from nplearn.functional import Tensor
 from nplearn.layers import Layer
@@ -34,7 +35,7 @@ __all__ = ["FlatParameters", "aligned_empty"]
 CACHE_LINE = 64  #: bytes
 
 
-def aligned_empty(size: int, dtype: np.dtype) -> Tensor:
+def aligned_empty(size: int, dtype: DTypeLike) -> Tensor:
     """An uninitialised 1-D array of ``size`` entries whose first byte starts a cache line.
 
     NumPy's allocator aligns to 16 bytes only, and OpenBLAS's matrix product reads a weight that

@@ -1,12 +1,12 @@
 """API tests of ``nplearn.flat`` and a network's parameter groups.
 
 Contract pinned here: ``Network(layers)`` moves the parameters of each dtype into one contiguous
-array (gradients into another) without changing a value; the layers' dict entries become views
-of it, in ``named_parameters`` order. An optimizer updates each group in one call, with exactly
-(bitwise) the result of updating each tensor on its own. The groups always hold the live values:
-an entry replaced in a layer's dict (parameter or gradient), a layer appended to the network,
-``layer.W = array`` (copied in place) are all picked up. Parameters of mixed dtypes form one group
-per dtype. Bad layouts raise ValueError naming the shapes.
+array (gradients into another), each starting on a 64-byte cache line, without changing a value; the
+layers' dict entries become views of it, in ``named_parameters`` order. An optimizer updates each
+group in one call, with exactly (bitwise) the result of updating each tensor on its own. The groups
+always hold the live values: an entry replaced in a layer's dict (parameter or gradient), a layer
+appended to the network, ``layer.W = array`` (copied in place) are all picked up. Parameters of
+mixed dtypes form one group per dtype. Bad layouts raise ValueError naming the shapes.
 """
 
 from __future__ import annotations
