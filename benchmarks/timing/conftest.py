@@ -126,9 +126,8 @@ def build(case: Case) -> Step:
 
 @pytest.fixture
 def step(case: Case) -> Step:
-    if (key := (case.impl, case.config)) not in _BUILT:
-        _BUILT[key] = build(case)
-    return _BUILT[key]
+    key = (case.impl, case.config)
+    return _BUILT[key] if key in _BUILT else _BUILT.setdefault(key, build(case))
 
 
 def record(case: Case, times: list[float]) -> float:

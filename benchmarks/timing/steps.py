@@ -10,6 +10,7 @@ it is built. :func:`assert_same_step` proves that a step computes nplearn's.
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Callable
 
 import numpy as np
@@ -42,14 +43,6 @@ class NplearnStep:
         return {f"{k}{i}": self.net[j].grads[k] for i, j in ((1, 0), (2, 2)) for k in ("W", "b")}
 
 
-def _on_cache_line(size: int, dtype: np.dtype) -> Tensor:
-    """``np.empty(size, dtype)`` starting on a 64-byte line, as nplearn lays out its parameters
-    (written here, not imported: an A/B runs these steps against nplearns that predate it)."""
-    raw = np.empty(size * dtype.itemsize + 64, np.uint8)
-    start = -raw.ctypes.data % 64
-    return raw[start : start + size * dtype.itemsize].view(dtype)
-
-
 class FusedStep:
     """The floor: the step hand-fused in NumPy, every buffer preallocated; sums as GEMVs with a
     ones vector, ``np.dot`` for batch-1 outer products (``np.matmul`` skips BLAS there), the
@@ -58,14 +51,12 @@ class FusedStep:
     def __init__(self, cfg: Config) -> None:
         w, (self.x, self.y) = cfg.weights(), cfg.batch_data()
         dt, b = np.dtype(cfg.dtype), cfg.batch
-        size = sum(v.size for v in w.values())
-        self.flat_p, self.flat_g = _on_cache_line(size, dt), _on_cache_line(size, dt)
-        self.flat_p[...] = np.concatenate([v.ravel() for v in w.values()])
-        self.flat_g[...] = 0
+        flat = np.concatenate([v.ravel() for v in w.values()])  # into page-aligned, zeroed mmaps,
+        self.flat_p, self.flat_g = (np.frombuffer(mmap.mmap(-1, flat.nbytes), dt) for _ in "pg")
+        self.flat_p[...] = flat  # so on a cache line, as nplearn's flat arrays are
         cuts = np.cumsum([v.size for v in w.values()])[:-1]  # p and g: views of the flat arrays
-        p, g = np.split(self.flat_p, cuts), np.split(self.flat_g, cuts)
-        self.p = {k: part.reshape(w[k].shape) for k, part in zip(w, p, strict=True)}
-        self.g = {k: part.reshape(w[k].shape) for k, part in zip(w, g, strict=True)}
+        self.p, self.g = ({k: part.reshape(w[k].shape) for k, part in zip(w, np.split(a, cuts),
+                           strict=True)} for a in (self.flat_p, self.flat_g))  # fmt: skip
         self.lr, self.relu = dt.type(LR), cfg.net == "ReLU"
         self.H, self.dH, self.T = (np.empty((b, HIDDEN), dt) for _ in range(3))
         self.mask, self.Z = np.empty((b, HIDDEN), bool), np.empty((b, OUTPUTS), dt)
