@@ -78,7 +78,8 @@ RULES = {
     "adagrad": ("lr, eps", "None", '''s["v"] = s["v"] + g * g
             v = s["v"]''', "g / DENOM"),
 }
-DENOMS = {"outside_sqrt": "(np.sqrt(v) + eps)", "inside_sqrt": "np.sqrt(v + eps)"}
+DENOMS = {"outside_sqrt": "(np.sqrt(v) + eps)", "inside_sqrt": "np.sqrt(v + eps)",
+          "hat": "(np.sqrt(v) + eps)"}
 
 
 def adapter(kind: str, convention: str | None = None, *replacements: tuple[str, str],
@@ -93,6 +94,9 @@ def adapter(kind: str, convention: str | None = None, *replacements: tuple[str, 
     else:
         eps = convention or "outside_sqrt"
         args, hyper, rule, step = RULES[kind]
+        if eps == "hat":  # Kingma & Ba's eps-hat: v stays uncorrected, its correction is the step's
+            rule = rule.replace('s["v"] / (1 - beta2 ** t)', 's["v"]')
+            step += " * (1 - beta2 ** t) ** 0.5"
         body = (ADAPTIVE.replace("OPTIMIZER", kind).replace("ARGS", args)
                 .replace("HYPER", hyper).replace("RULE", rule)
                 .replace("STEP", step).replace("DENOM", DENOMS[eps]))

@@ -1,10 +1,11 @@
 """The optimizer checks on correct NumPy optimizers under every convention, and on planted bugs.
 
 A correct optimizer passes under each declared convention (each momentum form with and without
-Nesterov, eps inside and outside the square root, with weight decay, a step counter per step or
-per parameter). Each planted bug (one line replaced, ``verification.optim_support``) must come
-out ``wrong`` with its diagnosis, found by re-simulating suspected mistakes, and a declared
-convention never excuses a library that follows another.
+Nesterov, eps inside and outside the square root and Adam's eps-hat, with weight decay, a step
+counter per step or per parameter). Each planted bug (one line replaced,
+``verification.optim_support``) must come out ``wrong`` with its diagnosis, found by
+re-simulating suspected mistakes, and a declared convention never excuses a library that follows
+another.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from verification.optim_support import adapter
 
 CORRECT = [("momentum", form) for form in ("pytorch", "classic", "ema")] + [
     (kind, eps) for kind in ("adam", "rmsprop", "adagrad")
-    for eps in ("outside_sqrt", "inside_sqrt")]
+    for eps in ("outside_sqrt", "inside_sqrt")] + [("adam", "hat")]
 
 
 @pytest.mark.parametrize("kind, convention", CORRECT)
@@ -81,9 +82,11 @@ PLANTED = {
                                    "m / (np.sqrt(v) + eps))")], None, "adam-trajectory",
         "b1 and b2: stepped by plain SGD (w -= lr*grad); W1 and W2 are right"),
     "adam, eps-hat": (
-        "adam", None, [(ADAM_FIRST, 'm, v = s["m"] / (1 - beta1 ** t), s["v"]'),
-                       (ADAM_STEP, "w -= lr * m * (1 - beta2 ** t) ** 0.5 / (np.sqrt(v) + eps)")],
-        None, "adam-trajectory", "eps added to sqrt(v) before bias correction"),
+        "adam", "hat", [], "outside_sqrt", "adam-trajectory",
+        "eps added to sqrt(v) before bias correction (eps-hat), but outside_sqrt is declared"),
+    "adam, eps after the correction declared eps-hat": (
+        "adam", "outside_sqrt", [], "hat", "adam-trajectory",
+        "eps outside the square root, after any bias correction, but hat is declared"),
     "adam, update applied to the wrong tensor": (
         "adam", None, [("g = g + self.wd * w", "g = g[::-1] + self.wd * w")], None,
         "adam-trajectory", None),
@@ -92,7 +95,7 @@ PLANTED = {
         "eps inside the square root, but outside_sqrt is declared"),
     "adam, eps outside declared inside": (
         "adam", "outside_sqrt", [], "inside_sqrt", "adam-trajectory",
-        "eps outside the square root, but inside_sqrt is declared"),
+        "eps outside the square root, after any bias correction, but inside_sqrt is declared"),
     "adam, weight decay ignored": (
         "adam", None, [WEIGHT_DECAY], None, "adam-trajectory",
         "with weight decay 0.1: weight decay ignored"),
@@ -152,8 +155,11 @@ def test_the_simulation_is_torch(kind: str) -> None:
     rng = np.random.default_rng(0)
     start = [rng.uniform(-1, 1, s) for s in ((3, 3), (3,), (3, 3), (3,))]
     grads = [[rng.standard_normal(p.shape) for p in start] for _ in range(6)]
-    for rule in (Rule(kind, {**HYPER[kind], "wd": 0.1}),
-                 Rule(kind, HYPER[kind], nesterov="yes" if kind == "momentum" else "no")):
+    rules = [Rule(kind, {**HYPER[kind], "wd": 0.1}),
+             Rule(kind, HYPER[kind], nesterov="yes" if kind == "momentum" else "no")]
+    if kind == "adam":  # eps-hat: torch's Adam with a per-step eps
+        rules.append(Rule(kind, {**HYPER[kind], "wd": 0.1}, eps="hat"))
+    for rule in rules:
         ours = simulate(rule, start, grads, LAYER_OF)
         theirs = torch_trajectory(rule, start, grads)
         for a, b in zip(ours, theirs, strict=True):
@@ -204,6 +210,7 @@ def test_hostile_optimizers_are_errors(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("kind, convention", [("momentum", "ema"), ("adam", "inside_sqrt"),
+                                              ("adam", "hat"),
                                               ("rmsprop", None), ("adagrad", None)])
 def test_a_network_trains_as_torch(tmp_path, kind: str, convention: str | None) -> None:
     """The library's network trained by its optimizer takes PyTorch's steps."""

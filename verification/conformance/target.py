@@ -102,7 +102,8 @@ CONVENTIONS: dict[str, dict[str, tuple[object, ...]]] = {
     # pytorch: v = mu v + g, w -= lr v; classic: v = mu v - lr g, w += v;
     # ema: v = mu v + (1 - mu) g, w -= lr v.
     "momentum": {"form": ("pytorch", "classic", "ema")},
-    "adam": {"eps": ("outside_sqrt", "inside_sqrt")},
+    # hat: Kingma & Ba's eps-hat, as Keras: lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps).
+    "adam": {"eps": ("outside_sqrt", "inside_sqrt", "hat")},
     "rmsprop": {"eps": ("outside_sqrt", "inside_sqrt")},
     "adagrad": {"eps": ("outside_sqrt", "inside_sqrt")},
     # inverted: survivors scaled by 1/(1-p) in training; at_eval: the output by (1-p) at eval.

@@ -8,8 +8,9 @@ each of ``len(grads)`` steps, from ``params`` and the per-step gradients ``grads
 :func:`torch_trajectory` runs ``torch.optim`` (``SGD`` with momentum or Nesterov, ``Adam``,
 ``RMSprop``, ``Adagrad``, coupled ``weight_decay``); the momentum forms map onto PyTorch's
 exactly: ``classic`` (``v = mu v - lr g; w += v``) is ``-lr`` times PyTorch's velocity, ``ema``
-(``v = mu v + (1 - mu) g``) is ``(1 - mu)`` times it, i.e. PyTorch at ``lr (1 - mu)``. It
-returns None where PyTorch has no such rule (eps inside the square root). :func:`simulate`
+(``v = mu v + (1 - mu) g``) is ``(1 - mu)`` times it, i.e. PyTorch at ``lr (1 - mu)``; Adam's
+eps-hat is PyTorch's Adam with ``eps / sqrt(1 - beta2^t)`` at step ``t``. It returns None where
+PyTorch has no such rule (eps inside the square root). :func:`simulate`
 computes a trajectory under a :class:`Rule`: the declared one, or one with a knob turned (the
 step counter's clock, where eps sits, state shared between same-shaped parameters, the step's
 sign, weight decay ignored or decoupled, Nesterov not applied).
@@ -156,7 +157,9 @@ def torch_trajectory(rule: Rule, params: Params,
     }
     opt = make[rule.kind]()
     out = []
-    for gs in grads:
+    for t, gs in enumerate(grads, 1):
+        if rule.eps == "hat":  # (sqrt(v) + eps) / sqrt(c2) is sqrt(v / c2) + eps / sqrt(c2)
+            opt.param_groups[0]["eps"] = h["eps"] / math.sqrt(1 - h["beta2"] ** t)
         for p, g in zip(ps, gs, strict=True):
             p.grad = torch.tensor(np.asarray(g, dtype=np.float64))
         opt.step()

@@ -46,6 +46,10 @@ HYPER: dict[str, dict[str, float]] = {
     "rmsprop": {"lr": 0.01, "alpha": 0.9, "eps": 0.1},
     "adagrad": {"lr": 0.1, "eps": 0.1},
 }
+#: Where eps sits, in a diagnosis's words (``hat`` for Adam only: it moves the bias correction).
+_EPS_WORDS = {"hat": "eps added to sqrt(v) before bias correction (eps-hat)",
+              "inside": "eps inside the square root",
+              "outside": "eps outside the square root, after any bias correction"}
 _ARGS = {"momentum": ("lr", "mu"), "adam": ("lr", "beta1", "beta2", "eps"),
          "rmsprop": ("lr", "alpha", "eps"), "adagrad": ("lr", "eps")}
 
@@ -144,12 +148,12 @@ def suspects(rule: Rule, conventions: Mapping[str, Any]) -> list[tuple[str, Rule
              rule.but(clock="shared")),
             ("the step counter advanced once per layer, not once per step",
              rule.but(clock="layer")),
-            ("eps added to sqrt(v) before bias correction (eps-hat)", rule.but(eps="hat")),
         ]
     if kind != "momentum":
-        other = "inside" if rule.eps == "outside" else "outside"
-        out.append((f"eps {other} the square root, but {rule.eps}_sqrt is declared",
-                    rule.but(eps=other)))
+        declared_as = f"{rule.eps}_sqrt" if rule.eps != "hat" else "hat"
+        out += [(f"{words}, but {declared_as} is declared", rule.but(eps=other))
+                for other, words in _EPS_WORDS.items()
+                if other != rule.eps and (kind == "adam" or other != "hat")]
     if rule.hyper.get("wd"):
         out += [("weight decay ignored", rule.but(decay="none")),
                 ("weight decay decoupled (w -= lr*wd*w, as AdamW), not added to the gradient",
