@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from verification.conformance.checks.optimizers import HYPER, LAYER_OF
+from verification.conformance.checks.optimizers import HYPER, LAYER_OF, LIBRARY_DEFAULTS
 from verification.conformance.trajectory import Rule, simulate, torch_trajectory
 from verification.conformance_support import DIVIDED_LINEAR, load_text, run
 from verification.optim_support import adapter
@@ -87,6 +87,17 @@ PLANTED = {
     "adam, eps after the correction declared eps-hat": (
         "adam", "outside_sqrt", [], "hat", "adam-trajectory",
         "eps outside the square root, after any bias correction, but hat is declared"),
+    "adam, its own betas and eps": (
+        "adam", None, [("beta1, beta2 = self.hyper", "beta1, beta2 = 0.9, 0.999"),
+                       ("lr, eps = self.lr, self.eps", "lr, eps = self.lr, 1e-8")], None,
+        "adam-trajectory",
+        "ignores beta1, beta2 and eps: its steps are those of beta1=0.9, beta2=0.999, eps=1e-08"),
+    "rmsprop, its own alpha": (
+        "rmsprop", None, [("a = self.hyper", "a = 0.99")], None, "rmsprop-trajectory",
+        "ignores alpha: its steps are those of alpha=0.99, whatever is passed"),
+    "momentum, its own mu": (
+        "momentum", None, [("lr, mu = self.lr, self.mu", "lr, mu = self.lr, 0.9")], None,
+        "momentum-trajectory", "ignores mu: its steps are those of mu=0.9"),
     "adam, update applied to the wrong tensor": (
         "adam", None, [("g = g + self.wd * w", "g = g[::-1] + self.wd * w")], None,
         "adam-trajectory", None),
@@ -147,6 +158,14 @@ def test_planted_optimizer_bug_is_diagnosed(tmp_path, case: str) -> None:
     else:
         assert words in (result.diagnosis or ""), result
     assert result.counterexample, result
+
+
+def test_no_hyperparameter_is_a_library_default() -> None:
+    """Every argument the checks pass differs from the libraries' defaults, so a library that
+    ignores one (and uses its own default) cannot pass by coincidence."""
+    for kind, hyper in HYPER.items():
+        for key, value in hyper.items():
+            assert key == "lr" or value not in LIBRARY_DEFAULTS[key], (kind, key)
 
 
 @pytest.mark.parametrize("kind", ["momentum", "adam", "rmsprop", "adagrad"])

@@ -8,18 +8,20 @@ parameters in different layers, so that state shared between them shows) take :d
 ``grads``, which are then overwritten in place with new random gradients. Each parameter's
 displacement from its start after every step is compared with PyTorch's (``torch.optim`` fed
 the same gradients, :mod:`~verification.conformance.trajectory`) under the declared conventions,
-or with the NumPy rule where PyTorch has none (eps inside the square root). The
-hyperparameters (:data:`HYPER`) make every convention measurable: eps is 0.1 beside gradients of
-about 1, so eps inside and outside the square root differ by percents. When the factory takes a
-``weight_decay`` keyword, a second trajectory runs with decay. A failure is diagnosed by
-re-simulating suspected mistakes (:func:`suspects`) and matching each parameter's trajectory:
-one suspect matching all of them names the mistake; different ones per parameter are named per
-parameter ("b1 and b2: stepped by plain SGD ...; W1 and W2 are right"); else no known pattern.
+or with the NumPy rule where PyTorch has none (eps inside the square root). The hyperparameters
+(:data:`HYPER`) make every convention measurable: eps is 0.1 beside gradients of about 1, so eps
+inside and outside the square root differ by percents; and none is a library's default, so an
+argument a library ignores for its own default (:data:`LIBRARY_DEFAULTS`) shows. When the factory
+takes a ``weight_decay`` keyword, a second trajectory runs with decay. A failure is diagnosed by
+re-simulating suspected mistakes (:func:`suspects`) and matching each parameter's trajectory: one
+suspect matching all of them names the mistake; different ones per parameter are named per parameter
+("b1 and b2: stepped by plain SGD ...; W1 and W2 are right"); else no known pattern.
 """
 
 from __future__ import annotations
 
 import inspect
+import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -41,10 +43,16 @@ STEPS, SIZES, WD = 6, (3, 3, 3), 0.1
 NAMES = ("W1", "b1", "W2", "b2")
 LAYER_OF = (0, 0, 1, 1)
 HYPER: dict[str, dict[str, float]] = {
-    "momentum": {"lr": 0.1, "mu": 0.9},
-    "adam": {"lr": 0.01, "beta1": 0.9, "beta2": 0.99, "eps": 0.1},
-    "rmsprop": {"lr": 0.01, "alpha": 0.9, "eps": 0.1},
-    "adagrad": {"lr": 0.1, "eps": 0.1},
+    "momentum": {"lr": 0.05, "mu": 0.7},
+    "adam": {"lr": 0.01, "beta1": 0.8, "beta2": 0.97, "eps": 0.1},
+    "rmsprop": {"lr": 0.02, "alpha": 0.8, "eps": 0.1},
+    "adagrad": {"lr": 0.05, "eps": 0.1},
+}
+#: Each hyperparameter's defaults in PyTorch, Keras and the papers: a library that ignores the
+#: argument passed uses one of them.
+LIBRARY_DEFAULTS: dict[str, tuple[float, ...]] = {
+    "mu": (0.9, 0.99, 0.5), "beta1": (0.9,), "beta2": (0.999, 0.99),
+    "alpha": (0.99, 0.9), "eps": (1e-8, 1e-7, 1e-10, 1e-6),
 }
 #: Where eps sits, in a diagnosis's words (``hat`` for Adam only: it moves the bias correction).
 _EPS_WORDS = {"hat": "eps added to sqrt(v) before bias correction (eps-hat)",
@@ -154,6 +162,7 @@ def suspects(rule: Rule, conventions: Mapping[str, Any]) -> list[tuple[str, Rule
         out += [(f"{words}, but {declared_as} is declared", rule.but(eps=other))
                 for other, words in _EPS_WORDS.items()
                 if other != rule.eps and (kind == "adam" or other != "hat")]
+    out += _ignored(rule, conventions)
     if rule.hyper.get("wd"):
         out += [("weight decay ignored", rule.but(decay="none")),
                 ("weight decay decoupled (w -= lr*wd*w, as AdamW), not added to the gradient",
@@ -166,6 +175,23 @@ def suspects(rule: Rule, conventions: Mapping[str, Any]) -> list[tuple[str, Rule
         ("stepped by plain SGD (w -= lr*grad)", rule.but(kind="sgd")),
         ("not updated", rule.but(kind="none")),
     ]
+
+
+def _ignored(rule: Rule, conventions: Mapping[str, Any]) -> list[tuple[str, Rule]]:
+    """Suspects of arguments ignored: every set of the rule's hyperparameters (the learning rate
+    aside) at each combination of :data:`LIBRARY_DEFAULTS`, fewest first."""
+    keys = _ARGS[rule.kind][1:]
+    out = []
+    for n in range(1, len(keys) + 1):
+        for subset in itertools.combinations(keys, n):
+            for values in itertools.product(*(LIBRARY_DEFAULTS[k] for k in subset)):
+                fixed = dict(zip(subset, values, strict=True))
+                names = " and ".join(", ".join(subset).rsplit(", ", 1))
+                used = ", ".join(f"{k}={v:g}" for k, v in fixed.items())
+                out.append((f"ignores {names}: its steps are those of {used}, whatever is passed",
+                            declared(rule.kind, {**rule.hyper, **fixed}, conventions,
+                                     rule.nesterov == "yes")))
+    return out
 
 
 def _diagnose(rule: Rule, conventions: Mapping[str, Any], start: list, found: list,
