@@ -151,6 +151,20 @@ class conv2d(Conv2d):
     assert run(target, "maxpool2d-forward").verdict == "pass"
 
 
+def test_a_broken_backward_fails_only_the_backward_rows(tmp_path) -> None:
+    """A pool whose backward raises: its forward row still passes (forward rows never call
+    backward); the backward row is the error, with where it was raised."""
+    body = HEAD + '''
+class maxpool2d(MaxPool2d):
+    def backward(self, grad):
+        raise TypeError("cannot unpack non-iterable NoneType object")
+'''
+    target = load_text(tmp_path, "broken", body)
+    assert run(target, "maxpool2d-forward").verdict == "pass"
+    result = run(target, "maxpool2d-backward-vs-torch")
+    assert result.verdict_text().startswith("error: TypeError"), result
+
+
 def test_a_wrong_shape_is_named_when_a_mistake_gives_it(tmp_path) -> None:
     """A pool whose windows move at stride 1, output size included: the error says so."""
     body = HEAD + '''

@@ -79,9 +79,11 @@ def reference(piece: str, example: Mapping[str, Any], layout: str = "NCHW",
     return {"y": y.detach().numpy(), **{f"d{k}": v.grad.numpy() for k, v in leaf.items()}}
 
 
-def run(target: Target, piece: str, example: Mapping[str, Any]
-        ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """``(y, dx, grads)`` of a fresh layer of ``target`` on ``example`` (module contract)."""
+def run(target: Target, piece: str, example: Mapping[str, Any], backward: bool = True
+        ) -> tuple[np.ndarray, np.ndarray | None, dict[str, np.ndarray]]:
+    """``(y, dx, grads)`` of a fresh layer of ``target`` on ``example`` (module contract); with
+    ``backward=False`` only the forward runs (``dx`` None, no grads), so that a broken backward
+    cannot fail a forward row."""
     layout = target.convention(piece, "layout")
     x = np.array(_nhwc(example["x"], layout), dtype=np.float64)
     hwio = piece == "conv2d" and target.convention(piece, "weight_layout") == "HWIO"
@@ -100,6 +102,8 @@ def run(target: Target, piece: str, example: Mapping[str, Any]
     if y.shape != expected:
         raise calls.CheckError(f"forward returned shape {y.shape} for input {x.shape}; expected "
                                f"{expected}{_shape_hint(piece, example, y.shape, layout)}")
+    if not backward:
+        return (_nchw(y, layout) if piece != "flatten" else y), None, {}
     grad = example["grad"] if piece == "flatten" else _nhwc(example["grad"], layout)
     dx = _nchw(np.asarray(made.backward(np.array(grad, dtype=np.float64))), layout)
     grads = {}
