@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from verification.conformance import NotAnAdapter
 from verification.conformance.checks.stability import ZERO_BESIDE
 from verification.conformance_support import DIVIDED_LINEAR, load_text, run
 
@@ -97,6 +98,50 @@ def test_sgd_terms_are_fitted_separately(tmp_path, grad: str, l2: int, words: st
     result = run(target, "sgd-L2-rule")
     assert result.verdict == "wrong", result
     assert result.diagnosis == words, result
+
+
+WEIGHTS_ONLY_SGD = '''
+CONVENTIONS = {{"sgd": {{"l2_rule": "weight_decay"{on}}}}}
+
+
+class sgd:
+    """Weight decay on {decayed}, as hipsternet (L2 on W only) or torch param groups."""
+
+    def __init__(self, lr, l2=0.0):
+        self.lr, self.l2 = lr, l2
+
+    def step(self, layers):
+        for layer in layers:
+            for k, p in layer.params.items():
+                decay = self.l2 if k in {decayed!r} else 0.0
+                p -= self.lr * (layer.grads[k] + decay * p)
+'''
+
+
+@pytest.mark.parametrize("on, decayed, words", [
+    (', "l2_on": "weights"', ("W",), None),
+    ("", ("W",), "the L2 term is not applied to the biases, but l2_on 'all' (biases included) is "
+     "declared"),
+    (', "l2_on": "weights"', ("W", "b"), "the L2 term is applied to the biases too, but l2_on "
+     "'weights' (weights only) is declared"),
+    ("", ("W", "b"), None),
+], ids=["weights-declared", "weights-undeclared", "all-declared-weights", "all-undeclared"])
+def test_sgd_l2_on_the_weights_only(tmp_path, on: str, decayed: tuple, words: str | None) -> None:
+    """A library that decays the weights only passes when it declares ``l2_on: weights`` and
+    reads wrong, pointed to the convention, when it does not; one that decays the biases too
+    while declaring weights only is wrong, and passes under the default ``all``."""
+    body = WEIGHTS_ONLY_SGD.format(on=on, decayed=decayed)
+    result = run(load_text(tmp_path, "sgd", NPLEARN + body), "sgd-L2-rule")
+    assert result.verdict == ("pass" if words is None else "wrong"), result
+    assert result.diagnosis == words, result
+
+
+def test_sgd_l2_on_is_validated(tmp_path) -> None:
+    """A value outside ``all``, ``weights`` is not an adapter, the message naming the key."""
+    body = NPLEARN + 'CONVENTIONS = {"sgd": {"l2_on": "biases"}}\n'
+    with pytest.raises(NotAnAdapter, match=r"\['sgd'\]\['l2_on'\] = 'biases'; allowed: "
+                       r"'all', 'weights'"):
+        load_text(tmp_path, "sgd", body)
 
 
 NETWORK = '''

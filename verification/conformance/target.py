@@ -97,7 +97,8 @@ CONVENTIONS: dict[str, dict[str, tuple[object, ...]]] = {
         "reduction": ("sum", "mean"),
     },
     "mse": {"reduction": ("sum", "mean", "mean_all"), "scale": (0.5, 1.0)},
-    "sgd": {"l2_rule": ("post", "weight_decay", "none")},
+    # l2_on: all parameters take the L2 term, or the weights only (biases plain SGD).
+    "sgd": {"l2_rule": ("post", "weight_decay", "none"), "l2_on": ("all", "weights")},
     "bce": {"input": ("probabilities", "logits"), "reduction": ("sum", "mean", "mean_all")},
     # pytorch: v = mu v + g, w -= lr v; classic: v = mu v - lr g, w += v;
     # ema: v = mu v + (1 - mu) g, w -= lr v.
@@ -119,7 +120,7 @@ CONVENTIONS: dict[str, dict[str, tuple[object, ...]]] = {
 DEFAULTS: dict[str, dict[str, object]] = {
     "cross_entropy": {"input": "logits", "grad_wrt": "input", "reduction": "sum"},
     "mse": {"reduction": "mean", "scale": 0.5},
-    "sgd": {"l2_rule": "post"},
+    "sgd": {"l2_rule": "post", "l2_on": "all"},
     "bce": {"input": "probabilities", "reduction": "mean"},
     "momentum": {"form": "pytorch"},
     "adam": {"eps": "outside_sqrt"},

@@ -5,8 +5,11 @@ Contract
 A linear layer's ``params`` and ``grads`` (filled by its own backward) before one
 ``opt.step([layer])``, and its ``params`` after: the step taken must be the declared rule's,
 ``post`` ``w - lr*grad - 2*l2*w``, ``weight_decay`` ``w - lr*(grad + l2*w)`` or ``none``
-``w - lr*grad``, at ``l2 = 0.01`` and at ``l2 = 0``. A wrong step is diagnosed by another rule's
-step, by an L2 term missing on the biases, or else by fitting its two terms separately: a step
+``w - lr*grad``, at ``l2 = 0.01`` and at ``l2 = 0``, with the L2 term on the parameters the
+``l2_on`` convention declares: ``all`` (biases included) or ``weights`` (``W`` only; the biases
+take the plain step ``b - lr*grad``). A wrong step is diagnosed by another rule's step, by the
+L2 term missing on the biases or present on them against the declared ``l2_on`` (the words name
+it), or else by fitting its two terms separately: a step
 taken at ``l2 = 0`` gives the factor on the gradient term ``-lr*grad``, and a step at
 ``l2 = 0.01`` on a fresh layer, less that gradient term, the factor on the declared L2 term
 (``"the gradient term of the step is off by a factor equal to 1/batch size; the L2 term is
@@ -27,7 +30,7 @@ from verification.conformance.numeric import result_dtype as dtype_of
 from verification.conformance.result import Result
 from verification.conformance.target import Target
 
-__all__ = ["FIT_L2", "RULES", "STEPS", "sgd"]
+__all__ = ["BIASES", "FIT_L2", "RULES", "STEPS", "sgd"]
 
 #: The update ``w_new - w`` of each L2 rule, from ``(w, grad, lr, l2)``.
 RULES: dict[str, tuple[str, Callable[..., np.ndarray]]] = {
@@ -37,6 +40,20 @@ RULES: dict[str, tuple[str, Callable[..., np.ndarray]]] = {
 }
 STEPS = ((0.1, 0.01), (0.5, 0.0))
 FIT_L2 = 0.01  # the L2 strength of the step that measures the L2 term
+#: Per declared ``l2_on``: whether the biases take the L2 term, and the words for a step whose
+#: biases do the opposite.
+BIASES: dict[str, tuple[bool, str]] = {
+    "all": (True, "the L2 term is not applied to the biases, but l2_on 'all' (biases included) "
+                  "is declared"),
+    "weights": (False, "the L2 term is applied to the biases too, but l2_on 'weights' (weights "
+                       "only) is declared"),
+}
+
+
+def _update(rule: str, biases: bool, before: dict, grads: dict, lr: float, l2: float) -> dict:
+    """The update of each tensor under ``rule``, the biases taking the L2 term iff ``biases``."""
+    return {k: RULES[rule][1](before[k], grads[k], lr, l2 if biases or k != "b" else 0.0)
+            for k in before}
 
 
 def _step(target: Target, rule: str, example: Example, l2: float) -> tuple[dict, dict, dict]:
@@ -65,7 +82,7 @@ def _fit(actual: np.ndarray, term: np.ndarray, tol: float) -> float | None:
     return c if error(actual, c * term) <= diagnosis.match_tol(tol) else None
 
 
-def _terms(target: Target, rule: str, example: Example, tol: float) -> str | None:
+def _terms(target: Target, rule: str, on: str, example: Example, tol: float) -> str | None:
     """The gradient term's and the L2 term's factors, fitted from separate steps."""
     sizes = {"batch size": len(example["x"])}
     lr = example["lr"]
@@ -77,7 +94,8 @@ def _terms(target: Target, rule: str, example: Example, tol: float) -> str | Non
     if rule == "none":
         return None if words.endswith("right") else words
     before, grads, taken = _step(target, rule, example, FIT_L2)
-    l2_term = {k: RULES[rule][1](before[k], 0 * grads[k], lr, FIT_L2) for k in before}
+    l2_term = _update(rule, BIASES[on][0], before, {k: 0 * g for k, g in grads.items()}, lr,
+                      FIT_L2)
     rest = _flat(taken) - alpha * (-lr * _flat(grads))
     beta = _fit(rest, _flat(l2_term), tol)
     l2_words = None if beta is None else diagnosis.factor_words(beta, sizes, tol)
@@ -86,24 +104,24 @@ def _terms(target: Target, rule: str, example: Example, tol: float) -> str | Non
     return f"{words}; the L2 term is {l2_words}"
 
 
-def _step_trial(target: Target, rule: str):
+def _step_trial(target: Target, rule: str, on: str):
+    biases, opposite = BIASES[on]
+
     def trial(example: Example) -> Finding:
         before, grads, taken = _step(target, rule, example, example["l2"])
         lr, l2 = example["lr"], example["l2"]
-        expected = {k: RULES[rule][1](before[k], grads[k], lr, l2) for k in before}
+        expected = _update(rule, biases, before, grads, lr, l2)
         tol = oracle_tol(dtype_of(*before.values()))
         worst = max(error(taken[k], expected[k]) for k in taken)
         if worst <= tol:
             return Finding(worst, tol)
         others = [
             (f"follows {words}, not the declared {rule} rule",
-             np.concatenate([f(before[k], grads[k], lr, l2).ravel() for k in ("W", "b")]))
-            for name, (words, f) in RULES.items() if name != rule
-        ] + [(
-            "the L2 term is not applied to the biases",
-            np.concatenate([expected["W"].ravel(), -lr * grads["b"].ravel()]),
-        )]
-        words = (diagnosis.formula(_flat(taken), others, tol) or _terms(target, rule, example, tol)
+             _flat(_update(name, biases, before, grads, lr, l2)))
+            for name, (words, _) in RULES.items() if name != rule
+        ] + [(opposite, _flat(_update(rule, not biases, before, grads, lr, l2)))]
+        words = (diagnosis.formula(_flat(taken), others, tol)
+                 or _terms(target, rule, on, example, tol)
                  or diagnosis.per_tensor({
                      f"step of {k}": (not error(taken[k], expected[k]) <= tol,
                                       diagnosis.scale(taken[k], expected[k],
@@ -116,11 +134,11 @@ def _step_trial(target: Target, rule: str):
 
 
 def sgd(target: Target, piece: str) -> Result:
-    """One ``opt.step`` against the declared L2 rule, with and without L2."""
-    rule = target.convention("sgd", "l2_rule")
+    """One ``opt.step`` against the declared L2 rule and ``l2_on``, with and without L2."""
+    rule, on = target.convention("sgd", "l2_rule"), target.convention("sgd", "l2_on")
     layers = inputs.layer_examples(True, 3.0, (), 0.0, count=len(STEPS))
     examples = [{**ex, "lr": lr, "l2": l2} for ex, (lr, l2) in zip(layers, STEPS, strict=True)]
     strategy = st.tuples(inputs.layer_strategy(True, 3.0, (), 0.0), st.sampled_from(STEPS)).map(
         lambda pair: {**pair[0], "lr": pair[1][0], "l2": pair[1][1]}
     )
-    return judge(piece, "L2 rule", _step_trial(target, rule), examples, strategy)
+    return judge(piece, "L2 rule", _step_trial(target, rule, on), examples, strategy)
