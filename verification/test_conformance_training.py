@@ -176,6 +176,29 @@ def test_end_to_end_is_diagnosed(tmp_path, row_id: str, words: str) -> None:
     assert run(target, "network+relu-end-to-end").verdict == "pass"
 
 
+VALUE_OF_ANOTHER_LOSS = '''
+class cross_entropy(nplearn.CrossEntropyLoss):
+    """The gradient softmax - y, but the value of a binary cross-entropy over the classes."""
+
+    def __call__(self, pred, true):
+        super().__call__(pred, true)
+        p = scipy.special.softmax(pred, axis=1)
+        return float(-(true * np.log(p) + (1 - true) * np.log(1 - p)).sum())
+'''
+
+
+def test_end_to_end_names_gradients_of_the_declared_loss(tmp_path) -> None:
+    """Gradients that are the declared cross-entropy's while the loss value is another function
+    are said to be so, not "no known pattern"."""
+    result = run(load_text(tmp_path, "net", NPLEARN + VALUE_OF_ANOTHER_LOSS),
+                 "network+relu-end-to-end")
+    assert result.verdict == "wrong", result
+    assert result.diagnosis == (
+        "not the gradient of the loss value: the gradients are the declared cross-entropy's "
+        "(PyTorch's), but the library's loss value is another function (see the cross_entropy "
+        "rows)"), result
+
+
 STEPPER = '''
 class sgd:
     def __init__(self, lr, l2=0.0):
