@@ -12,7 +12,7 @@ to that layer's output, and backpropagated by hand, once with the activation's t
 and once with each suspected mistake of the activation's backward (the layer checks'
 suspects, e.g. the derivative applied to the output), scaled by the factor fitted on ``dW2``
 and ``db2``. The first reference whose ``dW1`` and ``db1`` match names the mistake; else each
-tensor gets a fitted factor, or ``wrong, no known pattern``. Gradients that are the declared
+tensor gets a fitted factor, or ``wrong, no known pattern``; but gradients that are the declared
 loss's (PyTorch's) while the library's loss value is another function are said to be so.
 """
 
@@ -153,10 +153,6 @@ def _diagnose(target: Target, activation: str, loss_piece: str, example: Example
               found: dict[str, np.ndarray], numeric: dict[str, np.ndarray], tol: float) -> str:
     """The end-to-end failure in words (module contract)."""
     close = diagnosis.match_tol(tol)
-    declared = _declared(target, activation, loss_piece, example)
-    if all(error(found[n], declared[n]) <= close for n in found):
-        return (f"the gradients are the declared {loss_piece.replace('_', '-')}'s (PyTorch's), "
-                f"but the library's loss value is another function (see the {loss_piece} rows)")
     second, firsts = _references(target, activation, loss_piece, example, found, tol)
     first = next((words or "right" for words, ref in firsts
                   if max(error(found[n], ref[n]) for n in ("W1", "b1")) <= close), None)
@@ -167,6 +163,10 @@ def _diagnose(target: Target, activation: str, loss_piece: str, example: Example
         if second == "right":
             return f"dW1 and db1: {backward}; dW2 and db2 are right"
         return f"dW1 and db1: {backward}, upstream {second}; dW2 and db2: {second}"
+    declared = _declared(target, activation, loss_piece, example)
+    if all(error(found[n], declared[n]) <= close for n in found):
+        return (f"the gradients are the declared {loss_piece.replace('_', '-')}'s (PyTorch's), "
+                f"but the library's loss value is another function (see the {loss_piece} rows)")
     sizes = {"batch size": example["x"].shape[0],
              "number of classes": example["target"].shape[1]}
     findings = {f"d{n}": (not error(found[n], numeric[n]) <= tol,
