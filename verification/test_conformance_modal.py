@@ -41,6 +41,20 @@ batchnorm = partial(BatchNorm1d, form="{conventions.get("batchnorm", {}).get("mo
         assert result.verdict == "pass", result
 
 
+#: Eval forward right, backward still multiplying by the last training forward's mask.
+STALE_MASK = '''
+class dropout(Dropout):
+    def forward(self, x):
+        return super().forward(x) if self.training else x * self.factor()
+'''
+#: The training formula (mean and variance terms) whatever the mode.
+TRAINING_BACKWARD = '''
+class batchnorm(BatchNorm1d):
+    def input_grad(self, dxhat):
+        centred = dxhat - dxhat.mean(axis=0)
+        return self.inv * (centred - self.xhat * (dxhat * self.xhat).mean(axis=0))
+'''
+
 DROPOUT = {
     "scaled twice": ('''
 class dropout(Dropout):
@@ -84,6 +98,9 @@ class dropout(Dropout):
         self.shape = shape
         return np.broadcast_to(row, shape)
 ''', "dropout-masks", "one mask for the whole batch (every row dropped alike)"),
+    "stale training mask in the eval backward": (STALE_MASK, "dropout-eval-backward",
+                                                "eval backward applies the training mask (the "
+                                                "last training forward's, stale)"),
     "a mask in place": ('''
 class dropout(Dropout):
     def forward(self, x):
@@ -112,6 +129,13 @@ class batchnorm(BatchNorm1d):
         return dxhat * self.inv
 ''', "batchnorm-backward-vs-torch", "dx: gamma * grad / sqrt(var + eps): the mean and "
         "variance terms left out; dgamma and dbeta are right"),
+    "training backward at eval": (TRAINING_BACKWARD, "batchnorm-eval-backward",
+                                  "dx: eval backward uses the batch statistics' formula (training "
+                                  "backward); dgamma and dbeta are right"),
+    "keras momentum seen from the eval backward": ('''
+batchnorm = partial(BatchNorm1d, form="keras")
+''', "batchnorm-eval-backward", "right for the running statistics the eval forward uses, which "
+        "are wrong"),
     "keras momentum where pytorch is declared": ('''
 batchnorm = partial(BatchNorm1d, form="keras")
 ''', "batchnorm-running-statistics", "running statistics: the keras momentum reading"),
@@ -144,6 +168,16 @@ def test_planted_bug_is_diagnosed(tmp_path, bug: str) -> None:
     assert result.counterexample, result
 
 
+@pytest.mark.parametrize("body, piece", [(STALE_MASK, "dropout"), (TRAINING_BACKWARD, "batchnorm")],
+                         ids=["stale mask", "training backward"])
+def test_eval_backward_bugs_pass_every_other_row(tmp_path, body: str, piece: str) -> None:
+    """The bugs only the eval-backward rows see: every other row of the piece passes."""
+    target = load_text(tmp_path, "planted", HEAD + body)
+    for row_id in [r for r in ROWS if r.split("-")[0] == piece]:
+        verdict = run(target, row_id).verdict
+        assert verdict == ("wrong" if row_id == f"{piece}-eval-backward" else "pass"), row_id
+
+
 def test_unknown_backward_has_no_invented_diagnosis(tmp_path) -> None:
     body = HEAD + '''
 class batchnorm(BatchNorm1d):
@@ -172,7 +206,17 @@ class batchnorm(BatchNorm1d):
     def forward(self, x):
         return super().forward(x) * np.nan
 ''', "batchnorm-forward", "forward returned non-finite values (nan first) on a moderate batch"),
-], ids=["dropout without modes", "batch norm returning NaN"])
+    ('''
+class dropout(Dropout):
+    shape = None
+    def forward(self, x):  # right at eval, but the shape is recorded in training only
+        return super().forward(x) if self.training else x * self.factor()
+    def backward(self, grad):
+        if self.shape is None:
+            raise RuntimeError("backward called before forward")
+        return grad * (self.mask if self.training else self.factor())
+''', "dropout-eval-backward", "RuntimeError: backward called before forward"),
+], ids=["dropout without modes", "batch norm returning NaN", "dropout eval backward untrained"])
 def test_hostile_pieces_are_errors_and_the_card_completes(tmp_path, body, row_id, detail):
     target = load_text(tmp_path, "hostile", HEAD + body)
     result = run(target, row_id)

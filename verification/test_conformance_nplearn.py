@@ -23,7 +23,7 @@ pytestmark = pytest.mark.oracle  # its rows judge nplearn against PyTorch (``nox
 #: Relative error allowed to nplearn's float64 pieces against PyTorch or a formula.
 ORACLE_RTOL = 1e-14
 #: The checks whose reference is PyTorch or the formula itself (not central differences).
-ORACLE_CHECKS = {"forward", "backward vs torch", "vs torch", "L2 rule"}
+ORACLE_CHECKS = {"forward", "backward vs torch", "vs torch", "L2 rule", "eval backward"}
 
 
 @pytest.fixture(scope="module")

@@ -99,6 +99,7 @@ CHECKS: list[Check] = [
     Check("masks", _alone(("dropout",)), dropout.masks),
     Check("backward", _alone(("dropout",)), dropout.backward),
     Check("eval and train", _alone(("dropout",)), dropout.modes),
+    Check("eval backward", _alone(("dropout",)), dropout.eval_backward),
     Check("inputs not mutated", _alone(("dropout",)), dropout.not_mutated),
     # batch norm
     Check("forward", _alone(("batchnorm",)), batchnorm.forward),
@@ -106,6 +107,7 @@ CHECKS: list[Check] = [
     Check("backward vs torch", _alone(("batchnorm",)), batchnorm.backward_torch),
     Check("running statistics", _alone(("batchnorm",)), batchnorm_modes.running),
     Check("eval mode", _alone(("batchnorm",)), batchnorm_modes.eval_mode),
+    Check("eval backward", _alone(("batchnorm",)), batchnorm_modes.eval_backward),
     Check("stability", _alone(("batchnorm",)), batchnorm_modes.stability),
     Check("end to end", (("cnn", (*SPATIAL[:2], "flatten", "relu", "linear",
                                   "cross_entropy|mse")),), cnn.cnn),

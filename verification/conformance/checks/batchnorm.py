@@ -34,8 +34,8 @@ from verification.conformance.result import Result
 from verification.conformance.target import Target
 from verification.registry import values
 
-__all__ = ["EPS", "MOMENTUM", "backward_differences", "backward_torch", "examples", "forward",
-           "layer", "measure", "reference", "strategy", "suspects"]
+__all__ = ["EPS", "MOMENTUM", "backward_differences", "backward_of", "backward_torch", "examples",
+           "forward", "layer", "measure", "reference", "strategy", "suspects"]
 
 EPS, MOMENTUM = 1e-3, 0.3  # MOMENTUM: the batch's weight in a running statistic
 BATCH, FEATURES = 5, 4
@@ -143,10 +143,15 @@ def measure(target: Target, example: Example, moderate: bool = True
     """``(y, {"dx", "dgamma", "dbeta"})`` of a fresh layer in training mode on ``example``."""
     made = layer(target, example)
     y = run(made, example["x"], moderate)
-    dx = np.asarray(made.backward(np.array(example["grad"], dtype=np.float64)))
+    return y, backward_of(made, example["grad"])
+
+
+def backward_of(made: Any, grad: np.ndarray) -> dict[str, np.ndarray]:
+    """``{"dx", "dgamma", "dbeta"}`` of ``made.backward(grad)`` after its last forward."""
+    dx = np.asarray(made.backward(np.array(grad, dtype=np.float64)))
     grads = _table(made, "grads")
     # gamma and beta kept as (1, n) rows are as good as (n,) vectors
-    return y, {"dx": dx, **{f"d{k}": np.array(grads[k]).reshape(-1) for k in ("gamma", "beta")}}
+    return {"dx": dx, **{f"d{k}": np.array(grads[k]).reshape(-1) for k in ("gamma", "beta")}}
 
 
 def _diagnose(example: Example, ref: Mapping[str, np.ndarray], found: dict[str, Any],

@@ -1,4 +1,5 @@
-"""Batch norm across steps and modes: running statistics, eval mode, a variance of 0, batch 2.
+"""Batch norm across steps and modes: running statistics, eval mode and its backward, a variance
+of 0, batch 2.
 
 Contract
 --------
@@ -14,6 +15,11 @@ they are measured through ``eval()``:
   variance, ``np.std`` for the variance, never updated, the last batch's only);
 - ``eval mode``: the eval output of a whole batch is the expected running statistics' (not the
   batch's own statistics');
+- ``eval backward``: ``dx``, ``dgamma``, ``dbeta`` of that eval batch against PyTorch's autograd
+  through ``F.batch_norm(training=False)`` with the expected running statistics: ``x_hat`` from
+  the running statistics, ``dx = grad * gamma / sqrt(running_var + eps)`` (no mean or variance
+  terms). Diagnoses: the training backward's formula (batch statistics') used at eval; a
+  backward right for the running statistics the eval forward uses, those being wrong;
 - ``stability``: training forward and backward, against PyTorch, on a batch with a constant
   feature (variance 0), a batch of 2, and both: ``unstable`` when a quantity right on moderate
   batches is wrong or not finite there; quantities wrong on moderate batches already are judged
@@ -30,6 +36,7 @@ from verification.conformance import calls, diagnosis
 from verification.conformance.checks.batchnorm import (
     EPS,
     MOMENTUM,
+    backward_of,
     examples,
     layer,
     measure,
@@ -43,7 +50,7 @@ from verification.conformance.numeric import result_dtype as dtype_of
 from verification.conformance.result import PASS, UNSTABLE, WRONG, Result
 from verification.conformance.target import Target
 
-__all__ = ["STEPS", "eval_mode", "running", "stability"]
+__all__ = ["STEPS", "eval_backward", "eval_mode", "running", "stability"]
 
 STEPS = 3
 
@@ -75,6 +82,11 @@ def _trained(target: Target, example: Example) -> Any:
         run(made, x)
     calls.switch(made, "eval")
     return made
+
+
+def _eval_batch(example: Example) -> np.ndarray:
+    """The batch run at eval: the example's ``x`` reversed, moved and narrowed."""
+    return example["x"][::-1] * 0.8 + 0.3
 
 
 def _eval_output(example: Example, x: np.ndarray, stats: tuple) -> np.ndarray:
@@ -134,7 +146,7 @@ def eval_mode(target: Target, piece: str) -> Result:
 
     def trial(example: Example) -> Finding:
         made = _trained(target, example)
-        x = example["x"][::-1] * 0.8 + 0.3
+        x = _eval_batch(example)
         y = np.asarray(made.forward(x.copy()))
         tol = oracle_tol(dtype_of(y))
         e = error(y, _eval_output(example, x, declared(target, example)))
@@ -146,6 +158,53 @@ def eval_mode(target: Target, piece: str) -> Result:
         return Finding(e, tol, None)
 
     return judge(piece, "eval mode", trial, examples(), strategy())
+
+
+def _used_statistics(example: Example, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The running mean and variance an eval output ``y`` of ``example["x"]`` was normalised
+    with: ``x = s z + m`` fitted per feature, ``z = (y - beta) / gamma``,
+    ``s = sqrt(var + eps)``."""
+    x, z = example["x"], (y - example["beta"]) / example["gamma"]
+    zc = z - z.mean(axis=0)
+    s = (zc * (x - x.mean(axis=0))).sum(axis=0) / (zc**2).sum(axis=0)
+    return x.mean(axis=0) - s * z.mean(axis=0), s**2 - EPS
+
+
+def _eval_backward_words(example: Example, stats: tuple, y: np.ndarray, found: dict,
+                         ref: dict, tol: float) -> str | None:
+    if error(y, ref["y"]) > tol and np.all(np.isfinite(y)):
+        own = reference(example, training=False, stats=_used_statistics(example, y))
+        if max(error(v, own[k]) for k, v in found.items()) <= diagnosis.match_tol(tol):
+            return ("right for the running statistics the eval forward uses, which are wrong "
+                    "(see the running statistics and eval mode rows)")
+    words = "eval backward uses the batch statistics' formula (training backward)"
+    inv, g = 1 / np.sqrt(stats[1] + EPS), example["grad"] * example["gamma"]
+    xhat = (example["x"] - stats[0]) * inv  # the running statistics' x_hat
+    in_training = inv * (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0))
+    batch = reference(example, training=True)
+    formulas = {"dx": [(words, in_training), (words, batch["dx"])],
+                "dgamma": [(words, batch["dgamma"])]}
+    return diagnosis.tensors(found, ref, formulas, {"batch size": len(example["x"])}, tol)
+
+
+def eval_backward(target: Target, piece: str) -> Result:
+    """After training batches and ``eval()``: ``dx``, ``dgamma``, ``dbeta`` against PyTorch's
+    autograd through ``F.batch_norm(training=False)`` with the expected running statistics."""
+
+    def trial(example: Example) -> Finding:
+        made = _trained(target, example)
+        at_eval = {**example, "x": _eval_batch(example)}
+        y = np.asarray(made.forward(at_eval["x"].copy()))
+        found = backward_of(made, example["grad"])
+        stats = declared(target, example)
+        ref = reference(at_eval, training=False, stats=stats)
+        tol = oracle_tol(dtype_of(y, *found.values()))
+        worst = max(error(v, ref[k]) for k, v in found.items())
+        if worst <= tol:
+            return Finding(worst, tol)
+        return Finding(worst, tol, _eval_backward_words(at_eval, stats, y, found, ref, tol))
+
+    return judge(piece, "eval backward", trial, examples(), strategy())
 
 
 def _probes() -> list[Example]:

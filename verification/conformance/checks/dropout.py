@@ -18,12 +18,15 @@ measured (its verdict comes from the tests).
 - ``backward``: ``dx = grad * y / x``: the forward's mask and scale.
 - ``eval and train``: after ``eval()`` the output is ``x`` (``at_eval``: ``(1 - p) x``); after
   ``train()`` again it drops a fraction ``p``.
+- ``eval backward``: after ``eval()``, ``dx`` is ``grad`` (``at_eval``: ``(1 - p) grad``), the
+  eval forward's factor: on a layer run in training first, then on one never trained.
 - ``inputs not mutated``: forward leaves ``x``, backward the upstream gradient, unchanged.
 
 Diagnoses: survivors scaled by ``1 - p`` (``1.0/1.0 - p``, an operator-precedence slip), by 1,
 by ``1/p`` or unevenly; ``1 - p`` dropped; nothing dropped; one mask for the whole batch or for
 every call; a backward that ignores the mask, the scale or draws its own mask; eval output
-scaled twice or not as declared; still dropping after ``eval()``; no dropping after ``train()``.
+scaled twice or not as declared; still dropping after ``eval()``; no dropping after ``train()``;
+an eval backward that applies the training mask (stale), or scales by ``1/(1 - p)``.
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ from verification.conformance.numeric import result_dtype as dtype_of
 from verification.conformance.result import Result
 from verification.conformance.target import Target
 
-__all__ = ["ALPHA", "backward", "masks", "modes", "not_mutated", "rate_and_scale"]
+__all__ = ["ALPHA", "backward", "eval_backward", "masks", "modes", "not_mutated",
+           "rate_and_scale"]
 
 #: False-alarm rate of each statistical test, for a correct layer.
 ALPHA = 1e-6
@@ -217,6 +221,53 @@ def modes(target: Target, piece: str) -> Result:
         return _verdict(deviation, words, bool(e > tol or again))
 
     return judge(piece, "eval and train", trial, EXAMPLES, STRATEGY)
+
+
+def _eval_words(dx: np.ndarray, grad: np.ndarray, x: np.ndarray, ys: tuple, p: float,
+                at_eval: bool, tol: float) -> str | None:
+    """The suspected mistake an eval-mode ``dx`` matches (``ys``: the training forward's output,
+    None if there was none, and the eval forward's)."""
+    trained, y = ys
+    suspects = [] if trained is None else [
+        ("eval backward applies the training mask (the last training forward's, stale)",
+         grad * trained / x),
+        ("eval backward applies the training mask without its scale", grad * (trained != 0))]
+    suspects += [("eval backward scales by 1/(1 - p)", grad / (1 - p)),
+                 ("eval backward passes the gradient through, where the at_eval forward scales "
+                  "by 1 - p", grad) if at_eval else
+                 ("eval backward scales by 1 - p, where inverted dropout (declared) is the "
+                  "identity at eval", (1 - p) * grad),
+                 ("eval backward follows an eval forward that is wrong (see the eval and train "
+                  "row)", grad * y / x)]
+    words = diagnosis.formula(dx, suspects, tol)
+    if words is None and dx.shape == x.shape and np.mean(dx == 0) > 0.05:
+        return "eval backward drops entries (a mask of its own)"
+    return words
+
+
+def eval_backward(target: Target, piece: str) -> Result:
+    """After ``eval()``, ``dx`` is ``grad`` (``at_eval``: ``(1 - p) grad``), whether or not the
+    layer ran in training before."""
+
+    def trial(example: Example) -> Finding:
+        p, x = example["p"], example["x"]
+        grad = np.random.default_rng([example["seed"], 2]).standard_normal(x.shape)
+        at_eval = target.convention("dropout", "scaling") == "at_eval"
+        worst, tol = 0.0, 0.0
+        for trained in (True, False):  # the stale mask first; then never run in training
+            made = _layer(target, piece, example)
+            ys = (_forward(made, x) if trained else None,)
+            calls.switch(made, "eval")
+            ys += (_forward(made, x),)
+            dx = np.asarray(made.backward(np.array(grad)))
+            tol = oracle_tol(dtype_of(dx, ys[1]))
+            e = error(dx, (1 - p) * grad if at_eval else grad)
+            if not e <= tol:
+                return Finding(e, tol, _eval_words(dx, grad, x, ys, p, at_eval, tol))
+            worst = max(worst, e)
+        return Finding(worst, tol)
+
+    return judge(piece, "eval backward", trial, EXAMPLES, STRATEGY)
 
 
 def not_mutated(target: Target, piece: str) -> Result:
