@@ -136,6 +136,22 @@ class batchnorm(BatchNorm1d):
 batchnorm = partial(BatchNorm1d, form="keras")
 ''', "batchnorm-eval-backward", "right for the running statistics the eval forward uses, which "
         "are wrong"),
+    "running variance starting at 0": ('''
+class batchnorm(BatchNorm1d):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.running_var = np.zeros_like(self.running_var)
+''', "batchnorm-running-statistics", "running statistics: the running variance starting at 0"),
+    "running statistics starting from the first batch": ('''
+class batchnorm(BatchNorm1d):
+    def statistics(self, x):
+        if self.training and not hasattr(self, "started"):
+            self.started = True
+            self.running_mean = x.mean(axis=0)
+            self.running_var = x.var(axis=0, ddof=1)
+        return super().statistics(x)
+''', "batchnorm-running-statistics", "running statistics: the running statistics starting from "
+        "the first batch's"),
     "keras momentum where pytorch is declared": ('''
 batchnorm = partial(BatchNorm1d, form="keras")
 ''', "batchnorm-running-statistics", "running statistics: the keras momentum reading"),

@@ -12,7 +12,8 @@ they are measured through ``eval()``:
 - ``running statistics``: the eval outputs of one-row batches of 0 and of 1 per feature, against
   the expected statistics' (from the two outputs, the running mean and variance the layer uses
   are solved for, and compared with suspected mistakes: the other momentum reading, the other
-  variance, ``np.std`` for the variance, never updated, the last batch's only);
+  variance, ``np.std`` for the variance, a start other than mean 0 and variance 1 (variance 0,
+  the first batch's statistics), never updated, the last batch's only);
 - ``eval mode``: the eval output of a whole batch is the expected running statistics' (not the
   batch's own statistics');
 - ``eval backward``: ``dx``, ``dgamma``, ``dbeta`` of that eval batch against PyTorch's autograd
@@ -53,6 +54,10 @@ from verification.conformance.target import Target
 __all__ = ["STEPS", "eval_backward", "eval_mode", "running", "stability"]
 
 STEPS = 3
+#: Where running statistics start (PyTorch: mean 0, variance 1), and the words for the others.
+STARTS = {"0, 1": "", "0, 0": "the running variance starting at 0 (not 1)",
+          "first": "the running statistics starting from the first batch's (not mean 0, "
+                   "variance 1)"}
 
 
 def _batches(example: Example) -> list[np.ndarray]:
@@ -61,9 +66,14 @@ def _batches(example: Example) -> list[np.ndarray]:
     return [x * (1 + 0.5 * i) + i for i in range(STEPS)]
 
 
-def _expected(batches: list[np.ndarray], weight: float, ddof: int, power: float = 1.0
-              ) -> tuple[np.ndarray, np.ndarray]:
-    mean, var = np.zeros(batches[0].shape[1]), np.ones(batches[0].shape[1])
+def _expected(batches: list[np.ndarray], weight: float, ddof: int, power: float = 1.0,
+              start: str = "0, 1") -> tuple[np.ndarray, np.ndarray]:
+    """The running statistics from ``start``: mean 0 and variance 1 (``"0, 1"``), variance 0
+    (``"0, 0"``), or the first batch's own (``"first"``)."""
+    first = batches[0]
+    mean = first.mean(axis=0) if start == "first" else np.zeros(first.shape[1])
+    var = (first.var(axis=0, ddof=ddof) ** power if start == "first"
+           else np.full(first.shape[1], 1.0 if start == "0, 1" else 0.0))
     for x in batches:
         mean = (1 - weight) * mean + weight * x.mean(axis=0)
         var = (1 - weight) * var + weight * x.var(axis=0, ddof=ddof) ** power
@@ -101,16 +111,18 @@ def _suspects(target: Target, example: Example) -> list[tuple[str, tuple]]:
     out = [("never updated (mean 0, variance 1)", (np.zeros(len(example["gamma"])),
                                                  np.ones(len(example["gamma"])))),
            ("the last batch's statistics only", _expected(batches[-1:], 1.0, 0))]
-    for weight, form in ((MOMENTUM, ""), (1 - MOMENTUM, f"the {other} momentum reading")):
-        for ddof, power, var in ((1, 1, "unbiased"), (0, 1, "biased"), (0, 0.5, "np.std"),
-                                 (1, 0.5, "np.std")):
-            words = [form] if form else []
-            if power != 1:
-                words.append("np.std (the standard deviation) stored as the variance")
-            elif var != target.convention("batchnorm", "running_var"):
-                words.append(f"the {var} variance")
-            if words:
-                out.append((" and ".join(words), _expected(batches, weight, ddof, power)))
+    variances = ((1, 1, "unbiased"), (0, 1, "biased"), (0, 0.5, "np.std"), (1, 0.5, "np.std"))
+    for start, begins in STARTS.items():
+        for weight, form in ((MOMENTUM, ""), (1 - MOMENTUM, f"the {other} momentum reading")):
+            for ddof, power, var in variances:
+                words = [w for w in (begins, form) if w]
+                if power != 1:
+                    words.append("np.std (the standard deviation) stored as the variance")
+                elif var != target.convention("batchnorm", "running_var"):
+                    words.append(f"the {var} variance")
+                if words:
+                    out.append((" and ".join(words),
+                                _expected(batches, weight, ddof, power, start)))
     return out
 
 
