@@ -132,9 +132,14 @@ class maxpool2d(MaxPool2d):
     def spread(self, grad):
         return np.roll(super().spread(grad), 1, axis=-1)
 '''
-    result = run(load_text(tmp_path, "typo", body), "maxpool2d-backward-vs-torch")
+    target = load_text(tmp_path, "typo", body)
+    result = run(target, "maxpool2d-backward-vs-torch")
     assert result.verdict == "wrong" and result.diagnosis is None, result
     assert result.counterexample, result
+    ties = run(target, "maxpool2d-ties")  # not blamed on the ties: wrong without them too
+    assert ties.verdict == "wrong", ties
+    assert ties.diagnosis == "dx is wrong where no maximum is tied too (see the backward vs "\
+        "torch row)", ties
 
 
 def test_wrong_shape_is_an_error_and_the_card_completes(tmp_path) -> None:

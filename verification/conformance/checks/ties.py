@@ -8,8 +8,9 @@ tied, any split of its upstream gradient among the tied entries (weights >= 0, s
 a valid subgradient, PyTorch's choice (the first) being one. The row measures, with a linear
 program (:func:`scipy.optimize.linprog`), the smallest possible difference between the
 library's ``dx`` and any valid subgradient, relative to the largest upstream gradient; the output
-must be PyTorch's. Diagnosis: the whole gradient given to every tied maximum, or none to any,
-else no known pattern.
+must be PyTorch's. Diagnosis: the whole gradient given to every tied maximum, or none to any;
+a ``dx`` wrong on the same windows with their ties broken too (a backward wrong regardless of
+ties); else no known pattern.
 """
 
 from __future__ import annotations
@@ -114,6 +115,14 @@ def ties(target: Target, piece: str) -> Result:
         if error(y, ref["y"]) > tol:
             return Finding(e, tol, "the output is not the window's maximum where it is tied")
         words = diagnosis.formula(dx, _suspects(example), tol)
-        return Finding(e, tol, f"dx at tied maxima: {words}" if words else None)
+        if words:
+            return Finding(e, tol, f"dx at tied maxima: {words}")
+        # The same windows with every tie broken (offsets below the gap between values).
+        untied = {**example, "x": example["x"] + np.arange(dx.size).reshape(dx.shape) / dx.size / 4}
+        _, again, _ = spatial.run(target, piece, untied)
+        if error(again, spatial.reference(piece, untied)["dx"]) > tol:
+            return Finding(e, tol, "dx is wrong where no maximum is tied too (see the backward "
+                           "vs torch row)")
+        return Finding(e, tol)
 
     return judge(piece, "ties", trial, _examples(), _small())
