@@ -70,6 +70,28 @@ def test_probability_loss_value_at_a_zero_probability(tmp_path, body: str, verdi
         assert run(target, row_id).verdict == "pass", row_id
 
 
+BINARY_CE = '''
+CONVENTIONS = {"cross_entropy": {"input": "probabilities", "grad_wrt": "input",
+                                 "reduction": "sum"}}
+
+
+class cross_entropy:
+    """Binary cross-entropy over every class of a softmax output: a real library's."""
+
+    def __call__(self, p, t):
+        self.grad = -t / p + (1 - t) / (1 - p)
+        return float(-np.sum(t * np.log(p) + (1 - t) * np.log(1 - p)))
+'''
+
+
+def test_binary_cross_entropy_over_the_classes_is_named(tmp_path) -> None:
+    """Its value and gradient are both named, by the formula they follow."""
+    result = run(load_text(tmp_path, "ce", NPLEARN + BINARY_CE), "cross_entropy-vs-torch")
+    assert result.verdict == "wrong", result
+    binary = "binary cross-entropy summed over the classes (the (1 - y) log(1 - p) terms added)"
+    assert result.diagnosis == f"loss value and gradient: {binary}", result
+
+
 SGD = '''
 CONVENTIONS = {{"sgd": {{"l2_rule": "weight_decay"}}}}
 

@@ -93,16 +93,30 @@ def own_gradient(target: Target, piece: str) -> Result:
     return judge(piece, "own gradient", trial, *examples(piece, 3.0))
 
 
-def _suspects(piece: str, conventions: dict[str, Any], example: Example) -> list[tuple[str, Any]]:
-    """The gradients of suspected mistakes: softmax over the wrong axis, the other reduction."""
+BINARY = "binary cross-entropy summed over the classes (the (1 - y) log(1 - p) terms added)"
+
+
+def _suspects(piece: str, conventions: dict[str, Any], example: Example, name: str
+              ) -> list[tuple[str, Any]]:
+    """The loss values (``name`` "value") or gradients of suspected mistakes: softmax over the
+    wrong axis, the other reduction, a binary cross-entropy over the classes."""
     z, t = example["z"], example["target"]
     out = _logits_gradient(piece, conventions, example, oracle.loss(
-        piece, conventions, z, t)[0]) if piece == "bce" else []
-    if piece == "cross_entropy" and conventions["input"] == "logits":
-        batch = z.shape[0] if conventions["reduction"] == "mean" else 1
+        piece, conventions, z, t)[0]) if piece == "bce" and name == "gradient" else []
+    if piece != "cross_entropy":
+        return out
+    batch = z.shape[0] if conventions["reduction"] == "mean" else 1
+    if conventions["input"] == "logits" and name == "gradient":
         for words, axis in (("axis 0, across the batch", 0), ("the whole batch", None)):
             p = scipy.special.softmax(z, axis=axis)
             out.append((f"softmax normalised over the wrong axis ({words})", (p - t) / batch))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = scipy.special.softmax(z, axis=1)
+        if name == "value":
+            out.append((BINARY, -(scipy.special.xlogy(t, p) + scipy.special.xlogy(1 - t, 1 - p))
+                        .sum() / batch))
+        elif conventions["input"] == "probabilities" and conventions["grad_wrt"] == "input":
+            out.append((BINARY, (-t / p + (1 - t) / (1 - p)) / batch))
     return out
 
 
@@ -123,7 +137,7 @@ def against_torch(target: Target, piece: str) -> Result:
             failed = not errors[name] <= tol
             words = None
             if failed:
-                formulas = _suspects(piece, conventions, example) if name == "gradient" else []
+                formulas = _suspects(piece, conventions, example, name)
                 words = (diagnosis.formula(got, formulas, tol)
                          or diagnosis.scale(got, ref, sizes(example, piece), tol)
                          or diagnosis.offset(got, ref, tol))
