@@ -136,6 +136,11 @@ class batchnorm(BatchNorm1d):
 batchnorm = partial(BatchNorm1d, form="keras")
 ''', "batchnorm-eval-backward", "right for the running statistics the eval forward uses, which "
         "are wrong"),
+    "its own eps": ('''
+class batchnorm(BatchNorm1d):
+    def __init__(self, n, eps, momentum, **kwargs):
+        super().__init__(n, 1e-5, momentum, **kwargs)
+''', "batchnorm-forward", "y: eps ignored: computed with eps=1e-05 whatever is passed"),
     "running variance starting at 0": ('''
 class batchnorm(BatchNorm1d):
     def __init__(self, *args, **kwargs):

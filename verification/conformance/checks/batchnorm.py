@@ -14,7 +14,8 @@ batch is not finite, is an ``error`` row.
 central differences of ``sum(grad * forward)`` through fresh layers. Diagnoses name the
 suspected mistakes of :func:`suspects` (``np.std`` used as the variance, the unbiased variance
 in the normalisation, eps outside the square root, ``gamma``/``beta`` not read from ``params``;
-``dx`` without the mean or variance terms) or a factor equal to the batch size.
+``dx`` without the mean or variance terms; the eps passed ignored for a library's own,
+:data:`OTHER_EPS`) or a factor equal to the batch size.
 """
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ from verification.registry import values
 __all__ = ["EPS", "MOMENTUM", "backward_differences", "backward_of", "backward_torch", "examples",
            "forward", "layer", "measure", "reference", "strategy", "suspects"]
 
-EPS, MOMENTUM = 1e-3, 0.3  # MOMENTUM: the batch's weight in a running statistic
+# Neither is a library's default, so that one ignoring the argument shows; MOMENTUM is the batch's
+# weight in a running statistic.
+EPS, MOMENTUM = 2e-3, 0.3
+OTHER_EPS = (1e-5, 1e-3, 1e-8, 1e-7, 1e-6, 0.0)  # libraries' own, used by one that ignores EPS
 BATCH, FEATURES = 5, 4
 
 
@@ -122,6 +126,13 @@ def suspects(example: Example) -> dict[str, list[tuple[str, np.ndarray]]]:
 
     inv = 1 / np.sqrt(var + EPS)
     xhat = centred * inv
+
+    def full_dx(inv: np.ndarray) -> np.ndarray:  # the whole backward, at another eps's inv
+        xhat = centred * inv
+        return gamma * inv * (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0))
+
+    ignored = [(f"eps ignored: computed with eps={e:g} whatever is passed", 1 / np.sqrt(var + e))
+               for e in OTHER_EPS]
     return {
         "y": [("normalised by sqrt(std + eps): np.std used as the variance",
                out(np.sqrt(x.std(axis=0) + EPS))),
@@ -129,12 +140,14 @@ def suspects(example: Example) -> dict[str, list[tuple[str, np.ndarray]]]:
                out(np.sqrt(x.var(axis=0, ddof=1) + EPS))),
               ("eps added outside the square root", out(np.sqrt(var) + EPS)),
               ("gamma and beta written into params do not reach forward",
-               out(np.sqrt(var + EPS), 1.0, 0.0))],
+               out(np.sqrt(var + EPS), 1.0, 0.0)),
+              *[(words, out(1 / other)) for words, other in ignored]],
         "dx": [("gamma * grad / sqrt(var + eps): the mean and variance terms left out",
                 gamma * g * inv),
                ("the variance term left out", gamma * inv * (g - g.mean(axis=0))),
                ("the mean term left out",
-                gamma * inv * (g - xhat * (g * xhat).mean(axis=0)))],
+                gamma * inv * (g - xhat * (g * xhat).mean(axis=0))),
+               *[(words, full_dx(other)) for words, other in ignored]],
     }
 
 
