@@ -140,7 +140,7 @@ def test_correct_leaky_relu_passes(tmp_path) -> None:
     ("relu", "0.01", "relu-backward-vs-torch", "dx: a leaky ReLU: constant slope 0.01"),
     ("leaky_relu", "0.0", "leaky_relu-forward", "a plain ReLU: slope 0 for negative inputs"),
     ("leaky_relu", "0.01", "leaky_relu-backward-vs-torch",
-     "constant slope 0.01 for negative inputs, not 0.1"),
+     "constant slope 0.01 for negative inputs, not 0.15"),
 ])
 def test_leaky_slopes_are_fitted(tmp_path, name: str, slope: str, row_id: str,
                                  words: str) -> None:

@@ -25,10 +25,10 @@ __all__ = ["ARGUMENTS", "BATCH", "CLASSES", "IN", "OUT", "SLOPE", "clear", "laye
 
 BATCH, IN, OUT, CLASSES = 3, 4, 5, 5
 SEED = 20200614
-#: LeakyReLU's slope: neither PyTorch's default 0.01 nor TensorFlow's 0.2, so that a library
-#: that ignores its argument for its own default is caught, and large enough that a plain ReLU
-#: (slope 0) differs from it far beyond any tolerance.
-SLOPE = 0.1
+#: LeakyReLU's slope: no library's default (PyTorch's 0.01, TensorFlow's 0.2, Keras's 0.3, the
+#: 0.1 of darknet and many ports), so that a library that ignores its argument for its own default
+#: is caught, and large enough that a plain ReLU (slope 0) differs from it far beyond any tolerance.
+SLOPE = 0.15
 #: The arguments of a parameter-free layer factory (the others take none).
 ARGUMENTS: dict[str, tuple[float, ...]] = {"leaky_relu": (SLOPE,)}
 
