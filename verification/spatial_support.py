@@ -18,8 +18,10 @@ __all__ = ["AvgPool2d", "Conv2d", "Flatten", "MaxPool2d"]
 class _Spatial:
     """Layout at the boundary: the library's arrays in, NCHW inside, the library's out."""
 
-    def __init__(self, k: int, stride: int, padding: int = 0, layout: str = "NCHW") -> None:
+    def __init__(self, k: int, stride: int, padding: int = 0, layout: str = "NCHW",
+                 kw: int | None = None) -> None:
         self.k, self.stride, self.padding, self.layout = k, stride, padding, layout
+        self.kw = k if kw is None else kw  # the window's width (its height is k)
 
     def _in(self, x: np.ndarray) -> np.ndarray:
         return x.transpose(0, 3, 1, 2) if self.layout == "NHWC" else x
@@ -28,19 +30,19 @@ class _Spatial:
         return y.transpose(0, 2, 3, 1) if self.layout == "NHWC" else y
 
     def windows(self, x: np.ndarray) -> np.ndarray:
-        """``(N, C, OH, OW, k, k)``: the windows of the padded NCHW input."""
-        p, k, s = self.padding, self.k, self.stride
+        """``(N, C, OH, OW, k, kw)``: the windows of the padded NCHW input."""
+        p, s = self.padding, self.stride
         xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
-        return sliding_window_view(xp, (k, k), axis=(2, 3))[:, :, ::s, ::s]
+        return sliding_window_view(xp, (self.k, self.kw), axis=(2, 3))[:, :, ::s, ::s]
 
     def padded_dx(self, parts: np.ndarray) -> np.ndarray:
-        """Sum ``parts`` ``(N, C, OH, OW, k, k)`` back into the input's pixels, unpadded."""
-        n, c, oh, ow, k, _ = parts.shape
+        """Sum ``parts`` ``(N, C, OH, OW, k, kw)`` back into the input's pixels, unpadded."""
+        n, c, oh, ow, k, kw = parts.shape
         h, w = self.shape[2:]
         s, p = self.stride, self.padding
         dxp = np.zeros((n, c, h + 2 * p, w + 2 * p))
         for i in range(k):
-            for j in range(k):
+            for j in range(kw):
                 dxp[:, :, i:i + s * oh:s, j:j + s * ow:s] += parts[..., i, j]
         return dxp[:, :, p:p + h, p:p + w]
 
@@ -57,7 +59,9 @@ class Conv2d(_Spatial):
     """Cross-correlation as F.conv2d; ``W`` in ``weight_layout``, kept as given."""
 
     def __init__(self, W, b, stride, padding, layout="NCHW", weight_layout="OIHW"):
-        super().__init__(W.shape[0 if weight_layout == "HWIO" else 2], stride, padding, layout)
+        hwio = weight_layout == "HWIO"
+        super().__init__(W.shape[0 if hwio else 2], stride, padding, layout,
+                         kw=W.shape[1 if hwio else 3])
         self.weight_layout = weight_layout
         self.params = {"W": W, "b": b}
         self.grads: dict[str, np.ndarray] = {}

@@ -198,6 +198,41 @@ class conv2d(Conv2d):
         assert "raises IndexError" in result.diagnosis, result
 
 
+SQUARE_ONLY = {
+    "refused when built": ("""
+class conv2d(Conv2d):
+    def __init__(self, W, b, stride, padding):
+        if W.shape[2] != W.shape[3]:
+            raise ValueError("square kernels only")
+        super().__init__(W, b, stride, padding)
+""", "pass", None),
+    "a square assumed": ("""
+class conv2d(Conv2d):
+    def __init__(self, W, b, stride, padding):
+        super().__init__(W, b, stride, padding)
+        self.kw = self.k
+""", "wrong", "raises ValueError after building the layer with this kernel"),
+    "an assert on the wrong side": ("""
+class conv2d(Conv2d):
+    def forward(self, x):
+        assert (x.shape[3] + 2 * self.padding - self.k) % self.stride == 0
+        return super().forward(x)
+""", "wrong", "raises AssertionError (a shape it rejects should raise a ValueError)"),
+}
+
+
+@pytest.mark.parametrize("case", list(SQUARE_ONLY))
+def test_a_square_only_conv_must_say_so_when_built(tmp_path, case: str) -> None:
+    """A conv may take square kernels only, refusing others with a ValueError as it is built;
+    a numpy error from a forward that assumed a square, or an assert, is wrong."""
+    body, verdict, words = SQUARE_ONLY[case]
+    result = run(load_text(tmp_path, "square", HEAD + body), "conv2d-non-square-kernel")
+    assert result.verdict == verdict, result
+    if words:
+        assert words in (result.diagnosis or ""), result
+        assert result.counterexample, result
+
+
 def test_a_convention_never_excuses_a_wrong_result(tmp_path) -> None:
     """Correct NCHW pieces declared NHWC are wrong: the declaration is held to the numbers."""
     body = HEAD + '''

@@ -14,7 +14,8 @@ the mistake that gives that shape, if known (windows moving at stride 1, the pad
 ``F.avg_pool2d``, ``torch.flatten`` of the array in the library's layout).
 
 Fixed examples (:func:`examples`) take stride 1 and 2 and, for conv2d, padding 0 and 1, on
-non-square inputs whose sizes the windows divide evenly (``uneven=True``: sizes they do not);
+non-square inputs whose sizes the windows divide evenly (``uneven=True``: sizes they do not;
+``wide=True``: a conv kernel one column narrower than it is high);
 entries are distinct, so that a max-pool window has one maximum. :func:`strategy` draws the
 same kinds of examples, small, for shrinking.
 """
@@ -32,7 +33,8 @@ from verification.conformance.judge import Example
 from verification.conformance.target import Target
 from verification.registry import values
 
-__all__ = ["POOLS", "examples", "out_size", "reference", "run", "strategy", "torch_forward"]
+__all__ = ["POOLS", "build", "examples", "out_size", "reference", "run", "strategy",
+           "torch_forward"]
 
 POOLS = ("maxpool2d", "avgpool2d")
 #: (stride, padding) of the fixed examples; pools have no padding.
@@ -79,6 +81,17 @@ def reference(piece: str, example: Mapping[str, Any], layout: str = "NCHW",
     return {"y": y.detach().numpy(), **{f"d{k}": v.grad.numpy() for k, v in leaf.items()}}
 
 
+def build(target: Target, piece: str, example: Mapping[str, Any]) -> Any:
+    """A fresh layer of ``target`` for ``example``: a conv's kernel in the declared layout."""
+    if piece == "conv2d":
+        hwio = target.convention(piece, "weight_layout") == "HWIO"
+        W = example["W"].transpose(2, 3, 1, 0) if hwio else example["W"]
+        return calls.build(target, piece, np.array(W), np.array(example["b"]),
+                           example["stride"], example["padding"])
+    return calls.build(target, piece, *((example["k"], example["stride"]) if piece in POOLS
+                                        else ()))
+
+
 def run(target: Target, piece: str, example: Mapping[str, Any], backward: bool = True
         ) -> tuple[np.ndarray, np.ndarray | None, dict[str, np.ndarray]]:
     """``(y, dx, grads)`` of a fresh layer of ``target`` on ``example`` (module contract); with
@@ -87,15 +100,7 @@ def run(target: Target, piece: str, example: Mapping[str, Any], backward: bool =
     layout = target.convention(piece, "layout")
     x = np.array(_nhwc(example["x"], layout), dtype=np.float64)
     hwio = piece == "conv2d" and target.convention(piece, "weight_layout") == "HWIO"
-    if piece == "conv2d":
-        W = example["W"].transpose(2, 3, 1, 0) if hwio else example["W"]
-        args: tuple[Any, ...] = (np.array(W), np.array(example["b"]), example["stride"],
-                                 example["padding"])
-    elif piece in POOLS:
-        args = (example["k"], example["stride"])
-    else:
-        args = ()
-    made = calls.build(target, piece, *args)
+    made = build(target, piece, example)
     y = np.asarray(made.forward(x))
     expected = np.shape(example["grad"]) if piece == "flatten" else _nhwc(example["grad"],
                                                                            layout).shape
@@ -120,11 +125,12 @@ def _shape_hint(piece: str, example: Mapping[str, Any], shape: tuple[int, ...], 
     """Which mistake gives ``shape``: windows at stride 1, or the padding left out."""
     if piece == "flatten":
         return ""
-    k = example["W"].shape[-1] if piece == "conv2d" else example["k"]
+    ks = example["W"].shape[2:] if piece == "conv2d" else (example["k"],) * 2
     s, p = example["stride"], example.get("padding", 0)
     for words, stride, padding in (("windows moving at stride 1", 1, p),
                                    ("the padding left out", s, 0)):
-        sizes = [out_size(n, k, stride, padding) for n in example["x"].shape[2:]]
+        sizes = [out_size(n, k, stride, padding)
+                 for n, k in zip(example["x"].shape[2:], ks, strict=True)]
         wrong = _nhwc(np.empty((*example["grad"].shape[:2], *sizes)), layout).shape
         if (stride, padding) != (s, p) and shape == wrong:
             return f" (the shape of {words})"
@@ -141,55 +147,56 @@ def _settings(piece: str, example: Example, k: int, stride: int, padding: int) -
 
 
 def _example(piece: str, rng: np.random.Generator, n: int, c: int, o: int, hw: tuple[int, int],
-             k: int, stride: int, padding: int) -> Example:
+             ks: tuple[int, int], stride: int, padding: int) -> Example:
     x = rng.permutation(n * c * hw[0] * hw[1]).reshape(n, c, *hw)
     example: Example = {"x": (x - x.size / 2) / x.size * 4}
     if piece == "conv2d":
-        example.update(W=rng.uniform(-1, 1, (o, c, k, k)), b=rng.uniform(-1, 1, o))
-    _settings(piece, example, k, stride, padding)
-    oh, ow = (out_size(size, k, stride, padding) for size in hw)
+        example.update(W=rng.uniform(-1, 1, (o, c, *ks)), b=rng.uniform(-1, 1, o))
+    _settings(piece, example, ks[0], stride, padding)
+    oh, ow = (out_size(size, k, stride, padding) for size, k in zip(hw, ks, strict=True))
     channels = o if piece == "conv2d" else c
     shape = (n, c * hw[0] * hw[1]) if piece == "flatten" else (n, channels, oh, ow)
     example["grad"] = rng.standard_normal(shape)
     return example
 
 
-def examples(piece: str, uneven: bool = False) -> list[Example]:
-    """Fixed examples (module contract): batch 3, 2 channels in, 4 out, non-square sizes."""
+def examples(piece: str, uneven: bool = False, wide: bool = False) -> list[Example]:
+    """Fixed examples (module contract): batch 3, 2 channels in, 4 out, non-square sizes
+    (``wide``: a conv kernel one column narrower than it is high)."""
     out = []
-    k = KERNEL[piece]
+    ks = (KERNEL[piece], KERNEL[piece] - wide)
     for i, (stride, padding) in enumerate(SETTINGS[piece]):
         if uneven and stride == 1:
             continue
         rng = np.random.default_rng([inputs.SEED, 400 + i])
         # k - 2p + 2s and k - 2p + 3s are divided evenly at stride s; one more is not
-        hw = (k - 2 * padding + 2 * stride, k - 2 * padding + 3 * stride)
-        if uneven:
-            hw = (hw[0] + 1, hw[1] + 1)
-        out.append(_example(piece, rng, inputs.BATCH, 2, 4, hw, k, stride, padding))
+        hw = (ks[0] - 2 * padding + 2 * stride + uneven, ks[1] - 2 * padding + 3 * stride + uneven)
+        out.append(_example(piece, rng, inputs.BATCH, 2, 4, hw, ks, stride, padding))
     return out
 
 
 @st.composite
-def _small(draw, piece: str, uneven: bool) -> Example:
+def _small(draw, piece: str, uneven: bool, wide: bool) -> Example:
     n, c, o = (draw(st.integers(1, 2)) for _ in range(3))
     k = draw(st.integers(1, 3)) if piece != "flatten" else 1
+    ks = (k, draw(st.integers(1, 3).filter(lambda w: w != k))) if wide else (k, k)
     stride = draw(st.integers(2 if uneven else 1, 2)) if piece != "flatten" else 1
-    padding = draw(st.integers(0, min(1, k // 2))) if piece == "conv2d" else 0
-    base = k - 2 * padding if k > 2 * padding else k - 2 * padding + stride
-    hw = tuple(base + stride * draw(st.integers(0, 2)) + uneven for _ in range(2))
+    padding = draw(st.integers(0, min(1, min(ks) // 2))) if piece == "conv2d" else 0
+    bases = [kk - 2 * padding + (stride if kk <= 2 * padding else 0) for kk in ks]
+    hw = tuple(base + stride * draw(st.integers(0, 2)) + uneven for base in bases)
     size = n * c * hw[0] * hw[1]
     perm = np.array(draw(st.permutations(range(size))), dtype=np.float64)
     example: Example = {"x": ((perm - size / 2) / size * 4).reshape(n, c, *hw)}
     if piece == "conv2d":
-        example.update(W=draw(values((o, c, k, k), 1.0)), b=draw(values((o,), 1.0)))
+        example.update(W=draw(values((o, c, *ks), 1.0)), b=draw(values((o,), 1.0)))
     _settings(piece, example, k, stride, padding)
-    oh, ow = (out_size(s, k, stride, padding) for s in hw)
+    oh, ow = (out_size(s, kk, stride, padding) for s, kk in zip(hw, ks, strict=True))
     shape = (n, size // n) if piece == "flatten" else (n, o if piece == "conv2d" else c, oh, ow)
     example["grad"] = draw(values(shape, 2.0))
     return example
 
 
-def strategy(piece: str, uneven: bool = False) -> st.SearchStrategy[Example]:
+def strategy(piece: str, uneven: bool = False, wide: bool = False
+             ) -> st.SearchStrategy[Example]:
     """Small examples shaped as :func:`examples`'s."""
-    return _small(piece, uneven)
+    return _small(piece, uneven, wide)

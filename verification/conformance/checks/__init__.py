@@ -93,6 +93,7 @@ CHECKS: list[Check] = [
     Check("forward", _alone(SPATIAL), spatial.forward),
     Check("backward vs torch", _alone(SPATIAL), spatial.backward),
     Check("uneven shapes", _alone(SPATIAL[:3]), spatial.uneven),
+    Check("non-square kernel", _alone(("conv2d",)), spatial.non_square),
     Check("ties", _alone(("maxpool2d",)), ties.ties),
     # dropout
     Check("drop rate and scale", _alone(("dropout",)), dropout.rate_and_scale),

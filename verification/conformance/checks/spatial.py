@@ -8,7 +8,8 @@ library's declared layouts at its boundary). :func:`forward` compares ``y``, :fu
 ``torch.flatten``, at stride 1 and 2 and (conv) padding 0 and 1, on sizes the windows divide
 evenly. :func:`uneven` takes sizes they do not: the row passes when the output and gradients are
 PyTorch's (the last rows and columns left out) or when the library rejects the shape with a
-ValueError-family exception; any other exception, or a wrong output, fails it. A forward output
+ValueError-family exception; any other exception, or a wrong output, fails it.
+:func:`non_square` does the same with a conv kernel of two sizes (``kh != kw``). A forward output
 of the wrong shape is an ``error`` row naming both shapes.
 
 Diagnoses compare with suspected mistakes computed by torch: a conv that flips the kernel
@@ -34,7 +35,7 @@ from verification.conformance.numeric import result_dtype as dtype_of
 from verification.conformance.result import Result
 from verification.conformance.target import Target
 
-__all__ = ["backward", "forward", "suspects", "uneven"]
+__all__ = ["backward", "forward", "non_square", "suspects", "uneven"]
 
 
 def _stride_one(piece: str, example: Example, shape: tuple[int, ...]) -> Any:
@@ -129,19 +130,44 @@ def backward(target: Target, piece: str) -> Result:
 
 def uneven(target: Target, piece: str) -> Result:
     """Sizes the windows do not divide: PyTorch's output and gradients, or a ValueError."""
+    return _or_refused(target, piece, "uneven shapes", "which leaves out the rows and columns no "
+                       "window reaches", uneven=True)
+
+
+def non_square(target: Target, piece: str) -> Result:
+    """A kernel wider or narrower than it is high: PyTorch's output and gradients, or a
+    ValueError when the layer is built (a library may take square kernels only, if it says so;
+    a ValueError later, from a forward that assumed a square, is no such refusal)."""
+    return _or_refused(target, piece, "non-square kernel", "for a kernel of two sizes",
+                       wide=True)
+
+
+def _or_refused(target: Target, piece: str, check: str, wrong_shape: str, **shape: bool
+                ) -> Result:
+    """The backward check on :func:`spatial.examples` of ``shape``; a ValueError passes (for
+    a kernel, only from building the layer), an output of the wrong shape is named with
+    ``wrong_shape``."""
     both = _backward_trial(target, piece)
+    kernel = shape.get("wide", False)
 
     def trial(example: Example) -> Finding:
+        if kernel:
+            try:
+                spatial.build(target, piece, example)
+            except ValueError:  # the kernel refused as the layer is built
+                return Finding(0.0, 0.0)
         try:
             return both(example)
-        except ValueError:  # a clear refusal of a shape the library does not take
-            return Finding(0.0, 0.0)
+        except ValueError:
+            if kernel:
+                return Finding(np.inf, 0.0, "raises ValueError after building the layer with "
+                               "this kernel: one it does not take should be refused there")
+            return Finding(0.0, 0.0)  # a clear refusal of a shape the library does not take
         except CheckError:  # the forward's shape (the counterexample shows the sizes)
-            return Finding(np.inf, 0.0, "the output's shape is not PyTorch's, which leaves out "
-                           "the rows and columns no window reaches")
+            return Finding(np.inf, 0.0, f"the output's shape is not PyTorch's, {wrong_shape}")
         except Exception as exc:
             return Finding(np.inf, 0.0, f"raises {type(exc).__name__} (a shape it rejects "
                            "should raise a ValueError)")
 
-    return judge(piece, "uneven shapes", trial, spatial.examples(piece, uneven=True),
-                 spatial.strategy(piece, uneven=True))
+    return judge(piece, check, trial, spatial.examples(piece, **shape),
+                 spatial.strategy(piece, **shape))
