@@ -2,9 +2,9 @@
 
 Small reference pieces in the protocol's interface, under either declared layout (``NCHW`` or
 ``NHWC``) and weight layout (``OIHW`` or ``HWIO``): the correct twins the planted bugs of
-``test_conformance_spatial.py`` are written against. They compute NCHW inside, through a strided
-window view and one ``einsum``; ``padded_dx`` and ``windows`` are the steps a planted bug
-replaces.
+``test_conformance_spatial.py`` and ``test_conformance_shapes.py`` are written against (a conv
+kernel may have two sizes). They compute NCHW inside, through a strided window view and one
+``einsum``; ``padded_dx`` and ``windows`` are the steps a planted bug replaces.
 """
 
 from __future__ import annotations
@@ -12,7 +12,16 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["AvgPool2d", "Conv2d", "Flatten", "MaxPool2d"]
+__all__ = ["HEAD", "AvgPool2d", "Conv2d", "Flatten", "MaxPool2d"]
+
+#: The start of a test adapter of these pieces (a planted library replaces one of them after it).
+HEAD = '''
+import numpy as np
+import nplearn
+from verification.spatial_support import AvgPool2d, Conv2d, Flatten, MaxPool2d
+
+conv2d, maxpool2d, avgpool2d, flatten = Conv2d, MaxPool2d, AvgPool2d, Flatten
+'''
 
 
 class _Spatial:

@@ -1,0 +1,105 @@
+"""The spatial pieces on shapes: an output of the wrong shape, a backward that raises, sizes the
+windows do not divide, a kernel of two sizes.
+
+Each planted library is :mod:`verification.spatial_support`'s correct pieces with one replaced.
+A shape a library does not take may be refused with a ValueError-family error (a kernel: as the
+layer is built); any other failure is ``wrong`` or ``error`` with words that say which.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from verification.conformance_support import load_text, run
+from verification.spatial_support import HEAD
+
+
+def test_wrong_shape_is_an_error_and_the_card_completes(tmp_path) -> None:
+    """A conv returning the wrong shape reads error with both shapes; other rows still run."""
+    body = HEAD + '''
+class conv2d(Conv2d):
+    def forward(self, x):
+        return super().forward(x)[:, :, 1:]
+'''
+    target = load_text(tmp_path, "shape", body)
+    result = run(target, "conv2d-forward")
+    assert result.verdict == "error", result
+    assert result.detail.startswith("forward returned shape (3, 4, 2, 4) for input"), result
+    assert run(target, "maxpool2d-forward").verdict == "pass"
+
+
+def test_a_broken_backward_fails_only_the_backward_rows(tmp_path) -> None:
+    """A pool whose backward raises: its forward row still passes (forward rows never call
+    backward); the backward row is the error, with where it was raised."""
+    body = HEAD + '''
+class maxpool2d(MaxPool2d):
+    def backward(self, grad):
+        raise TypeError("cannot unpack non-iterable NoneType object")
+'''
+    target = load_text(tmp_path, "broken", body)
+    assert run(target, "maxpool2d-forward").verdict == "pass"
+    result = run(target, "maxpool2d-backward-vs-torch")
+    assert result.verdict_text().startswith("error: TypeError"), result
+
+
+def test_a_wrong_shape_is_named_when_a_mistake_gives_it(tmp_path) -> None:
+    """A pool whose windows move at stride 1, output size included: the error says so."""
+    body = HEAD + '''
+class avgpool2d(AvgPool2d):
+    def __init__(self, k, stride):
+        super().__init__(k, 1)
+'''
+    result = run(load_text(tmp_path, "shape", body), "avgpool2d-forward")
+    assert result.verdict == "error", result
+    assert result.detail.endswith("(the shape of windows moving at stride 1)"), result
+
+
+@pytest.mark.parametrize("error, verdict", [("ValueError", "pass"), ("IndexError", "wrong")])
+def test_a_rejected_uneven_shape_needs_a_clear_error(tmp_path, error: str, verdict: str) -> None:
+    """A library may refuse sizes its windows do not divide, with a ValueError-family error."""
+    body = HEAD + f'''
+class conv2d(Conv2d):
+    def forward(self, x):
+        if (x.shape[2] + 2 * self.padding - self.k) % self.stride:
+            raise {error}("the windows do not divide the input")
+        return super().forward(x)
+'''
+    result = run(load_text(tmp_path, "uneven", body), "conv2d-uneven-shapes")
+    assert result.verdict == verdict, result
+    if verdict == "wrong":
+        assert "raises IndexError" in result.diagnosis, result
+
+
+SQUARE_ONLY = {
+    "refused when built": ("""
+class conv2d(Conv2d):
+    def __init__(self, W, b, stride, padding):
+        if W.shape[2] != W.shape[3]:
+            raise ValueError("square kernels only")
+        super().__init__(W, b, stride, padding)
+""", "pass", None),
+    "a square assumed": ("""
+class conv2d(Conv2d):
+    def __init__(self, W, b, stride, padding):
+        super().__init__(W, b, stride, padding)
+        self.kw = self.k
+""", "wrong", "raises ValueError after building the layer with this kernel"),
+    "an assert on the wrong side": ("""
+class conv2d(Conv2d):
+    def forward(self, x):
+        assert (x.shape[3] + 2 * self.padding - self.k) % self.stride == 0
+        return super().forward(x)
+""", "wrong", "raises AssertionError (a shape it rejects should raise a ValueError)"),
+}
+
+
+@pytest.mark.parametrize("case", list(SQUARE_ONLY))
+def test_a_square_only_conv_must_say_so_when_built(tmp_path, case: str) -> None:
+    """A conv may take square kernels only, refusing others with a ValueError as it is built;
+    a numpy error from a forward that assumed a square, or an assert, is wrong."""
+    body, verdict, words = SQUARE_ONLY[case]
+    result = run(load_text(tmp_path, "square", HEAD + body), "conv2d-non-square-kernel")
+    assert result.verdict == verdict, result
+    if words:
+        assert words in (result.diagnosis or ""), result
+        assert result.counterexample, result
