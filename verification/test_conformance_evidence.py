@@ -9,10 +9,11 @@ pattern across the examples, never one example's ratio.
 from __future__ import annotations
 
 import pytest
+from hypothesis import strategies as st
 
 from verification import card
 from verification.conformance import parametrize_with_checks
-from verification.conformance.judge import pattern
+from verification.conformance.judge import Finding, judge, pattern
 from verification.conformance_support import ROWS, load_text, run
 
 HEAD = '''
@@ -114,3 +115,16 @@ def test_an_error_row_shows_where_it_was_raised(tmp_path) -> None:
     mark = parametrize_with_checks(target.path, rows=[ROWS["relu-forward"]])
     with pytest.raises(AssertionError, match=f"NameError.*raised at raising.py:{line}"):
         mark.args[1][0]()
+
+
+def test_the_row_error_covers_its_counterexample() -> None:
+    """A shrunk counterexample that fails worse than the fixed examples (say, through an
+    underflow the fixed ones do not reach) raises the row's worst error to its own."""
+
+    def trial(example: dict) -> Finding:
+        return Finding(1e-7 if example["n"] > 5 else 1.0, 1e-8)
+
+    result = judge("piece", "check", trial, [{"n": 9}], st.fixed_dictionaries(
+        {"n": st.integers(0, 9)}))
+    assert result.counterexample == "n=0", result
+    assert result.worst_error == 1.0, result

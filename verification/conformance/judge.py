@@ -10,13 +10,15 @@ otherwise), the diagnosis only if it is a pattern across the failing examples (:
 the same words on each, a fitted number found on two at least), and a minimal
 counterexample: hypothesis ``find`` over the check's strategy of small examples, derandomized,
 stopped after :data:`SHRINK_SECONDS` with the smallest failing example found so far (the fixed
-example if none). An example on which the library raises does not count as failing while
-shrinking; a library whose result on an example changes from call to call (its own unseeded
-random draws) keeps the smallest failing example found.
+example if none). The row's worst error covers the counterexample too. An example on which the
+library raises does not count as failing while shrinking; a library whose result on an example
+changes from call to call (its own unseeded random draws) keeps the smallest failing example
+found.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -119,6 +121,9 @@ def judge(
         return Result(piece, check, PASS, worst)
     example = max(failing, key=lambda fe: _size(fe[0].error))[1]
     small = shrink(strategy, lambda ex: trial(ex).failed) if strategy is not None else None
+    if small is not None:  # the row's number is never below its counterexample's error
+        with contextlib.suppress(Exception):  # as in shrinking, a raising rerun counts for nothing
+            worst = max(worst, _size(trial(small).error))
     return Result(piece, check, verdict, worst, pattern([f.diagnosis for f, _ in failing]),
                   show(small or example))
 
