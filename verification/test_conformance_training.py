@@ -123,7 +123,7 @@ def test_sgd_terms_are_fitted_separately(tmp_path, grad: str, l2: int, words: st
 
 
 WEIGHTS_ONLY_SGD = '''
-CONVENTIONS = {{"sgd": {{"l2_rule": "weight_decay"{on}}}}}
+CONVENTIONS = {{"sgd": {{"l2_rule": "{rule}"{on}}}}}
 
 
 class sgd:
@@ -140,19 +140,27 @@ class sgd:
 '''
 
 
-@pytest.mark.parametrize("on, decayed, words", [
-    (', "l2_on": "weights"', ("W",), None),
-    ("", ("W",), "the L2 term is not applied to the biases, but l2_on 'all' (biases included) is "
-     "declared"),
-    (', "l2_on": "weights"', ("W", "b"), "the L2 term is applied to the biases too, but l2_on "
-     "'weights' (weights only) is declared"),
-    ("", ("W", "b"), None),
-], ids=["weights-declared", "weights-undeclared", "all-declared-weights", "all-undeclared"])
-def test_sgd_l2_on_the_weights_only(tmp_path, on: str, decayed: tuple, words: str | None) -> None:
+BIASES_TOO = ("the L2 term is applied to the biases too, but l2_on 'weights' (weights only) is "
+              "declared")
+
+
+@pytest.mark.parametrize("rule, on, decayed, words", [
+    ("weight_decay", ', "l2_on": "weights"', ("W",), None),
+    ("weight_decay", "", ("W",), "the L2 term is not applied to the biases, but l2_on 'all' "
+     "(biases included) is declared"),
+    ("weight_decay", ', "l2_on": "weights"', ("W", "b"), BIASES_TOO),
+    ("weight_decay", "", ("W", "b"), None),
+    ("post", ', "l2_on": "weights"', ("W", "b"), "follows weight decay w - lr*(grad + l2*w), "
+     f"not the declared post rule; {BIASES_TOO}"),
+], ids=["weights-declared", "weights-undeclared", "all-declared-weights", "all-undeclared",
+        "both-declarations-off"])
+def test_sgd_l2_on_the_weights_only(tmp_path, rule: str, on: str, decayed: tuple,
+                                    words: str | None) -> None:
     """A library that decays the weights only passes when it declares ``l2_on: weights`` and
     reads wrong, pointed to the convention, when it does not; one that decays the biases too
-    while declaring weights only is wrong, and passes under the default ``all``."""
-    body = WEIGHTS_ONLY_SGD.format(on=on, decayed=decayed)
+    while declaring weights only is wrong, and passes under the default ``all``; with the rule
+    declared wrong as well, both are named."""
+    body = WEIGHTS_ONLY_SGD.format(rule=rule, on=on, decayed=decayed)
     result = run(load_text(tmp_path, "sgd", NPLEARN + body), "sgd-L2-rule")
     assert result.verdict == ("pass" if words is None else "wrong"), result
     assert result.diagnosis == words, result

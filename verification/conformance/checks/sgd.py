@@ -119,7 +119,11 @@ def _step_trial(target: Target, rule: str, on: str):
             (f"follows {words}, not the declared {rule} rule",
              _flat(_update(name, biases, before, grads, lr, l2)))
             for name, (words, _) in RULES.items() if name != rule
-        ] + [(opposite, _flat(_update(rule, not biases, before, grads, lr, l2)))]
+        ] + [(opposite, _flat(_update(rule, not biases, before, grads, lr, l2)))] + [
+            (f"follows {words}, not the declared {rule} rule; {opposite}",
+             _flat(_update(name, not biases, before, grads, lr, l2)))
+            for name, (words, _) in RULES.items() if name not in (rule, "none")
+        ]
         words = (diagnosis.formula(_flat(taken), others, tol)
                  or _terms(target, rule, on, example, tol)
                  or diagnosis.per_tensor({
