@@ -36,7 +36,7 @@ from verification.conformance.target import Target
 from verification.registry import values
 
 __all__ = ["EPS", "MOMENTUM", "backward_differences", "backward_of", "backward_torch", "examples",
-           "forward", "layer", "measure", "reference", "strategy", "suspects"]
+           "forward", "layer", "measure", "reference", "strategy", "suspects", "training_dx"]
 
 # Neither is a library's default, so that one ignoring the argument shows; MOMENTUM is the batch's
 # weight in a running statistic.
@@ -116,6 +116,12 @@ def reference(example: Example, training: bool = True, stats: tuple | None = Non
     return {"y": y.detach().numpy(), **{f"d{k}": v.grad.numpy() for k, v in leaf.items()}}
 
 
+def training_dx(grad: np.ndarray, gamma: np.ndarray, xhat: np.ndarray, inv: np.ndarray
+                ) -> np.ndarray:
+    """The training backward's ``dx`` from ``x_hat`` and ``inv = 1 / sqrt(var + eps)``."""
+    return gamma * inv * (grad - grad.mean(axis=0) - xhat * (grad * xhat).mean(axis=0))
+
+
 def suspects(example: Example) -> dict[str, list[tuple[str, np.ndarray]]]:
     """Suspected mistakes per tensor (``"y"``, ``"dx"``): their words and values."""
     x, gamma, beta, g = example["x"], example["gamma"], example["beta"], example["grad"]
@@ -126,10 +132,6 @@ def suspects(example: Example) -> dict[str, list[tuple[str, np.ndarray]]]:
 
     inv = 1 / np.sqrt(var + EPS)
     xhat = centred * inv
-
-    def full_dx(inv: np.ndarray) -> np.ndarray:  # the whole backward, at another eps's inv
-        xhat = centred * inv
-        return gamma * inv * (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0))
 
     ignored = [(f"eps ignored: computed with eps={e:g} whatever is passed", 1 / np.sqrt(var + e))
                for e in OTHER_EPS]
@@ -147,7 +149,8 @@ def suspects(example: Example) -> dict[str, list[tuple[str, np.ndarray]]]:
                ("the variance term left out", gamma * inv * (g - g.mean(axis=0))),
                ("the mean term left out",
                 gamma * inv * (g - xhat * (g * xhat).mean(axis=0))),
-               *[(words, full_dx(other)) for words, other in ignored]],
+               *[(words, training_dx(g, gamma, centred * other, other))
+                 for words, other in ignored]],
     }
 
 

@@ -44,6 +44,7 @@ from verification.conformance.checks.batchnorm import (
     reference,
     run,
     strategy,
+    training_dx,
 )
 from verification.conformance.judge import Example, Finding, judge, show
 from verification.conformance.numeric import error, oracle_tol
@@ -190,9 +191,9 @@ def _eval_backward_words(example: Example, stats: tuple, y: np.ndarray, found: d
             return ("right for the running statistics the eval forward uses, which are wrong "
                     "(see the running statistics and eval mode rows)")
     words = "eval backward uses the batch statistics' formula (training backward)"
-    inv, g = 1 / np.sqrt(stats[1] + EPS), example["grad"] * example["gamma"]
-    xhat = (example["x"] - stats[0]) * inv  # the running statistics' x_hat
-    in_training = inv * (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0))
+    inv = 1 / np.sqrt(stats[1] + EPS)
+    in_training = training_dx(example["grad"], example["gamma"], (example["x"] - stats[0]) * inv,
+                              inv)  # the training formula on the running statistics' x_hat
     batch = reference(example, training=True)
     formulas = {"dx": [(words, in_training), (words, batch["dx"])],
                 "dgamma": [(words, batch["dgamma"])]}
