@@ -1,11 +1,12 @@
 """``--bisect GOOD BAD``: the first first-parent commit whose nplearn is slower.
 
-:func:`pair` is one :func:`.ab.compare` of two commits (``slower``/``same``/``inconclusive``/
-``error``, the worst configuration's interval). :func:`search` confirms BAD slower than GOOD (else
-says so, 0; undecided, 3), then times each ``git rev-list --bisect-all --first-parent`` midpoint
-against the last good commit, skipping an undecided or broken one (``git bisect skip``). The last
-candidate is named only when slower than its parent with an interval reaching the range's and at
-least half its log ratio, else it is *creep*; skips leaving several candidates name the range.
+:func:`pair` is one :func:`.ab.compare` of two commits (``slower``, ``same``, ``faster`` when every
+configuration is, ``inconclusive`` or ``error``; the worst configuration's interval). :func:`search`
+confirms BAD slower than GOOD (else says so, 0; undecided, 3), then times each ``git rev-list
+--bisect-all --first-parent`` midpoint against the last good commit, skipping an undecided or broken
+one (``git bisect skip``). The last candidate is named only when slower than its parent with an
+interval reaching the range's and at least half its log ratio, else it is *creep*; skips leaving
+several candidates name the range.
 :func:`bisect` saves the state after each step (``--resume``); its worktrees go on exit or SIGTERM.
 """
 
@@ -29,6 +30,7 @@ from benchmarks.timing.sequential import BAD_INPUT, INCONCLUSIVE, OK, BenchError
 from nplearn.atomic import atomic_write_text
 
 Step = dict[str, Any]
+NOT_SLOWER = ("same", "faster")  #: :func:`pair`'s verdicts that make a commit good.
 CONFIGS = {c.id: c for c in configs(MODES["full"]["batches"])}  #: By id: ``relu-float32-b100``.
 
 
@@ -47,7 +49,10 @@ def pair(trees: Callable[[str], Path], commit: str, against: str, cfgs: Sequence
         results = ab.compare(trees(against), trees(commit), cfgs, tolerance=tolerance,
                              budget=budget, labels=(against[:10], commit[:10]))  # fmt: skip
         worst = max(results, key=lambda c: c.estimate.ratio)
-        e, word = worst.estimate, {"REGRESSION": "slower", "no regression": "same"}
+        # "faster" only when every configuration is: a history candidate whose ratio moved
+        # because the floor got faster must not read "same" beside an interval below 1.
+        fast = "faster" if all(c.verdict == "faster" for c in results) else "same"
+        e, word = worst.estimate, {"REGRESSION": "slower", "no regression": fast}
         out |= {"verdict": word.get(ab.overall(results), "inconclusive"), "ratio": e.ratio,
                 "low": e.low, "high": e.high, "config": worst.config.id,
                 "slower": [c.config.id for c in results if c.verdict == "slower"]}  # fmt: skip
@@ -77,7 +82,7 @@ def search(good: str, bad: str, measure: Callable[[str, str, Sequence[Config]], 
 
     first, skipped = step(bad, good, cfgs), set[str]()
     say(f"endpoints: {text(first)}")
-    if first["verdict"] == "same":
+    if first["verdict"] in NOT_SLOWER:
         say(f"BISECT: BAD {bad[:10]} is not slower than GOOD {good[:10]}")
         return OK
     if first["verdict"] != "slower":
@@ -94,7 +99,7 @@ def search(good: str, bad: str, measure: Callable[[str, str, Sequence[Config]], 
         s = step(mid, good, cfgs)
         if s["verdict"] == "slower":
             bad = mid
-        elif s["verdict"] == "same":
+        elif s["verdict"] in NOT_SLOWER:
             good = mid
         else:
             skipped.add(mid)

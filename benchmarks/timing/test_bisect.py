@@ -14,7 +14,7 @@ import pytest
 
 from benchmarks.timing import __main__ as cli
 from benchmarks.timing import ab, bisect, history
-from benchmarks.timing.sequential import BenchError
+from benchmarks.timing.sequential import BenchError, Estimate
 
 
 @pytest.fixture
@@ -35,7 +35,8 @@ def run(commits: list[str], factor: dict[int, float], broken: Any) -> str:
 
     def measure(commit: str, against: str, configs: Any) -> dict[str, Any]:
         r = speed[commit] / speed[against]
-        word = "slower" if r > 1.015 else "same" if r < 1.01 else "inconclusive"
+        word = ("slower" if r > 1.015 else "faster" if r < 0.985 else "same" if r < 1.01
+                else "inconclusive")  # fmt: skip
         return {"commit": commit, "against": against, "seconds": 1.0, "config": "c"} | (
             {"verdict": "error", "why": "broken"} if commits.index(commit) in broken else
             {"verdict": word, "slower": [], "ratio": r, "low": r * 0.995, "high": r * 1.005})
@@ -51,13 +52,32 @@ def run(commits: list[str], factor: dict[int, float], broken: Any) -> str:
     [({7: 1.05}, (), "BISECT: first slower commit {7}"),
      ({7: 1.05, 5: 1.012}, (6,), "one of 3 (skipped or undecided): {5} {6} {7}"),
      ({3: 1.02, 5: 1.02, 7: 1.02, 9: 1.02}, (), "BISECT: CREEP"),
+     ({4: 0.95, 7: 1.12}, (), "BISECT: first slower commit {7}"),
      ({}, (), "BISECT: BAD {12} is not slower")],
 )  # fmt: skip
 def test_bisect(commits: list[str], factor: dict[int, float], broken: Any, expect: str) -> None:
-    """A culprit; a skip and an undecided step leave a range; creep and identical code name none."""
+    """A culprit (also after a faster commit, whose midpoints read faster, i.e. good); a skip and
+    an undecided step leave a range; creep and identical code name none."""
     last = run(commits, factor, broken)
     assert expect.format(*(c[:10] for c in commits)) in last
-    assert ("BISECT: first slower commit" in last) == (factor == {7: 1.05} and not broken)
+    culprit = 7 in factor and 3 not in factor and not broken
+    assert ("BISECT: first slower commit" in last) == culprit
+
+
+@pytest.mark.parametrize(("verdicts", "word"), [
+    (["faster", "faster"], "faster"), (["faster", "same"], "same"), (["same", "same"], "same"),
+    (["faster", "slower"], "slower"), (["faster", "inconclusive"], "inconclusive")])  # fmt: skip
+def test_pair_says_faster_only_when_every_configuration_is(
+    verdicts: list[str], word: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pair's word is the A/B's overall one; ``faster`` needs every configuration faster."""
+    ratios = {"faster": 0.9, "same": 1.0, "slower": 1.1, "inconclusive": 1.02}
+    ids = ["relu-float32-b16", "relu-float32-b100"]
+    results = [ab.Comparison(bisect.CONFIGS[k], Estimate(ratios[v], ratios[v] - 0.01,
+               ratios[v] + 0.01, 6, 0.01, 1.0), v, 1.0, 1.0, 0.03)
+               for k, v in zip(ids, verdicts, strict=True)]  # fmt: skip
+    monkeypatch.setattr(ab, "compare", lambda *a, **k: results)
+    assert bisect.pair(lambda c: Path(c), "b" * 40, "a" * 40, [], 0.03, 1.0)["verdict"] == word
 
 
 OPTIONS = [["--budget", "0"], ["--budget", "-5"], ["--budget", "soon"], ["--tolerance", "0"],
