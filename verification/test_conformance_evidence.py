@@ -1,4 +1,5 @@
-"""A card's evidence: no false alarm from a deliberate clip, no invented diagnosis.
+"""A card's evidence: no false alarm from a deliberate clip or from a gradient that is 0 in exact
+arithmetic, no invented diagnosis, the example an error row raised on.
 
 A probability cross-entropy that clips p into [1e-7, 1 - 1e-7] is stable (its ~1e-7 cost is
 said in the detail) while real instabilities stay ``unstable``: a softmax shifted by max|z|
@@ -8,12 +9,15 @@ pattern across the examples, never one example's ratio.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import strategies as st
 
 from verification import card
 from verification.conformance import parametrize_with_checks
+from verification.conformance.checks import batchnorm
 from verification.conformance.judge import Finding, judge, pattern
+from verification.conformance.numeric import error, errors
 from verification.conformance_support import ROWS, load_text, run
 
 HEAD = '''
@@ -115,6 +119,43 @@ def test_an_error_row_shows_where_it_was_raised(tmp_path) -> None:
     mark = parametrize_with_checks(target.path, rows=[ROWS["relu-forward"]])
     with pytest.raises(AssertionError, match=f"NameError.*raised at raising.py:{line}"):
         mark.args[1][0]()
+
+
+def test_an_error_row_shows_the_example_it_was_raised_on(tmp_path) -> None:
+    """The fixed example that raised is the row's counterexample, in the card and in pytest."""
+    target = load_text(tmp_path, "raising", RAISING)
+    result = run(target, "relu-forward")
+    assert result.counterexample and result.counterexample.startswith("x=[["), result
+    assert f"| {result.counterexample} |" in card.render(target, [result], None)
+    mark = parametrize_with_checks(target.path, rows=[ROWS["relu-forward"]])
+    with pytest.raises(AssertionError, match=r"raising.py:\d+\) on x="):
+        mark.args[1][0]()
+
+
+def test_a_counterexample_of_zero_reference_leaves_the_row_error_finite() -> None:
+    """A counterexample whose reference is all zeros (a one-class softmax's gradient) has an
+    infinite relative error, which is no size: the fixed examples' error stands."""
+
+    def trial(example: dict) -> Finding:
+        return Finding(14.1 if example["n"] > 1 else np.inf, 1e-8)
+
+    result = judge("piece", "check", trial, [{"n": 9}], st.fixed_dictionaries(
+        {"n": st.integers(1, 9)}))
+    assert result.counterexample == "n=1", result
+    assert result.worst_error == 14.1, result
+
+
+def test_a_gradient_zero_in_exact_arithmetic_is_no_false_alarm() -> None:
+    """dgamma under a constant upstream gradient is 0 exactly; PyTorch's rounding of it (1e-17)
+    against a library's exact 0 reads as error 1 on its own scale. Judged with dbeta (1.9) it is
+    no failure, while a dgamma wrong by 1e-3 still is."""
+    example = {"x": np.array([[2.1344], [0.0]]), "gamma": np.array([0.0]),
+               "beta": np.array([0.0]), "grad": np.full((2, 1), 0.9375)}
+    ref = batchnorm.reference(example)
+    found = {"dx": np.zeros((2, 1)), "dgamma": np.zeros(1), "dbeta": np.array([1.875])}
+    assert error(found["dgamma"], ref["dgamma"]) == 1.0  # the false alarm, on its own scale
+    assert max(errors(found, ref).values()) < 1e-12
+    assert errors({**found, "dgamma": np.array([1e-3])}, ref)["dgamma"] > 1e-4
 
 
 def test_the_row_error_covers_its_counterexample() -> None:

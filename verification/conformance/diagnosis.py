@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from verification.conformance.numeric import error
+from verification.conformance.numeric import error, errors
 
 __all__ = ["factor_words", "factors", "fitted", "formula", "match_tol", "offset", "per_tensor",
            "scale", "tensors"]
@@ -131,9 +131,9 @@ def tensors(
 ) -> str | None:
     """:func:`per_tensor` of each tensor of ``found`` against ``ref``: the first suspected
     formula it matches, else the factor :func:`scale` names; None if no failure is named."""
-    findings = {}
+    findings, judged = {}, errors(found, ref)
     for name, value in found.items():
-        failed = not error(value, ref[name]) <= tol
+        failed = not judged[name] <= tol
         words = None
         if failed:
             words = formula(value, formulas.get(name, []), tol) or scale(

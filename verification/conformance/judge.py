@@ -10,10 +10,12 @@ otherwise), the diagnosis only if it is a pattern across the failing examples (:
 the same words on each, a fitted number found on two at least), and a minimal
 counterexample: hypothesis ``find`` over the check's strategy of small examples, derandomized,
 stopped after :data:`SHRINK_SECONDS` with the smallest failing example found so far (the fixed
-example if none). The row's worst error covers the counterexample too. An example on which the
-library raises does not count as failing while shrinking; a library whose result on an example
-changes from call to call (its own unseeded random draws) keeps the smallest failing example
-found.
+example if none). The row's worst error covers the counterexample too, where that error is
+finite (a reference of zeros, such as a one-class softmax's gradient, makes any difference an
+infinite relative error, which is no size). A fixed example on which the library raises ends the
+row as an ``error`` that shows the example (``exc.example``); one that raises while shrinking
+does not count as failing; a library whose result on an example changes from call to call (its
+own unseeded random draws) keeps the smallest failing example found.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def judge(
     verdict: str = WRONG,
 ) -> Result:
     """The row of ``check`` on ``piece`` from ``trial`` on ``examples`` (module contract)."""
-    findings = [(trial(example), example) for example in examples]
+    findings = [(_attributed(trial, example), example) for example in examples]
     worst = max(_size(f.error) for f, _ in findings)
     failing = [(f, ex) for f, ex in findings if f.failed]
     if not failing:
@@ -123,9 +125,21 @@ def judge(
     small = shrink(strategy, lambda ex: trial(ex).failed) if strategy is not None else None
     if small is not None:  # the row's number is never below its counterexample's error
         with contextlib.suppress(Exception):  # as in shrinking, a raising rerun counts for nothing
-            worst = max(worst, _size(trial(small).error))
+            shrunk = trial(small).error
+            if math.isfinite(shrunk):  # inf: a reference of zeros (no scale), not a size
+                worst = max(worst, shrunk)
     return Result(piece, check, verdict, worst, pattern([f.diagnosis for f, _ in failing]),
                   show(small or example))
+
+
+def _attributed(trial: Callable[[Example], Finding], example: Example) -> Finding:
+    """``trial(example)``; an exception leaves with the example it was raised on
+    (``exc.example``, shown by the row)."""
+    try:
+        return trial(example)
+    except Exception as exc:
+        exc.example = show(example)  # type: ignore[attr-defined]
+        raise
 
 
 def pattern(diagnoses: Sequence[str | None]) -> str | None:

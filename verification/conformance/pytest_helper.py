@@ -14,7 +14,8 @@ gives one test per row of the card, with the id ``piece-check`` (``relu-backward
 The adapter path is taken relative to the test file's folder when it exists there, else to the
 working directory; it is loaded when the first test runs. A row whose verdict is ``wrong``,
 ``unstable`` raises ``AssertionError`` with the verdict, worst error, diagnosis and
-counterexample, an ``error`` with the exception's first line and where it was raised; a piece
+counterexample, an ``error`` with the exception's first line, where and on which example it was
+raised; a piece
 the adapter does not define is a skip with the reason ``"not present (no ...)"``, as pytest
 users expect of something that cannot run. ``rows`` selects the rows (default: every row).
 """
@@ -51,7 +52,9 @@ def _check(row: Row, path: Path, timeout: float) -> Callable[[], None]:
             pytest.skip(f"not present ({result.detail})")
         elif result.verdict == ERROR:
             raise AssertionError(f"{row.id}: {result.verdict_text()}"
-                                 + (f" (raised at {result.where})" if result.where else ""))
+                                 + (f" (raised at {result.where})" if result.where else "")
+                                 + (f" on {result.counterexample}" if result.counterexample
+                                    else ""))
         elif result.failed:
             raise AssertionError(
                 f"{row.id}: {result.verdict}; worst error {result.worst_error}; "

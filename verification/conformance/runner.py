@@ -8,9 +8,10 @@ this process, without a limit) with NumPy warnings silenced, and the row is ``er
 when the child outlives ``timeout`` seconds (it is killed), ``error`` with the message of a
 :class:`~verification.conformance.calls.CheckError`, or with the type and first line of any other
 exception, or of a child that died; an exception raised by the library also gives ``where``, the
-``file:line`` it was raised at (:func:`where`). :func:`run_checks` runs every row of
-:func:`~verification.conformance.checks.rows` in order. PyTorch is imported before forking, so
-that children share it instead of importing it each.
+``file:line`` it was raised at (:func:`where`), and the fixed example it was raised on
+(:func:`~verification.conformance.judge.judge`) as the row's counterexample. :func:`run_checks`
+runs every row of :func:`~verification.conformance.checks.rows` in order. PyTorch is imported
+before forking, so that children share it instead of importing it each.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def _run_here(row: Row, target: Target) -> Result:
             return row.check.run(target, row.piece)
     except Exception as exc:
         return Result(row.piece, row.check.name, ERROR, detail=_first_line(exc),
-                      where=where(exc))
+                      counterexample=getattr(exc, "example", None), where=where(exc))
 
 
 class ChildFailed(Exception):

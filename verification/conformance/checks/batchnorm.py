@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from verification.conformance import calls, diagnosis, inputs, oracle
 from verification.conformance.calls import CheckError
 from verification.conformance.judge import Example, Finding, judge
-from verification.conformance.numeric import error, fd_step, fd_tol, gradient, oracle_tol
+from verification.conformance.numeric import error, errors, fd_step, fd_tol, gradient, oracle_tol
 from verification.conformance.numeric import result_dtype as dtype_of
 from verification.conformance.result import Result
 from verification.conformance.target import Target
@@ -194,7 +194,7 @@ def backward_torch(target: Target, piece: str) -> Result:
     def trial(example: Example) -> Finding:
         y, found = measure(target, example)
         ref, tol = reference(example), oracle_tol(dtype_of(y, *found.values()))
-        worst = max(error(v, ref[k]) for k, v in found.items())
+        worst = max(errors(found, ref).values())
         return Finding(worst, tol, _diagnose(example, ref, found, tol) if worst > tol else None)
 
     return judge(piece, "backward vs torch", trial, examples(), strategy())
@@ -214,7 +214,7 @@ def backward_differences(target: Target, piece: str) -> Result:
 
         numeric = {f"d{k}": gradient(f, v, fd_step(dtype)) for k, v in live.items()}
         tol = fd_tol(dtype)
-        worst = max(error(v, numeric[k]) for k, v in found.items())
+        worst = max(errors(found, numeric).values())
         return Finding(worst, tol, _diagnose(example, numeric, found, tol)
                        if worst > tol else None)
 

@@ -47,7 +47,7 @@ from verification.conformance.checks.batchnorm import (
     training_dx,
 )
 from verification.conformance.judge import Example, Finding, judge, show
-from verification.conformance.numeric import error, oracle_tol
+from verification.conformance.numeric import error, errors, oracle_tol
 from verification.conformance.numeric import result_dtype as dtype_of
 from verification.conformance.result import PASS, UNSTABLE, WRONG, Result
 from verification.conformance.target import Target
@@ -187,7 +187,7 @@ def _eval_backward_words(example: Example, stats: tuple, y: np.ndarray, found: d
                          ref: dict, tol: float) -> str | None:
     if error(y, ref["y"]) > tol and np.all(np.isfinite(y)):
         own = reference(example, training=False, stats=_used_statistics(example, y))
-        if max(error(v, own[k]) for k, v in found.items()) <= diagnosis.match_tol(tol):
+        if max(errors(found, own).values()) <= diagnosis.match_tol(tol):
             return ("right for the running statistics the eval forward uses, which are wrong "
                     "(see the running statistics and eval mode rows)")
     words = "eval backward uses the batch statistics' formula (training backward)"
@@ -212,7 +212,7 @@ def eval_backward(target: Target, piece: str) -> Result:
         stats = declared(target, example)
         ref = reference(at_eval, training=False, stats=stats)
         tol = oracle_tol(dtype_of(y, *found.values()))
-        worst = max(error(v, ref[k]) for k, v in found.items())
+        worst = max(errors(found, ref).values())
         if worst <= tol:
             return Finding(worst, tol)
         return Finding(worst, tol, _eval_backward_words(at_eval, stats, y, found, ref, tol))

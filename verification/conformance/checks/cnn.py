@@ -30,7 +30,7 @@ from nplearn.functional import softmax_backward
 from verification.conformance import calls, diagnosis, inputs, oracle
 from verification.conformance.checks.training import head
 from verification.conformance.judge import Example, Finding, judge
-from verification.conformance.numeric import error, oracle_tol
+from verification.conformance.numeric import error, errors, oracle_tol
 from verification.conformance.numeric import result_dtype as dtype_of
 from verification.conformance.result import Result
 from verification.conformance.target import Target
@@ -202,7 +202,7 @@ def cnn(target: Target, piece: str) -> Result:
         found.update({name: grads[i // 4][k[0]] for name, (k, i) in NAMES.items()})
         ref = _torch(target, loss_piece, example)
         tol = oracle_tol(dtype_of(*found.values()))
-        worst = max(error(v, ref[k]) for k, v in found.items())
+        worst = max(errors(found, ref).values())
         if worst <= tol:
             return Finding(worst, tol)
         sizes = {"batch size": len(example["x"]),

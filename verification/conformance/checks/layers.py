@@ -21,7 +21,7 @@ import scipy.special
 from nplearn.functional import softmax_backward
 from verification.conformance import calls, diagnosis, inputs, oracle
 from verification.conformance.judge import Example, Finding, judge
-from verification.conformance.numeric import error, fd_step, fd_tol, gradient, oracle_tol
+from verification.conformance.numeric import error, errors, fd_step, fd_tol, gradient, oracle_tol
 from verification.conformance.numeric import result_dtype as dtype_of
 from verification.conformance.result import Result
 from verification.conformance.target import Target
@@ -128,7 +128,7 @@ def backward_torch(target: Target, piece: str) -> Result:
         ref = oracle.layer(piece, example["x"], example["grad"], _params(example))
         found = {"dx": dx, **{f"d{k}": v for k, v in grads.items()}}
         tol = oracle_tol(dtype_of(dx, y, *grads.values()))
-        worst = max(error(v, ref[k]) for k, v in found.items())
+        worst = max(errors(found, ref).values())
         diag = _diagnose(piece, example, ref, found, tol) if not worst <= tol else None
         return Finding(worst, tol, diag)
 
@@ -151,7 +151,7 @@ def backward_differences(target: Target, piece: str) -> Result:
 
         ref = {f"d{k}": gradient(f, live[k], step) for k in ("x", "W", "b") if k in live}
         found = {"dx": dx, **{f"d{k}": v for k, v in grads.items()}}
-        worst = max(error(v, ref[k]) for k, v in found.items())
+        worst = max(errors(found, ref).values())
         if worst <= tol:
             return Finding(worst, tol)
         ref["y"] = oracle.layer(piece, example["x"], example["grad"], _params(example))["y"]

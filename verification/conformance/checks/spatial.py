@@ -30,7 +30,7 @@ import numpy as np
 from verification.conformance import diagnosis, oracle, spatial
 from verification.conformance.calls import CheckError
 from verification.conformance.judge import Example, Finding, judge
-from verification.conformance.numeric import error, oracle_tol
+from verification.conformance.numeric import error, errors, oracle_tol
 from verification.conformance.numeric import result_dtype as dtype_of
 from verification.conformance.result import Result
 from verification.conformance.target import Target
@@ -109,7 +109,7 @@ def _backward_trial(target: Target, piece: str):
         ref = _reference(target, piece, example)
         found = {"dx": dx, **{f"d{k}": v for k, v in grads.items()}}
         tol = oracle_tol(dtype_of(y, dx, *grads.values()))
-        worst = max(error(v, ref[k]) for k, v in found.items())
+        worst = max(errors(found, ref).values())
         diag = _diagnose(target, piece, example, ref, found, tol) if not worst <= tol else None
         return Finding(worst, tol, diag)
 

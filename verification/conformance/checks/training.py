@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from verification.conformance import calls, diagnosis, inputs, oracle
 from verification.conformance.checks.layers import suspects
 from verification.conformance.judge import Example, Finding, judge
-from verification.conformance.numeric import error, fd_step, fd_tol, gradient
+from verification.conformance.numeric import error, errors, fd_step, fd_tol, gradient
 from verification.conformance.numeric import result_dtype as dtype_of
 from verification.conformance.result import Result
 from verification.conformance.target import Target
@@ -195,7 +195,7 @@ def end_to_end(target: Target, piece: str) -> Result:
 
         numeric = {n: gradient(f, live[n], fd_step(dtype)) for n in names}
         tol = fd_tol(dtype)
-        worst = max(error(found[n], numeric[n]) for n in names)
+        worst = max(errors(found, numeric).values())
         if worst <= tol:
             return Finding(worst, tol)
         words = _diagnose(target, activation, loss_piece, example, found, numeric, tol)
