@@ -55,6 +55,16 @@ class batchnorm(BatchNorm1d):
         return self.inv * (centred - self.xhat * (dxhat * self.xhat).mean(axis=0))
 '''
 
+#: Every row of the batch dropped alike, at the right rate.
+ONE_MASK = '''
+class dropout(Dropout):
+    def factor(self):
+        shape, self.shape = self.shape, self.shape[1:]
+        row = super().factor()
+        self.shape = shape
+        return np.broadcast_to(row, shape)
+'''
+
 DROPOUT = {
     "scaled twice": ('''
 class dropout(Dropout):
@@ -90,14 +100,16 @@ class dropout(Dropout):
     def backward(self, grad):
         return grad
 ''', "dropout-backward", "backward ignores the mask: the gradient passes through"),
-    "one mask for the batch": ('''
-class dropout(Dropout):
+    "one mask for the batch": (ONE_MASK, "dropout-masks",
+                               "one mask for the whole batch (every row dropped alike)"),
+    "the keep probability dropped, one mask for the batch": (ONE_MASK + '''
+    def __init__(self, p, **kwargs):
+        super().__init__(1 - p, **kwargs)
+        self.scale_p = p
+
     def factor(self):
-        shape, self.shape = self.shape, self.shape[1:]
-        row = super().factor()
-        self.shape = shape
-        return np.broadcast_to(row, shape)
-''', "dropout-masks", "one mask for the whole batch (every row dropped alike)"),
+        return (super().factor() != 0) / (1 - self.scale_p) if self.training else 1.0
+''', "dropout-drop-rate-and-scale", "drops a fraction 1 - p: p taken as the keep probability"),
     "stale training mask in the eval backward": (STALE_MASK, "dropout-eval-backward",
                                                 "eval backward applies the training mask (the "
                                                 "last training forward's, stale)"),
@@ -189,14 +201,17 @@ def test_planted_bug_is_diagnosed(tmp_path, bug: str) -> None:
     assert result.counterexample, result
 
 
-@pytest.mark.parametrize("body, piece", [(STALE_MASK, "dropout"), (TRAINING_BACKWARD, "batchnorm")],
-                         ids=["stale mask", "training backward"])
-def test_eval_backward_bugs_pass_every_other_row(tmp_path, body: str, piece: str) -> None:
-    """The bugs only the eval-backward rows see: every other row of the piece passes."""
+@pytest.mark.parametrize("body, wrong", [(STALE_MASK, "dropout-eval-backward"),
+                                         (TRAINING_BACKWARD, "batchnorm-eval-backward"),
+                                         (ONE_MASK, "dropout-masks")],
+                         ids=["stale mask", "training backward", "one mask for the batch"])
+def test_bugs_one_row_sees_pass_every_other_row(tmp_path, body: str, wrong: str) -> None:
+    """The bugs only one row sees (the eval backward; a mask shared by the batch, whose rate is
+    right): every other row of the piece passes."""
     target = load_text(tmp_path, "planted", HEAD + body)
-    for row_id in [r for r in ROWS if r.split("-")[0] == piece]:
+    for row_id in [r for r in ROWS if r.split("-")[0] == wrong.split("-")[0]]:
         verdict = run(target, row_id).verdict
-        assert verdict == ("wrong" if row_id == f"{piece}-eval-backward" else "pass"), row_id
+        assert verdict == ("wrong" if row_id == wrong else "pass"), row_id
 
 
 def test_unknown_backward_has_no_invented_diagnosis(tmp_path) -> None:

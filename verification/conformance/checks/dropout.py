@@ -12,7 +12,9 @@ measured (its verdict comes from the tests).
 
 - ``drop rate and scale``: the fraction zeroed is ``p`` (:func:`scipy.stats.binomtest`), every
   survivor is scaled as declared (``inverted``: by ``1/(1-p)``; ``at_eval``: kept as is), and
-  the mean of ``y/x`` is its expectation (``1``, or ``1 - p`` for ``at_eval``; z-test).
+  the mean of ``y/x`` is its expectation (``1``, or ``1 - p`` for ``at_eval``; z-test). A mask
+  shared by the whole batch is one row of draws to these tests (the ``masks`` row judges the
+  sharing).
 - ``masks``: two calls draw different masks, and the rows of a batch different masks (failing
   only where a correct layer would coincide with probability below ``ALPHA``).
 - ``backward``: ``dx = grad * y / x``: the forward's mask and scale.
@@ -86,8 +88,18 @@ def _scale(target: Target, p: float) -> float:
     return 1 / (1 - p) if target.convention("dropout", "scaling") == "inverted" else 1.0
 
 
+def _draws(dropped: np.ndarray, p: float) -> np.ndarray:
+    """The independent draws of a mask: its first row alone when every row is dropped alike
+    where a correct layer would be with probability below :data:`ALPHA` (one mask for the batch:
+    the masks row names it), so that the tests here judge the rate, not the sharing."""
+    rows, cols = dropped.shape
+    shared = rows > 1 and bool(np.all(dropped == dropped[:1]))
+    return dropped[:1] if shared and (p**rows + (1 - p) ** rows) ** cols < ALPHA else dropped
+
+
 def _rate_words(dropped: np.ndarray, p: float) -> str | None:
     """None if the fraction dropped passes the binomial test against ``p``, else its words."""
+    dropped = _draws(dropped, p)
     k, n = int(dropped.sum()), dropped.size
     test = scipy.stats.binomtest(k, n, p).pvalue
     if test >= ALPHA:
@@ -127,7 +139,8 @@ def rate_and_scale(target: Target, piece: str) -> Result:
         ratio = y[kept] / x[kept]
         rate, scale = _rate_words(~kept, p), _scale_words(ratio, p, declared, tol)
         mean, expected = float(np.mean(y / x)), (1 - p) * declared
-        z = abs(mean - expected) / (declared * np.sqrt(p * (1 - p) / x.size))
+        draws = _draws(~kept, p).size
+        z = abs(mean - expected) / (declared * np.sqrt(p * (1 - p) / draws))
         shifted = 2 * scipy.stats.norm.sf(z) < ALPHA
         # the mean follows from the rate and the scale: named alone when neither explains it
         mean_words = "the mean of y/x is not its expectation (z-test)" if shifted else None
