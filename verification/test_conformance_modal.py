@@ -122,6 +122,14 @@ class dropout(Dropout):
 ''', "dropout-inputs-not-mutated", "forward overwrote its input x"),
 }
 
+#: Running statistics starting at mean 0, variance 0.
+VAR_AT_0 = '''
+class batchnorm(BatchNorm1d):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.running_var = np.zeros_like(self.running_var)
+'''
+
 BATCHNORM = {
     "np.std as the variance": ('''
 class batchnorm(BatchNorm1d):
@@ -153,12 +161,28 @@ class batchnorm(BatchNorm1d):
     def __init__(self, n, eps, momentum, **kwargs):
         super().__init__(n, 1e-5, momentum, **kwargs)
 ''', "batchnorm-forward", "y: eps ignored: computed with eps=1e-05 whatever is passed"),
-    "running variance starting at 0": ('''
+    "running variance starting at 0": (VAR_AT_0, "batchnorm-running-statistics",
+                                       "running statistics: the running variance starting at 0"),
+    "running variance starting at 0, seen from eval mode": (
+        VAR_AT_0, "batchnorm-eval-mode", "normalises with its running statistics, which are not "
+        "the expected ones: the running variance starting at 0 (not 1) (see the running"),
+    "training backward at eval on running statistics starting at variance 0": (
+        TRAINING_BACKWARD + VAR_AT_0.split("BatchNorm1d):")[1], "batchnorm-eval-backward",
+        "training backward), on the running statistics the eval forward uses, which are wrong"),
+    "batch statistics at eval with an eps of its own": ('''
 class batchnorm(BatchNorm1d):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.running_var = np.zeros_like(self.running_var)
-''', "batchnorm-running-statistics", "running statistics: the running variance starting at 0"),
+    def __init__(self, n, eps, momentum, **kwargs):
+        super().__init__(n, 1e-8, momentum, **kwargs)
+
+    def statistics(self, x):
+        super().statistics(x)
+        return x.mean(axis=0), x.var(axis=0)
+''', "batchnorm-eval-mode", "batch's own statistics at eval (eps=1e-08 whatever is passed)"),
+    "its own eps, seen from dgamma": ('''
+class batchnorm(BatchNorm1d):
+    def __init__(self, n, eps, momentum, **kwargs):
+        super().__init__(n, 1e-8, momentum, **kwargs)
+''', "batchnorm-backward-vs-torch", "dgamma: eps ignored: computed with eps=1e-08"),
     "running statistics starting from the first batch": ('''
 class batchnorm(BatchNorm1d):
     def statistics(self, x):

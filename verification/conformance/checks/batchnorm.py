@@ -123,7 +123,7 @@ def training_dx(grad: np.ndarray, gamma: np.ndarray, xhat: np.ndarray, inv: np.n
 
 
 def suspects(example: Example) -> dict[str, list[tuple[str, np.ndarray]]]:
-    """Suspected mistakes per tensor (``"y"``, ``"dx"``): their words and values."""
+    """Suspected mistakes per tensor (``"y"``, ``"dx"``, ``"dgamma"``): words and values."""
     x, gamma, beta, g = example["x"], example["gamma"], example["beta"], example["grad"]
     centred, var = x - x.mean(axis=0), x.var(axis=0)
 
@@ -151,6 +151,7 @@ def suspects(example: Example) -> dict[str, list[tuple[str, np.ndarray]]]:
                 gamma * inv * (g - xhat * (g * xhat).mean(axis=0))),
                *[(words, training_dx(g, gamma, centred * other, other))
                  for words, other in ignored]],
+        "dgamma": [(words, (g * centred * other).sum(axis=0)) for words, other in ignored],
     }
 
 

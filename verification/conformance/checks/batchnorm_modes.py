@@ -15,12 +15,14 @@ they are measured through ``eval()``:
   variance, ``np.std`` for the variance, a start other than mean 0 and variance 1 (variance 0,
   the first batch's statistics), never updated, the last batch's only);
 - ``eval mode``: the eval output of a whole batch is the expected running statistics' (not the
-  batch's own statistics');
+  batch's own statistics', with eps or another; not running statistics of its own, fitted from
+  the output and named when a running-statistics suspect matches them);
 - ``eval backward``: ``dx``, ``dgamma``, ``dbeta`` of that eval batch against PyTorch's autograd
   through ``F.batch_norm(training=False)`` with the expected running statistics: ``x_hat`` from
   the running statistics, ``dx = grad * gamma / sqrt(running_var + eps)`` (no mean or variance
   terms). Diagnoses: the training backward's formula (batch statistics') used at eval; a
-  backward right for the running statistics the eval forward uses, those being wrong;
+  backward right for the running statistics the eval forward uses, those being wrong, or the
+  training formula on those;
 - ``stability``: training forward and backward, against PyTorch, on a batch with a constant
   feature (variance 0), a batch of 2, and both: ``unstable`` when a quantity right on moderate
   batches is wrong or not finite there; quantities wrong on moderate batches already are judged
@@ -37,6 +39,7 @@ from verification.conformance import calls, diagnosis
 from verification.conformance.checks.batchnorm import (
     EPS,
     MOMENTUM,
+    OTHER_EPS,
     backward_of,
     examples,
     layer,
@@ -165,12 +168,28 @@ def eval_mode(target: Target, piece: str) -> Result:
         e = error(y, _eval_output(example, x, declared(target, example)))
         if e <= tol:
             return Finding(e, tol)
-        batch = reference({**example, "x": x}, training=True)["y"]
-        if error(y, batch) <= diagnosis.match_tol(tol):
-            return Finding(e, tol, "normalises with the batch's own statistics at eval")
-        return Finding(e, tol, None)
+        return Finding(e, tol, _eval_words(target, example, x, y, tol))
 
     return judge(piece, "eval mode", trial, examples(), strategy())
+
+
+def _eval_words(target: Target, example: Example, x: np.ndarray, y: np.ndarray, tol: float
+                ) -> str | None:
+    """What a wrong eval output of ``x`` normalised with: the batch's own statistics (with the
+    eps passed, or one the library uses instead), or running statistics other than expected."""
+    close, centred = diagnosis.match_tol(tol), x - x.mean(axis=0)
+    for eps in (EPS, *OTHER_EPS):
+        batch = example["gamma"] * centred / np.sqrt(x.var(axis=0) + eps) + example["beta"]
+        if error(y, batch) <= close:
+            ignored = f" (eps={eps:g} whatever is passed)" if eps != EPS else ""
+            return f"normalises with the batch's own statistics at eval{ignored}"
+    used = _used_statistics({**example, "x": x}, y)
+    if not (np.all(np.isfinite(used[1])) and error(y, _eval_output(example, x, used)) <= close):
+        return None
+    words = next((w for w, (m, v) in _suspects(target, example)
+                  if error(np.concatenate(used), np.concatenate([m, v])) <= close), None)
+    return ("normalises with its running statistics, which are not the expected ones"
+            + (f": {words}" if words else "") + " (see the running statistics row)")
 
 
 def _used_statistics(example: Example, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -185,12 +204,18 @@ def _used_statistics(example: Example, y: np.ndarray) -> tuple[np.ndarray, np.nd
 
 def _eval_backward_words(example: Example, stats: tuple, y: np.ndarray, found: dict,
                          ref: dict, tol: float) -> str | None:
+    words = "eval backward uses the batch statistics' formula (training backward)"
     if error(y, ref["y"]) > tol and np.all(np.isfinite(y)):
-        own = reference(example, training=False, stats=_used_statistics(example, y))
+        used = _used_statistics(example, y)
+        own = reference(example, training=False, stats=used)
         if max(errors(found, own).values()) <= diagnosis.match_tol(tol):
             return ("right for the running statistics the eval forward uses, which are wrong "
                     "(see the running statistics and eval mode rows)")
-    words = "eval backward uses the batch statistics' formula (training backward)"
+        inv = 1 / np.sqrt(used[1] + EPS)
+        dx = training_dx(example["grad"], example["gamma"], (example["x"] - used[0]) * inv, inv)
+        if error(found["dx"], dx) <= diagnosis.match_tol(tol):
+            return (f"dx: {words}, on the running statistics the eval forward uses, which are "
+                    "wrong too (see the running statistics and eval mode rows)")
     inv = 1 / np.sqrt(stats[1] + EPS)
     in_training = training_dx(example["grad"], example["gamma"], (example["x"] - stats[0]) * inv,
                               inv)  # the training formula on the running statistics' x_hat
