@@ -67,7 +67,46 @@ class conv2d(Conv2d):
     result = run(load_text(tmp_path, "uneven", body), "conv2d-uneven-shapes")
     assert result.verdict == verdict, result
     if verdict == "wrong":
-        assert "raises IndexError" in result.diagnosis, result
+        assert result.diagnosis.startswith("raises IndexError: the windows do not divide the input"
+                                           " (a shape it rejects should raise"), result
+
+
+@pytest.mark.parametrize("error", ["ValueError", "TypeError"])
+def test_an_error_on_even_sizes_too_is_no_refusal(tmp_path, error: str) -> None:
+    """A conv that raises at stride 2 whatever the sizes (a numpy broadcast error, say) refuses
+    no shape: the uneven row fails and points at the backward row, which shows the error."""
+    body = HEAD + f'''
+class conv2d(Conv2d):
+    def forward(self, x):
+        if self.stride == 2:
+            raise {error}("operands could not be broadcast together")
+        return super().forward(x)
+'''
+    result = run(load_text(tmp_path, "crash", body), "conv2d-uneven-shapes")
+    assert result.verdict == "wrong", result
+    assert result.diagnosis == (f"raises {error}: operands could not be broadcast together on "
+                                "sizes the windows divide evenly too (the rows and columns no "
+                                "window reaches cut off): not a refusal of the shape (see the "
+                                "backward vs torch row)"), result
+
+
+def test_one_channel_is_among_the_fixed_examples(tmp_path) -> None:
+    """A pool that squeezes its (batch, channels) window maxima breaks with 1 channel and a
+    batch over 1 (MNIST's shapes): a fixed example has them, so the row fails (shrinking only
+    starts once a fixed example fails)."""
+    body = HEAD + '''
+class maxpool2d(MaxPool2d):
+    def forward(self, x):
+        y = super().forward(x)
+        out = np.empty_like(y)
+        for r in range(y.shape[2]):
+            for c in range(y.shape[3]):
+                out[:, :, r, c] = y[:, :, r, c].squeeze()
+        return out
+'''
+    result = run(load_text(tmp_path, "squeeze", body), "maxpool2d-forward")
+    assert result.verdict_text().startswith("error: ValueError: could not broadcast"), result
+    assert "x=[[[[" in result.counterexample, result
 
 
 SQUARE_ONLY = {

@@ -15,7 +15,7 @@ the mistake that gives that shape, if known (windows moving at stride 1, the pad
 
 Fixed examples (:func:`examples`) take stride 1 and 2 and, for conv2d, padding 0 and 1, on
 non-square inputs whose sizes the windows divide evenly (``uneven=True``: sizes they do not;
-``wide=True``: a conv kernel one column narrower than it is high);
+``wide=True``: a conv kernel one column narrower than it is high), 2 channels in and once 1;
 entries are distinct, so that a max-pool window has one maximum. :func:`strategy` draws the
 same kinds of examples, small, for shrinking.
 """
@@ -162,16 +162,17 @@ def _example(piece: str, rng: np.random.Generator, n: int, c: int, o: int, hw: t
 
 def examples(piece: str, uneven: bool = False, wide: bool = False) -> list[Example]:
     """Fixed examples (module contract): batch 3, 2 channels in, 4 out, non-square sizes
-    (``wide``: a conv kernel one column narrower than it is high)."""
+    (``wide``: a conv kernel one column narrower than it is high), and the first setting again
+    with 1 channel in (MNIST's; a squeeze that drops the channel axis fails only there)."""
     out = []
     ks = (KERNEL[piece], KERNEL[piece] - wide)
-    for i, (stride, padding) in enumerate(SETTINGS[piece]):
-        if uneven and stride == 1:
-            continue
-        rng = np.random.default_rng([inputs.SEED, 400 + i])
+    settings = [(i, s, p) for i, (s, p) in enumerate(SETTINGS[piece]) if not (uneven and s == 1)]
+    for i, stride, padding in [*settings, settings[0]]:
+        channels = 1 if len(out) == len(settings) else 2
+        rng = np.random.default_rng([inputs.SEED, 400 + i, *([1] if channels == 1 else [])])
         # k - 2p + 2s and k - 2p + 3s are divided evenly at stride s; one more is not
         hw = (ks[0] - 2 * padding + 2 * stride + uneven, ks[1] - 2 * padding + 3 * stride + uneven)
-        out.append(_example(piece, rng, inputs.BATCH, 2, 4, hw, ks, stride, padding))
+        out.append(_example(piece, rng, inputs.BATCH, channels, 4, hw, ks, stride, padding))
     return out
 
 

@@ -8,7 +8,9 @@ library's declared layouts at its boundary). :func:`forward` compares ``y``, :fu
 ``torch.flatten``, at stride 1 and 2 and (conv) padding 0 and 1, on sizes the windows divide
 evenly. :func:`uneven` takes sizes they do not: the row passes when the output and gradients are
 PyTorch's (the last rows and columns left out) or when the library rejects the shape with a
-ValueError-family exception; any other exception, or a wrong output, fails it.
+ValueError-family exception, and takes the same example cropped to sizes the windows divide;
+any other exception (its first line shown), an exception on the cropped example too, or a wrong
+output, fails it.
 :func:`non_square` does the same with a conv kernel of two sizes (``kh != kw``). A forward output
 of the wrong shape is an ``error`` row naming both shapes.
 
@@ -28,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from verification.conformance import diagnosis, oracle, spatial
-from verification.conformance.calls import CheckError
+from verification.conformance.calls import CheckError, first_line
 from verification.conformance.judge import Example, Finding, judge
 from verification.conformance.numeric import error, errors, oracle_tol
 from verification.conformance.numeric import result_dtype as dtype_of
@@ -142,11 +144,21 @@ def non_square(target: Target, piece: str) -> Result:
                        wide=True)
 
 
+def _even(example: Example) -> Example:
+    """The example cropped to the rows and columns its windows reach: sizes they divide evenly,
+    the same output (and upstream gradient)."""
+    ks = example["W"].shape[2:] if "W" in example else (example["k"],) * 2
+    s, p = example["stride"], example.get("padding", 0)
+    sizes = [(spatial.out_size(n, k, s, p) - 1) * s + k - 2 * p
+             for n, k in zip(example["x"].shape[2:], ks, strict=True)]
+    return {**example, "x": example["x"][:, :, : sizes[0], : sizes[1]]}
+
+
 def _or_refused(target: Target, piece: str, check: str, wrong_shape: str, **shape: bool
                 ) -> Result:
     """The backward check on :func:`spatial.examples` of ``shape``; a ValueError passes (for
-    a kernel, only from building the layer), an output of the wrong shape is named with
-    ``wrong_shape``."""
+    a kernel, only from building the layer; for uneven sizes, only if the sizes the windows
+    divide evenly run), an output of the wrong shape is named with ``wrong_shape``."""
     both = _backward_trial(target, piece)
     kernel = shape.get("wide", False)
 
@@ -158,16 +170,24 @@ def _or_refused(target: Target, piece: str, check: str, wrong_shape: str, **shap
                 return Finding(0.0, 0.0)
         try:
             return both(example)
-        except ValueError:
-            if kernel:
-                return Finding(np.inf, 0.0, "raises ValueError after building the layer with "
-                               "this kernel: one it does not take should be refused there")
-            return Finding(0.0, 0.0)  # a clear refusal of a shape the library does not take
-        except CheckError:  # the forward's shape (the counterexample shows the sizes)
-            return Finding(np.inf, 0.0, f"the output's shape is not PyTorch's, {wrong_shape}")
         except Exception as exc:
-            return Finding(np.inf, 0.0, f"raises {type(exc).__name__} (a shape it rejects "
+            raised = exc
+        if not kernel:
+            try:
+                both(_even(example))
+            except Exception:
+                return Finding(np.inf, 0.0, f"raises {first_line(raised)} on sizes the windows "
+                               "divide evenly too (the rows and columns no window reaches cut "
+                               "off): not a refusal of the shape (see the backward vs torch row)")
+        if isinstance(raised, CheckError):  # the forward's shape (the counterexample shows it)
+            return Finding(np.inf, 0.0, f"the output's shape is not PyTorch's, {wrong_shape}")
+        if not isinstance(raised, ValueError):
+            return Finding(np.inf, 0.0, f"raises {first_line(raised)} (a shape it rejects "
                            "should raise a ValueError)")
+        if kernel:
+            return Finding(np.inf, 0.0, "raises ValueError after building the layer with "
+                           "this kernel: one it does not take should be refused there")
+        return Finding(0.0, 0.0)  # a clear refusal of a shape the library does not take
 
     return judge(piece, check, trial, spatial.examples(piece, **shape),
                  spatial.strategy(piece, **shape))
