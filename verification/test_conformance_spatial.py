@@ -98,6 +98,24 @@ class maxpool2d(MaxPool2d):
         top = windows.max(axis=(-2, -1), keepdims=True)
         return (windows == top) * grad[..., None, None]
 ''', "maxpool2d-ties", "dx at tied maxima: the whole gradient given to every tied maximum"),
+    "overwriting windows": ('''
+class maxpool2d(MaxPool2d):
+    """Each window, in order, assigns its gradient to its maximum: overlapping ones overwrite."""
+
+    def padded_dx(self, parts):
+        n, c, oh, ow, k, kw = parts.shape
+        dx = np.zeros(self.shape)
+        for i in range(oh):
+            for j in range(ow):
+                window = parts[:, :, i, j]
+                hit = window != 0
+                rows, cols = np.nonzero(hit.any(axis=(0, 1)))
+                for r, q in zip(rows, cols):
+                    spot = dx[:, :, i * self.stride + r, j * self.stride + q]
+                    spot[hit[:, :, r, q]] = window[:, :, r, q][hit[:, :, r, q]]
+        return dx
+''', "maxpool2d-backward-vs-torch", "dx: the gradients of overlapping windows overwrite each "
+        "other (dx[...] = where += is needed)"),
     "flatten order": ('''
 class flatten(Flatten):
     """Flattens an NCHW array in NHWC order."""

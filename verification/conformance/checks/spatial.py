@@ -17,7 +17,8 @@ of the wrong shape is an ``error`` row naming both shapes.
 Diagnoses compare with suspected mistakes computed by torch: a conv that flips the kernel
 (true convolution) in forward, ``dx`` computed with the kernel flipped the wrong way, ``dW``
 rotated by 180 degrees, windows moving at stride 1 instead of the stride (in forward, or only in
-backward: the gradient sent to the wrong pixels), a flatten in the other layout's order; a
+backward: the gradient sent to the wrong pixels), overlapping max-pool windows whose gradients
+overwrite each other, a flatten in the other layout's order; a
 ``dx`` of the wrong shape is named with its shape (an empty one at padding 0 is the slice
 ``[p:-p]`` with ``p = 0``); otherwise a factor equal to a known size (batch, kernel size or
 area), or no known pattern.
@@ -59,6 +60,9 @@ def suspects(piece: str, example: Example, ref: dict[str, np.ndarray], layout: s
         out["dx"].append(("computed with the kernel flipped the wrong way (rotated by 180 "
                           "degrees)", flipped["dx"]))
         out["dW"].append(("rotated by 180 degrees", ref["dW"][:, :, ::-1, ::-1]))
+    if piece == "maxpool2d" and example["k"] > example["stride"]:
+        out["dx"].append(("the gradients of overlapping windows overwrite each other (dx[...] = "
+                          "where += is needed)", _overwritten(example)))
     if piece == "flatten":
         other = spatial.reference(piece, example, "NHWC" if layout == "NCHW" else "NCHW")
         out["y"].append(("flattened in the other layout's order", other["y"]))
@@ -68,6 +72,18 @@ def suspects(piece: str, example: Example, ref: dict[str, np.ndarray], layout: s
         out["dx"].append(("the gradient goes to the pixels of windows moving at stride 1 "
                           "instead of the stride (the wrong pixels)", wrong["dx"]))
     return out
+
+
+def _overwritten(example: Example) -> np.ndarray:
+    """A max-pool ``dx`` whose windows, taken in order, assign their gradient to their maximum
+    instead of adding it."""
+    x, grad, k, s = example["x"], example["grad"], example["k"], example["stride"]
+    dx = np.zeros_like(x, dtype=np.float64)
+    for n, c, i, j in np.ndindex(grad.shape):
+        window = x[n, c, i * s : i * s + k, j * s : j * s + k]
+        r, q = np.unravel_index(np.argmax(window), window.shape)
+        dx[n, c, i * s + r, j * s + q] = grad[n, c, i, j]
+    return dx
 
 
 def _sizes(example: Example) -> dict[str, int]:
