@@ -104,6 +104,17 @@ class tanh(nplearn.Tanh):
         return grad * (1 - np.tanh(self.output) ** 2)
 
 
+class sigmoid:
+    """exp(x) where exp(-x) is needed: sigmoid(-x)."""
+
+    def forward(self, x):
+        self.y = 1 / (1 + np.exp(x))
+        return self.y
+
+    def backward(self, grad):
+        return grad * self.y * (1 - self.y)
+
+
 class softmax:
     """Softmax normalised over the whole batch."""
 
@@ -127,6 +138,8 @@ CONVENTIONS_TOO = {"mse": {"reduction": "mean_all", "scale": 1.0}}
 PLANTED_FINDINGS_TOO = {
     "relu-backward-vs-torch": "slope 1 on both sides of the kink",
     "tanh-backward-vs-differences": "tanh'(.) applied to the output instead of the input",
+    "sigmoid-forward": "y: computes f(-x), the sign of x flipped (exp(x) where exp(-x) is "
+                       "needed)",
     "softmax-forward": "normalised over the wrong axis (the whole batch) instead of each row",
     "softmax-backward-vs-torch": "normalised over the wrong axis (the whole batch)",
     "mse-own-gradient": "gradient off by a factor equal to the number of classes",

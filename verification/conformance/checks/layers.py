@@ -34,10 +34,10 @@ SIZES = {"batch size": inputs.BATCH}
 def suspects(piece: str, example: Example, y: np.ndarray) -> dict[str, list[tuple[str, Any]]]:
     """Suspected mistakes per tensor (``"y"``, ``"dx"``): their words and values on ``example``.
 
-    ``y`` is the correct output. Activations: the registry's plausible wrong derivative (e.g.
-    the derivative applied to the output), ``np.maximum(grad, 0)``, the gradient passed through
-    unchanged. Softmax: normalised over axis 0 or over the whole batch, the Jacobian's diagonal
-    only, the gradient passed through.
+    ``y`` is the correct output. Activations: sigmoid or tanh of ``-x``; the registry's
+    plausible wrong derivative (e.g. the derivative applied to the output),
+    ``np.maximum(grad, 0)``, the gradient passed through unchanged. Softmax: normalised over
+    axis 0 or over the whole batch, the Jacobian's diagonal only, the gradient passed through.
     """
     x, g = example["x"], example["grad"]
     spec, out = oracle.SPECS[piece], {"y": [], "dx": []}
@@ -49,6 +49,9 @@ def suspects(piece: str, example: Example, y: np.ndarray) -> dict[str, list[tupl
             out["dx"].append((text, softmax_backward(p, g, axis)))
         out["dx"].append(("uses only the Jacobian's diagonal, y(1 - y) * grad", y * (1 - y) * g))
     elif piece != "linear":
+        if piece in ("sigmoid", "tanh"):  # both odd about their centre: f(-x) from y
+            out["y"].append(("computes f(-x), the sign of x flipped (exp(x) where exp(-x) is "
+                             "needed)", 1 - y if piece == "sigmoid" else -y))
         if spec.wrong_derivative is not None:
             out["dx"].append((spec.wrong, g * spec.wrong_derivative(y)))
         out["dx"].append((
