@@ -13,7 +13,9 @@ it), or else by fitting its two terms separately: a step
 taken at ``l2 = 0`` gives the factor on the gradient term ``-lr*grad``, and a step at
 ``l2 = 0.01`` on a fresh layer, less that gradient term, the factor on the declared L2 term
 (``"the gradient term of the step is off by a factor equal to 1/batch size; the L2 term is
-right"``). When neither fit explains the step, each tensor's step gets a fitted factor.
+right"``), or by an L2 term of a strength of its own, whatever ``l2`` is passed. When no fit
+explains the step, each tensor's step gets a fitted factor. The layers are ``(4, 5)`` and square,
+``(3, 3)`` and ``(1, 1)``.
 """
 
 from __future__ import annotations
@@ -104,6 +106,25 @@ def _terms(target: Target, rule: str, on: str, example: Example, tol: float) -> 
     return f"{words}; the L2 term is {l2_words}"
 
 
+def _own_strength(target: Target, rule: str, biases: bool, example: Example, tol: float
+                  ) -> str | None:
+    """The words for steps whose L2 term, of either rule's form, has one strength of its own
+    at ``l2 = 0`` and at :data:`FIT_L2` (fresh layers)."""
+    lr, found = example["lr"], set()
+    for l2 in (0.0, FIT_L2):
+        before, grads, taken = _step(target, rule, example, l2)
+        zero = {k: 0 * g for k, g in grads.items()}
+        plain = _flat(taken) - _flat(_update("none", biases, before, grads, lr, 0.0))
+        fits = {form: _fit(plain, _flat(_update(form, biases, before, zero, lr, 1.0)), tol)
+                for form in ("weight_decay", "post")}
+        found.add(next(((f, round(c, 6)) for f, c in fits.items() if c), None))
+    if len(found) != 1 or None in found:
+        return None  # no L2 term, or one that follows l2
+    form, strength = found.pop()
+    return (f"ignores l2: its steps take an L2 term of strength {strength:.3g} "
+            f"({RULES[form][0]}) whether l2 is 0 or {FIT_L2:g}")
+
+
 def _step_trial(target: Target, rule: str, on: str):
     biases, opposite = BIASES[on]
 
@@ -125,6 +146,7 @@ def _step_trial(target: Target, rule: str, on: str):
             for name, (words, _) in RULES.items() if name not in (rule, "none")
         ]
         words = (diagnosis.formula(_flat(taken), others, tol)
+                 or _own_strength(target, rule, biases, example, tol)
                  or _terms(target, rule, on, example, tol)
                  or diagnosis.per_tensor({
                      f"step of {k}": (not error(taken[k], expected[k]) <= tol,
@@ -142,6 +164,10 @@ def sgd(target: Target, piece: str) -> Result:
     rule, on = target.convention("sgd", "l2_rule"), target.convention("sgd", "l2_on")
     layers = inputs.layer_examples(True, 3.0, (), 0.0, count=len(STEPS))
     examples = [{**ex, "lr": lr, "l2": l2} for ex, (lr, l2) in zip(layers, STEPS, strict=True)]
+    # square layers too: a library packing W and b into one array can break on (n, n) and (1, 1)
+    examples += [{"x": ex["x"][:, :n], "W": ex["W"][:n, :n], "b": ex["b"][:n],
+                  "grad": ex["grad"][:, :n], "lr": ex["lr"], "l2": ex["l2"]}
+                 for ex, n in zip(examples, (3, 1), strict=True)]
     strategy = st.tuples(inputs.layer_strategy(True, 3.0, (), 0.0), st.sampled_from(STEPS)).map(
         lambda pair: {**pair[0], "lr": pair[1][0], "l2": pair[1][1]}
     )
