@@ -126,6 +126,13 @@ PLANTED = {
                                            "            w -= lr * v")], None,
         "momentum-nesterov-trajectory",
         "computes the Nesterov step but applies the plain momentum step"),
+    "adam, parameters NaN after the first step": (
+        "adam", None, [(ADAM_STEP, "w -= lr * m / (np.sqrt(v - 10) + eps)")], None,
+        "adam-trajectory", "the parameters are not finite (NaN or inf) after step 1"),
+    "nesterov asked, a plain step in the ema form taken": (
+        "momentum", None, [(MOMENTUM_STEP, "w -= lr * ((1 - mu) * v if self.nesterov else v)")],
+        None, "momentum-nesterov-trajectory", "computes the Nesterov step but applies the plain "
+        "momentum step, and follows the ema momentum form, not the declared pytorch"),
     "nesterov, a formula of no known pattern": (
         "momentum", None, [(MOMENTUM_STEP, "w -= lr * (v + mu * g * g if self.nesterov "
                                            "else v)")], None,

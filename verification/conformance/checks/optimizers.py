@@ -15,7 +15,8 @@ argument a library ignores for its own default (:data:`LIBRARY_DEFAULTS`) shows.
 takes a ``weight_decay`` keyword, a second trajectory runs with decay. A failure is diagnosed by
 re-simulating suspected mistakes (:func:`suspects`) and matching each parameter's trajectory: one
 suspect matching all of them names the mistake; different ones per parameter are named per parameter
-("b1 and b2: stepped by plain SGD ...; W1 and W2 are right"); else no known pattern.
+("b1 and b2: stepped by plain SGD ...; W1 and W2 are right"); else no known pattern. Parameters
+that are not finite are named with the first step that made them so.
 """
 
 from __future__ import annotations
@@ -135,17 +136,16 @@ def suspects(rule: Rule, conventions: Mapping[str, Any]) -> list[tuple[str, Rule
     out: list[tuple[str, Rule]] = []
     kind = rule.kind
     if kind == "momentum":
-        if rule.nesterov == "yes":
-            out.append(("computes the Nesterov step but applies the plain momentum step",
-                        rule.but(nesterov="no")))
-        else:
-            out.append(("takes a Nesterov step though nesterov=False",
-                        rule.but(nesterov="yes")))
+        yes = rule.nesterov == "yes"
+        step = ("computes the Nesterov step but applies the plain momentum step" if yes
+                else "takes a Nesterov step though nesterov=False")
         ema = conventions["form"] == "ema"
-        out.append((
-            f"follows the {'pytorch' if ema else 'ema'} momentum form, not the declared "
-            f"{conventions['form']}",
-            rule.but(lr_scale=1.0 if ema else 1 - rule.hyper["mu"])))
+        form = (f"follows the {'pytorch' if ema else 'ema'} momentum form, not the declared "
+                f"{conventions['form']}")
+        changes = ({"nesterov": "no" if yes else "yes"},
+                   {"lr_scale": 1.0 if ema else 1 - rule.hyper["mu"]})
+        out += [(step, rule.but(**changes[0])), (form, rule.but(**changes[1])),
+                (f"{step}, and {form}", rule.but(**changes[0], **changes[1]))]
     if kind == "adam":
         out += [
             ("no bias correction", rule.but(clock="none")),
@@ -229,7 +229,10 @@ def _trial(target: Target, kind: str, nesterov: bool, wd: float):
         worst = max(_errors(start, found, ref))
         if worst <= tol:
             return Finding(worst, tol)
-        words = _diagnose(rule, conventions, start, found, held, tol)
+        broken = next((s for s, params in enumerate(found, 1)
+                       if not all(np.all(np.isfinite(p)) for p in params)), None)
+        words = (f"the parameters are not finite (NaN or inf) after step {broken}" if broken
+                 else _diagnose(rule, conventions, start, found, held, tol))
         return Finding(worst, tol, words and (f"with weight decay {wd:g}: {words}" if wd
                                               else words))
 
