@@ -225,6 +225,15 @@ def test_planted_bug_is_diagnosed(tmp_path, bug: str) -> None:
     assert result.counterexample, result
 
 
+def test_a_stability_row_wrong_already_carries_the_moderate_error(tmp_path) -> None:
+    """Batch norm wrong on moderate batches (an eps of its own) but finite at the extremes: the
+    stability row is wrong with the moderate batches' error, not the extremes' (about 0)."""
+    target = load_text(tmp_path, "planted", HEAD + BATCHNORM["its own eps"][0])
+    result = run(target, "batchnorm-stability")
+    assert result.verdict == "wrong", result
+    assert result.worst_error > 1e-4, result
+
+
 @pytest.mark.parametrize("body, wrong", [(STALE_MASK, "dropout-eval-backward"),
                                          (TRAINING_BACKWARD, "batchnorm-eval-backward"),
                                          (ONE_MASK, "dropout-masks")],

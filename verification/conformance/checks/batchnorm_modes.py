@@ -283,6 +283,7 @@ def stability(target: Target, piece: str) -> Result:
     wrong = [k for k, ok in right.items() if not ok]
     if result.verdict != PASS or not wrong:
         return result
-    return Result(piece, "stability", WRONG, result.worst_error,
+    already = max(errors[k] for errors, _, _ in moderate for k in wrong)  # the row's number
+    return Result(piece, "stability", WRONG, already,
                   f"{' and '.join(wrong)} wrong on moderate batches already (see the other "
                   "rows); finite with a constant feature and at batch 2", show(examples()[0]))
