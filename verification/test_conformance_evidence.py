@@ -158,6 +158,32 @@ def test_a_gradient_zero_in_exact_arithmetic_is_no_false_alarm() -> None:
     assert errors({**found, "dgamma": np.array([1e-3])}, ref)["dgamma"] > 1e-4
 
 
+def test_float64_results_computed_in_float32_are_named(tmp_path) -> None:
+    """A linear layer that multiplies in float32 and returns float64: wrong by float64's
+    tolerance, with words that say the errors are float32's rounding."""
+    body = '''
+import numpy as np
+import nplearn
+
+
+class Linear32(nplearn.Linear):
+    def forward(self, x):
+        f32 = np.float32
+        return (x.astype(f32) @ self.W.astype(f32)).astype(np.float64) + self.b
+
+
+def linear(W, b):
+    layer = Linear32(*W.shape, dtype=np.float64)
+    layer.W, layer.b = W, b
+    return layer
+'''
+    result = run(load_text(tmp_path, "f32", body), "linear-forward")
+    assert result.verdict == "wrong", result
+    assert (result.diagnosis or "").startswith(
+        "errors of float32's rounding on the fixed examples (at most 1.2e-05) in float64 "
+        "results: as from a float32 computation inside"), result
+
+
 def test_the_row_error_covers_its_counterexample() -> None:
     """A shrunk counterexample that fails worse than the fixed examples (say, through an
     underflow the fixed ones do not reach) raises the row's worst error to its own."""

@@ -7,10 +7,11 @@ diagnosis), an example being a dict of named arrays. :func:`judge` runs the tria
 fixed examples (sizes chosen so that the batch size, the number of classes and 2 differ, which a
 diagnosis needs); if any fails, the row gets ``verdict`` (``wrong`` unless the check says
 otherwise), the diagnosis only if it is a pattern across the failing examples (:func:`pattern`:
-the same words on each, a fitted number found on two at least), and a minimal
-counterexample: hypothesis ``find`` over the check's strategy of small examples, derandomized,
-stopped after :data:`SHRINK_SECONDS` with the smallest failing example found so far (the fixed
-example if none). The row's worst error covers the counterexample too, where that error is
+the same words on each, a fitted number found on two at least; else, for float64 results off
+the oracle by float32's rounding alone, words that say so), and a minimal counterexample:
+hypothesis ``find`` over the check's strategy of small examples, derandomized, stopped after
+:data:`SHRINK_SECONDS` with the smallest failing example found so far (the fixed example if
+none). The row's worst error covers the counterexample too, where that error is
 finite (a reference of zeros, such as a one-class softmax's gradient, makes any difference an
 infinite relative error, which is no size). A fixed example on which the library raises ends the
 row as an ``error`` that shows the example (``exc.example``); one that raises while shrinking
@@ -33,6 +34,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Flaky, NoSuchExample, Unsatisfiable
 
 from verification.conformance.diagnosis import fitted
+from verification.conformance.numeric import oracle_tol
 from verification.conformance.result import PASS, WRONG, Result
 
 __all__ = ["Example", "Finding", "judge", "pattern", "show", "shrink"]
@@ -128,8 +130,24 @@ def judge(
             shrunk = trial(small).error
             if math.isfinite(shrunk):  # inf: a reference of zeros (no scale), not a size
                 worst = max(worst, shrunk)
-    return Result(piece, check, verdict, worst, pattern([f.diagnosis for f, _ in failing]),
-                  show(small or example))
+    words = pattern([f.diagnosis for f, _ in failing]) or _float32_sized(failing, worst)
+    return Result(piece, check, verdict, worst, words, show(small or example))
+
+
+#: Errors of float32's rounding: up to a hundred times its epsilon (1.2e-5).
+FLOAT32_ROUNDING = 100 * float(np.finfo(np.float32).eps)
+
+
+def _float32_sized(failing: Sequence[tuple[Finding, Example]], worst: float) -> str | None:
+    """Words for float64 results, judged against the oracle, whose every error on the fixed
+    examples is of float32's rounding (:data:`FLOAT32_ROUNDING`), where nothing else is named."""
+    narrow = oracle_tol(np.dtype(np.float64))
+    if not all(f.tol == narrow and f.error <= FLOAT32_ROUNDING for f, _ in failing):
+        return None
+    tiny = " (a counterexample's tiny values underflow, as in float32)" * (worst > FLOAT32_ROUNDING)
+    return (f"errors of float32's rounding on the fixed examples (at most "
+            f"{FLOAT32_ROUNDING:.2g}) in float64 results: as from a float32 computation "
+            f"inside{tiny}")
 
 
 def _attributed(trial: Callable[[Example], Finding], example: Example) -> Finding:
