@@ -122,13 +122,14 @@ def test_an_error_row_shows_where_it_was_raised(tmp_path) -> None:
 
 
 def test_an_error_row_shows_the_example_it_was_raised_on(tmp_path) -> None:
-    """The fixed example that raised is the row's counterexample, in the card and in pytest."""
+    """The fixed example that raised, its shapes, is the row's counterexample, in the card and in
+    pytest."""
     target = load_text(tmp_path, "raising", RAISING)
     result = run(target, "relu-forward")
-    assert result.counterexample and result.counterexample.startswith("x=[["), result
+    assert result.counterexample == "x (3, 4), grad (3, 4)", result
     assert f"| {result.counterexample} |" in card.render(target, [result], None)
     mark = parametrize_with_checks(target.path, rows=[ROWS["relu-forward"]])
-    with pytest.raises(AssertionError, match=r"raising.py:\d+\) on x="):
+    with pytest.raises(AssertionError, match=r"raising.py:\d+\) on x \(3, 4\), grad"):
         mark.args[1][0]()
 
 

@@ -67,8 +67,7 @@ class conv2d(Conv2d):
     result = run(load_text(tmp_path, "uneven", body), "conv2d-uneven-shapes")
     assert result.verdict == verdict, result
     if verdict == "wrong":
-        assert result.diagnosis.startswith("raises IndexError: the windows do not divide the input"
-                                           " (a shape it rejects should raise"), result
+        assert result.diagnosis.startswith("raises IndexError (a shape it rejects"), result
 
 
 @pytest.mark.parametrize("error", ["ValueError", "TypeError"])
@@ -84,7 +83,7 @@ class conv2d(Conv2d):
 '''
     result = run(load_text(tmp_path, "crash", body), "conv2d-uneven-shapes")
     assert result.verdict == "wrong", result
-    assert result.diagnosis == (f"raises {error}: operands could not be broadcast together on "
+    assert result.diagnosis == (f"raises {error} on "
                                 "sizes the windows divide evenly too (the rows and columns no "
                                 "window reaches cut off): not a refusal of the shape (see the "
                                 "backward vs torch row)"), result
@@ -106,7 +105,7 @@ class maxpool2d(MaxPool2d):
 '''
     result = run(load_text(tmp_path, "squeeze", body), "maxpool2d-forward")
     assert result.verdict_text().startswith("error: ValueError: could not broadcast"), result
-    assert "x=[[[[" in result.counterexample, result
+    assert result.counterexample.startswith("x (3, 1, "), result
 
 
 SQUARE_ONLY = {

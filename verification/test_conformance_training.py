@@ -160,7 +160,7 @@ class sgd:
 '''
     result = run(load_text(tmp_path, "sgd", NPLEARN + body), "sgd-L2-rule")
     assert result.verdict_text().startswith("error: ValueError"), result
-    assert "W=[[" in result.counterexample, result
+    assert "W (3, 3)" in result.counterexample, result
 
 
 WEIGHTS_ONLY_SGD = '''

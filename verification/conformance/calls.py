@@ -25,18 +25,12 @@ import numpy as np
 from verification.conformance.inputs import ARGUMENTS
 from verification.conformance.target import Target
 
-__all__ = ["CheckError", "build", "first_line", "forward", "layer", "params_of", "run_layer",
-           "run_loss", "switch"]
+__all__ = ["CheckError", "build", "forward", "layer", "params_of", "run_layer", "run_loss",
+           "switch"]
 
 
 class CheckError(Exception):
     """A failure to show on the card as its message alone (e.g. ``not a layer (no backward)``)."""
-
-
-def first_line(exc: BaseException) -> str:
-    """``"ValueError: its message's first line"`` (a :class:`CheckError`: the line alone)."""
-    line = (str(exc).strip().splitlines() or [""])[0]
-    return line if isinstance(exc, CheckError) else f"{type(exc).__name__}: {line}".rstrip(": ")
 
 
 def layer(target: Target, piece: str, params: Mapping[str, np.ndarray] | None = None) -> Any:

@@ -11,12 +11,12 @@ the same words on each, a fitted number found on two at least; else, for float64
 the oracle by float32's rounding alone, words that say so), and a minimal counterexample:
 hypothesis ``find`` over the check's strategy of small examples, derandomized, stopped after
 :data:`SHRINK_SECONDS` with the smallest failing example found so far (the fixed example if
-none). The row's worst error covers the counterexample too, where that error is
-finite (a reference of zeros, such as a one-class softmax's gradient, makes any difference an
-infinite relative error, which is no size). A fixed example on which the library raises ends the
-row as an ``error`` that shows the example (``exc.example``); one that raises while shrinking
-does not count as failing; a library whose result on an example changes from call to call (its
-own unseeded random draws) keeps the smallest failing example found.
+none). The row's worst error covers the counterexample too, where that error is finite (a
+reference of zeros, such as a one-class softmax's gradient, makes any difference an infinite
+relative error, which is no size). A fixed example on which the library raises ends the row as an
+``error`` that shows the example's shapes and settings (``exc.example``, :func:`brief`); one that
+raises while shrinking does not count as failing; a library whose result on an example changes
+from call to call (its own unseeded random draws) keeps the smallest failing example found.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from verification.conformance.diagnosis import fitted
 from verification.conformance.numeric import oracle_tol
 from verification.conformance.result import PASS, WRONG, Result
 
-__all__ = ["Example", "Finding", "judge", "pattern", "show", "shrink"]
+__all__ = ["Example", "Finding", "brief", "judge", "pattern", "show", "shrink"]
 
 Example = dict[str, Any]
 SHRINK_SECONDS = 2.0
@@ -156,8 +156,15 @@ def _attributed(trial: Callable[[Example], Finding], example: Example) -> Findin
     try:
         return trial(example)
     except Exception as exc:
-        exc.example = show(example)  # type: ignore[attr-defined]
+        exc.example = brief(example)  # type: ignore[attr-defined]
         raise
+
+
+def brief(example: Example) -> str:
+    """``"x (3, 4), W (4, 5), stride=2"``: an example's array shapes and other settings (an
+    error row's example, whose arrays no one needs to read)."""
+    return ", ".join(f"{k} {v.shape}" if isinstance(v, np.ndarray) else f"{k}={v!r}"
+                     for k, v in example.items())
 
 
 def pattern(diagnoses: Sequence[str | None]) -> str | None:

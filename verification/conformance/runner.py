@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from verification.conformance import oracle
-from verification.conformance.calls import CheckError, first_line
+from verification.conformance.calls import CheckError
 from verification.conformance.checks import Row, rows
 from verification.conformance.result import ERROR, NOT_PRESENT, Result
 from verification.conformance.target import Target
@@ -35,6 +35,11 @@ from verification.conformance.target import Target
 __all__ = ["DEFAULT_TIMEOUT", "ChildFailed", "in_child", "run_checks", "run_row", "where"]
 
 DEFAULT_TIMEOUT = 30.0
+
+
+def _first_line(exc: BaseException) -> str:
+    line = (str(exc).strip().splitlines() or [""])[0]
+    return line if isinstance(exc, CheckError) else f"{type(exc).__name__}: {line}".rstrip(": ")
 
 
 def _folders() -> tuple[str, ...]:
@@ -70,7 +75,7 @@ def _run_here(row: Row, target: Target) -> Result:
         with np.errstate(all="ignore"):
             return row.check.run(target, row.piece)
     except Exception as exc:
-        return Result(row.piece, row.check.name, ERROR, detail=first_line(exc),
+        return Result(row.piece, row.check.name, ERROR, detail=_first_line(exc),
                       counterexample=getattr(exc, "example", None), where=where(exc))
 
 
@@ -82,7 +87,7 @@ def _child(fn: Callable[[], Any], conn: Any) -> None:
     try:
         conn.send((True, fn()))
     except BaseException as exc:  # the message must reach the parent, whatever it was
-        conn.send((False, first_line(exc)))
+        conn.send((False, _first_line(exc)))
     finally:
         conn.close()
 
@@ -97,7 +102,7 @@ def in_child(fn: Callable[[], Any], timeout: float) -> Any:
         try:
             return fn()
         except Exception as exc:
-            raise ChildFailed(first_line(exc)) from exc
+            raise ChildFailed(_first_line(exc)) from exc
     oracle.torch()
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)

@@ -9,8 +9,8 @@ library's declared layouts at its boundary). :func:`forward` compares ``y``, :fu
 evenly. :func:`uneven` takes sizes they do not: the row passes when the output and gradients are
 PyTorch's (the last rows and columns left out) or when the library rejects the shape with a
 ValueError-family exception, and takes the same example cropped to sizes the windows divide;
-any other exception (its first line shown), an exception on the cropped example too, or a wrong
-output, fails it.
+any other exception, an exception on the cropped example too, or a wrong output, fails it (the
+exception's type named: its message, which names sizes, would differ between examples).
 :func:`non_square` does the same with a conv kernel of two sizes (``kh != kw``). A forward output
 of the wrong shape is an ``error`` row naming both shapes.
 
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from verification.conformance import diagnosis, oracle, spatial
-from verification.conformance.calls import CheckError, first_line
+from verification.conformance.calls import CheckError
 from verification.conformance.judge import Example, Finding, judge
 from verification.conformance.numeric import error, errors, oracle_tol
 from verification.conformance.numeric import result_dtype as dtype_of
@@ -192,13 +192,13 @@ def _or_refused(target: Target, piece: str, check: str, wrong_shape: str, **shap
             try:
                 both(_even(example))
             except Exception:
-                return Finding(np.inf, 0.0, f"raises {first_line(raised)} on sizes the windows "
+                return Finding(np.inf, 0.0, f"raises {type(raised).__name__} on sizes the windows "
                                "divide evenly too (the rows and columns no window reaches cut "
                                "off): not a refusal of the shape (see the backward vs torch row)")
         if isinstance(raised, CheckError):  # the forward's shape (the counterexample shows it)
             return Finding(np.inf, 0.0, f"the output's shape is not PyTorch's, {wrong_shape}")
         if not isinstance(raised, ValueError):
-            return Finding(np.inf, 0.0, f"raises {first_line(raised)} (a shape it rejects "
+            return Finding(np.inf, 0.0, f"raises {type(raised).__name__} (a shape it rejects "
                            "should raise a ValueError)")
         if kernel:
             return Finding(np.inf, 0.0, "raises ValueError after building the layer with "
