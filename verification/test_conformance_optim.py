@@ -182,6 +182,7 @@ def test_the_simulation_is_torch(kind: str) -> None:
     start = [rng.uniform(-1, 1, s) for s in ((3, 3), (3,), (3, 3), (3,))]
     grads = [[rng.standard_normal(p.shape) for p in start] for _ in range(6)]
     rules = [Rule(kind, {**HYPER[kind], "wd": 0.1}),
+             Rule(kind, {**HYPER[kind], "wd": 0.1}, decay="decoupled"),
              Rule(kind, HYPER[kind], nesterov="yes" if kind == "momentum" else "no")]
     if kind == "adam":  # eps-hat: torch's Adam with a per-step eps
         rules.append(Rule(kind, {**HYPER[kind], "wd": 0.1}, eps="hat"))

@@ -89,6 +89,7 @@ FACTORIES = (
     "network",
 )
 
+DECAYS = ("coupled", "decoupled")  #: an optimizer's weight decay
 #: Allowed values of each convention, per piece.
 CONVENTIONS: dict[str, dict[str, tuple[object, ...]]] = {
     "cross_entropy": {
@@ -101,12 +102,13 @@ CONVENTIONS: dict[str, dict[str, tuple[object, ...]]] = {
     "sgd": {"l2_rule": ("post", "weight_decay", "none"), "l2_on": ("all", "weights")},
     "bce": {"input": ("probabilities", "logits"), "reduction": ("sum", "mean", "mean_all")},
     # pytorch: v = mu v + g, w -= lr v; classic: v = mu v - lr g, w += v;
-    # ema: v = mu v + (1 - mu) g, w -= lr v.
-    "momentum": {"form": ("pytorch", "classic", "ema")},
+    # ema: v = mu v + (1 - mu) g, w -= lr v. weight_decay (a factory's keyword, if it takes one):
+    # coupled, g + wd w; decoupled, w -= lr wd w beside the step (AdamW's).
+    "momentum": {"form": ("pytorch", "classic", "ema"), "weight_decay": DECAYS},
     # hat: Kingma & Ba's eps-hat, as Keras: lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps).
-    "adam": {"eps": ("outside_sqrt", "inside_sqrt", "hat")},
-    "rmsprop": {"eps": ("outside_sqrt", "inside_sqrt")},
-    "adagrad": {"eps": ("outside_sqrt", "inside_sqrt")},
+    "adam": {"eps": ("outside_sqrt", "inside_sqrt", "hat"), "weight_decay": DECAYS},
+    "rmsprop": {"eps": ("outside_sqrt", "inside_sqrt"), "weight_decay": DECAYS},
+    "adagrad": {"eps": ("outside_sqrt", "inside_sqrt"), "weight_decay": DECAYS},
     # inverted: survivors scaled by 1/(1-p) in training; at_eval: the output by (1-p) at eval.
     "dropout": {"scaling": ("inverted", "at_eval")},
     # pytorch: new = (1 - m) old + m batch; keras: new = m old + (1 - m) batch.
@@ -122,10 +124,10 @@ DEFAULTS: dict[str, dict[str, object]] = {
     "mse": {"reduction": "mean", "scale": 0.5},
     "sgd": {"l2_rule": "post", "l2_on": "all"},
     "bce": {"input": "probabilities", "reduction": "mean"},
-    "momentum": {"form": "pytorch"},
-    "adam": {"eps": "outside_sqrt"},
-    "rmsprop": {"eps": "outside_sqrt"},
-    "adagrad": {"eps": "outside_sqrt"},
+    "momentum": {"form": "pytorch", "weight_decay": "coupled"},
+    "adam": {"eps": "outside_sqrt", "weight_decay": "coupled"},
+    "rmsprop": {"eps": "outside_sqrt", "weight_decay": "coupled"},
+    "adagrad": {"eps": "outside_sqrt", "weight_decay": "coupled"},
     "dropout": {"scaling": "inverted"},
     "batchnorm": {"momentum": "pytorch", "running_var": "unbiased"},
     "conv2d": {"layout": "NCHW", "weight_layout": "OIHW"},

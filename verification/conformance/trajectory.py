@@ -6,11 +6,12 @@ Contract
 A trajectory is the list of parameters (float64 arrays, in the order ``W1, b1, W2, b2``) after
 each of ``len(grads)`` steps, from ``params`` and the per-step gradients ``grads[step][j]``.
 :func:`torch_trajectory` runs ``torch.optim`` (``SGD`` with momentum or Nesterov, ``Adam``,
-``RMSprop``, ``Adagrad``, coupled ``weight_decay``); the momentum forms map onto PyTorch's
-exactly: ``classic`` (``v = mu v - lr g; w += v``) is ``-lr`` times PyTorch's velocity, ``ema``
-(``v = mu v + (1 - mu) g``) is ``(1 - mu)`` times it, i.e. PyTorch at ``lr (1 - mu)``; Adam's
-eps-hat is PyTorch's Adam with ``eps / sqrt(1 - beta2^t)`` at step ``t``. It returns None where
-PyTorch has no such rule (eps inside the square root). :func:`simulate`
+``RMSprop``, ``Adagrad``, coupled ``weight_decay``, or decoupled: the weights shrunk by
+``1 - lr wd`` before each step, as ``torch.optim.AdamW`` does); the momentum forms map onto
+PyTorch's exactly: ``classic`` (``v = mu v - lr g; w += v``) is ``-lr`` times PyTorch's
+velocity, ``ema`` (``v = mu v + (1 - mu) g``) is ``(1 - mu)`` times it, i.e. PyTorch at
+``lr (1 - mu)``; Adam's eps-hat is PyTorch's Adam with ``eps / sqrt(1 - beta2^t)`` at step ``t``.
+It returns None where PyTorch has no such rule (eps inside the square root). :func:`simulate`
 computes a trajectory under a :class:`Rule`: the declared one, or one with a knob turned (the
 step counter's clock, where eps sits, state shared between same-shaped parameters, the step's
 sign, weight decay ignored or decoupled, Nesterov not applied).
@@ -71,10 +72,12 @@ class Rule:
 def declared(kind: str, hyper: Mapping[str, float], conventions: Mapping[str, Any],
              nesterov: bool = False) -> Rule:
     """The rule the target declares for optimizer ``kind``."""
+    decay = conventions["weight_decay"]
     if kind == "momentum":
         scale = 1 - hyper["mu"] if conventions["form"] == "ema" else 1.0
-        return Rule(kind, hyper, lr_scale=scale, nesterov="yes" if nesterov else "no")
-    return Rule(kind, hyper, eps=conventions["eps"].split("_")[0])
+        return Rule(kind, hyper, lr_scale=scale, nesterov="yes" if nesterov else "no",
+                    decay=decay)
+    return Rule(kind, hyper, eps=conventions["eps"].split("_")[0], decay=decay)
 
 
 def _clock(rule: Rule, step: int, j: int, layer: int, count: int, layers: int) -> float | None:
@@ -146,6 +149,8 @@ def torch_trajectory(rule: Rule, params: Params,
     torch = oracle.torch()
     ps = [torch.tensor(np.asarray(p, dtype=np.float64), requires_grad=True) for p in params]
     h, wd = rule.hyper, rule.hyper.get("wd", 0.0)
+    # decoupled: AdamW's order, w *= 1 - lr wd before the step, the optimizer itself undecayed
+    shrink, wd = (1 - h["lr"] * rule.lr_scale * wd, 0.0) if rule.decay == "decoupled" else (1, wd)
     make = {
         "momentum": lambda: torch.optim.SGD(ps, lr=h["lr"] * rule.lr_scale, momentum=h["mu"],
                                             nesterov=rule.nesterov == "yes", weight_decay=wd),
@@ -162,6 +167,9 @@ def torch_trajectory(rule: Rule, params: Params,
             opt.param_groups[0]["eps"] = h["eps"] / math.sqrt(1 - h["beta2"] ** t)
         for p, g in zip(ps, gs, strict=True):
             p.grad = torch.tensor(np.asarray(g, dtype=np.float64))
+            if shrink != 1:
+                with torch.no_grad():
+                    p.mul_(shrink)
         opt.step()
         out.append([p.detach().numpy().copy() for p in ps])
     return out

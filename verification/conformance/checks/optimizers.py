@@ -164,9 +164,13 @@ def suspects(rule: Rule, conventions: Mapping[str, Any]) -> list[tuple[str, Rule
                 if other != rule.eps and (kind == "adam" or other != "hat")]
     out += _ignored(rule, conventions)
     if rule.hyper.get("wd"):
-        out += [("weight decay ignored", rule.but(decay="none")),
-                ("weight decay decoupled (w -= lr*wd*w, as AdamW), not added to the gradient",
-                 rule.but(decay="decoupled"))]
+        forms = {"none": "weight decay ignored",
+                 "decoupled": "weight decay decoupled (w -= lr*wd*w, as AdamW), not added to "
+                              "the gradient, but coupled is declared",
+                 "coupled": "weight decay added to the gradient (coupled), but decoupled is "
+                            "declared"}
+        out += [(words, rule.but(decay=form)) for form, words in forms.items()
+                if form != rule.decay]
     return [
         *out,
         ("state shared between parameters of the same shape in different layers (kept per "
