@@ -225,6 +225,20 @@ def test_planted_bug_is_diagnosed(tmp_path, bug: str) -> None:
     assert result.counterexample, result
 
 
+def test_float32_parameters_are_no_ignored_eps(tmp_path) -> None:
+    """gamma and beta kept in float32 (values written in are rounded): central differences of
+    the forward are noisy (about 1e-2), and an eps of 1e-3 for 2e-3, which PyTorch's own values
+    match at that tolerance, must not name the noise."""
+    body = HEAD + '''
+class batchnorm(BatchNorm1d):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.params = {k: v.astype(np.float32) for k, v in self.params.items()}
+'''
+    result = run(load_text(tmp_path, "planted", body), "batchnorm-backward-vs-differences")
+    assert "eps" not in (result.diagnosis or ""), result
+
+
 def test_a_stability_row_wrong_already_carries_the_moderate_error(tmp_path) -> None:
     """Batch norm wrong on moderate batches (an eps of its own) but finite at the extremes: the
     stability row is wrong with the moderate batches' error, not the extremes' (about 0)."""
