@@ -122,47 +122,6 @@ def test_sgd_terms_are_fitted_separately(tmp_path, grad: str, l2: int, words: st
     assert result.diagnosis == words, result
 
 
-def test_sgd_with_an_l2_strength_of_its_own_is_named(tmp_path) -> None:
-    """An L2 strength fixed inside the library (0.001 whatever is passed) is named with it."""
-    body = '''
-CONVENTIONS = {"sgd": {"l2_rule": "weight_decay"}}
-
-
-class sgd:
-    def __init__(self, lr, l2=0.0):
-        self.lr = lr
-
-    def step(self, layers):
-        for layer in layers:
-            for k, p in layer.params.items():
-                p -= self.lr * (layer.grads[k] + 0.001 * p)
-'''
-    result = run(load_text(tmp_path, "sgd", NPLEARN + body), "sgd-L2-rule")
-    assert result.verdict == "wrong", result
-    assert result.diagnosis == ("ignores l2: its steps take an L2 term of strength 0.001 (weight "
-                                "decay w - lr*(grad + l2*w)) whether l2 is 0 or 0.01"), result
-
-
-def test_sgd_steps_square_layers(tmp_path) -> None:
-    """W and b packed into one object array break on a square layer (numpy cannot stack (3, 3)
-    beside (3,)): the row is an error on that example, not a pass on (4, 5) alone."""
-    body = '''
-class sgd:
-    def __init__(self, lr, l2=0.0):
-        self.lr, self.l2 = lr, l2
-
-    def step(self, layers):
-        for layer in layers:
-            packed = np.array([layer.params["W"], layer.params["b"]], dtype=object)
-            grads = np.array([layer.grads["W"], layer.grads["b"]], dtype=object)
-            for p, g in zip(packed, grads):
-                p -= self.lr * (g + 2 * self.l2 / self.lr * p)
-'''
-    result = run(load_text(tmp_path, "sgd", NPLEARN + body), "sgd-L2-rule")
-    assert result.verdict_text().startswith("error: ValueError"), result
-    assert "W (3, 3)" in result.counterexample, result
-
-
 WEIGHTS_ONLY_SGD = '''
 CONVENTIONS = {{"sgd": {{"l2_rule": "{rule}"{on}}}}}
 

@@ -25,8 +25,8 @@ import numpy as np
 from verification.conformance.inputs import ARGUMENTS
 from verification.conformance.target import Target
 
-__all__ = ["CheckError", "build", "forward", "layer", "params_of", "run_layer", "run_loss",
-           "switch"]
+__all__ = ["CheckError", "build", "forward", "input_grad", "layer", "params_of", "part",
+           "run_layer", "run_loss", "switch"]
 
 
 class CheckError(Exception):
@@ -35,14 +35,23 @@ class CheckError(Exception):
 
 def layer(target: Target, piece: str, params: Mapping[str, np.ndarray] | None = None) -> Any:
     """A new layer ``piece`` of ``target``; a linear layer gets copies of ``params["W"], ["b"]``."""
+    return _checked(part(target, piece, params))
+
+
+def part(target: Target, piece: str, params: Mapping[str, np.ndarray] | None = None) -> Any:
+    """As :func:`layer`, for a piece handed to the library's ``network``: not checked for
+    ``forward`` and ``backward`` (a fixed model's stand-ins carry arrays only)."""
     if piece == "linear":
-        return build(target, piece, np.array(params["W"]), np.array(params["b"]))
-    return build(target, piece, *ARGUMENTS.get(piece, ()))
+        return target.factories[piece](np.array(params["W"]), np.array(params["b"]))
+    return target.factories[piece](*ARGUMENTS.get(piece, ()))
 
 
 def build(target: Target, piece: str, *args: Any) -> Any:
     """``factory(*args)`` of ``piece``, checked to have ``forward`` and ``backward``."""
-    made = target.factories[piece](*args)
+    return _checked(target.factories[piece](*args))
+
+
+def _checked(made: Any) -> Any:
     for method in ("backward", "forward"):
         if not callable(getattr(made, method, None)):
             raise CheckError(f"not a layer (no {method})")
@@ -53,7 +62,7 @@ def params_of(made: Any, which: str = "grads") -> dict[str, np.ndarray]:
     """Copies of a linear layer's ``grads`` (or ``params``) ``W`` and ``b`` (float64 view kept)."""
     source = getattr(made, which, None)
     if not isinstance(source, Mapping) or not {"W", "b"} <= source.keys():
-        raise CheckError(f"the linear layer has no {which} dict with keys 'W' and 'b'")
+        raise CheckError(f"the layer has no {which} dict with keys 'W' and 'b'")
     return {k: np.array(source[k]) for k in ("W", "b")}
 
 
@@ -68,8 +77,15 @@ def run_layer(
     """
     made = layer(target, piece, example if piece == "linear" else None)
     y = np.array(made.forward(np.array(example["x"], dtype=np.float64)))
-    dx = np.array(made.backward(np.array(example["grad"], dtype=np.float64)))
+    dx = input_grad(made.backward(np.array(example["grad"], dtype=np.float64)))
     return y, dx, (params_of(made) if piece == "linear" else {})
+
+
+def input_grad(dx: Any) -> np.ndarray:
+    """What a layer's ``backward`` returned, as an array; None is an error row's message."""
+    if dx is None:
+        raise CheckError("backward returned None, not dL/dx (no input gradient)")
+    return np.array(dx)
 
 
 def forward(target: Target, piece: str, example: Mapping[str, Any], x: np.ndarray) -> np.ndarray:

@@ -110,7 +110,7 @@ def run(target: Target, piece: str, example: Mapping[str, Any], backward: bool =
     if not backward:
         return (_nchw(y, layout) if piece != "flatten" else y), None, {}
     grad = example["grad"] if piece == "flatten" else _nhwc(example["grad"], layout)
-    dx = _nchw(np.asarray(made.backward(np.array(grad, dtype=np.float64))), layout)
+    dx = _nchw(calls.input_grad(made.backward(np.array(grad, dtype=np.float64))), layout)
     grads = {}
     if piece == "conv2d":
         grads = calls.params_of(made)

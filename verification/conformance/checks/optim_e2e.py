@@ -58,10 +58,10 @@ def _library(target: Target, kind: str, activation: str, loss_piece: str,
              example: Example) -> tuple[list, list, list]:
     """``(start, trajectory, grads held)`` of the library's own training."""
     probabilities, inside = head(target, loss_piece)
-    layers = [calls.layer(target, "linear", {"W": example["W1"], "b": example["b1"]}),
-              calls.layer(target, activation),
-              calls.layer(target, "linear", {"W": example["W2"], "b": example["b2"]})]
-    layers += [calls.layer(target, "softmax")] if inside else []
+    layers = [calls.part(target, "linear", {"W": example["W1"], "b": example["b1"]}),
+              calls.part(target, activation),
+              calls.part(target, "linear", {"W": example["W2"], "b": example["b2"]})]
+    layers += [calls.part(target, "softmax")] if inside else []
     net, loss = target.factories["network"](layers), target.factories[loss_piece]()
     opt = make(target, kind, HYPER[kind])
 

@@ -122,9 +122,9 @@ def overfit(target: Target, piece: str) -> Result:
     conventions = target.conventions[loss_piece]
     probabilities = loss_piece == "cross_entropy" and conventions["input"] == "probabilities"
     inside = probabilities and conventions["grad_wrt"] == "input" and target.has("softmax")
-    layers = [calls.layer(target, "linear", params[0]), calls.layer(target, activation),
-              calls.layer(target, "linear", params[1])]
-    layers += [calls.layer(target, "softmax")] if inside else []
+    layers = [calls.part(target, "linear", params[0]), calls.part(target, activation),
+              calls.part(target, "linear", params[1])]
+    layers += [calls.part(target, "softmax")] if inside else []
     net, loss = target.factories["network"](layers), target.factories[loss_piece]()
     lr = _lr(target, activation, loss_piece)
     opt = target.factories["sgd"](lr)

@@ -3,7 +3,9 @@
 Contract
 --------
 A linear-activation-linear network built by the library's own ``network(layers)`` and its loss
-(cross-entropy, else MSE); after ``net.backward(loss.grad)``, each linear layer's ``grads``
+(cross-entropy, else MSE). Its output must be PyTorch's composition of those layers (a network
+that drops or adds a layer computes another function, whose gradients may still be its own);
+after ``net.backward(loss.grad)``, each linear layer's ``grads``
 against central differences of the library's own loss value through the network (a fresh
 network per evaluation). Hidden pre-activations stay clear of kinks by more than the difference
 step. A failure is diagnosed against reference networks computed here: the gradient reaching
@@ -27,7 +29,7 @@ from hypothesis import strategies as st
 from verification.conformance import calls, diagnosis, inputs, oracle
 from verification.conformance.checks.layers import suspects
 from verification.conformance.judge import Example, Finding, judge
-from verification.conformance.numeric import error, errors, fd_step, fd_tol, gradient
+from verification.conformance.numeric import error, errors, fd_step, fd_tol, gradient, oracle_tol
 from verification.conformance.numeric import result_dtype as dtype_of
 from verification.conformance.result import Result
 from verification.conformance.target import Target
@@ -84,20 +86,32 @@ def head(target: Target, loss_piece: str) -> tuple[bool, bool]:
 
 
 def _value_and_net(target: Target, activation: str, loss_piece: str, params: Params, x, y):
-    """``(value, net, layers, loss)`` after one forward and loss call through ``network``."""
+    """``(value, net, layers, loss, out)`` after one forward and loss call through ``network``
+    (``out``: what the loss was given, probabilities where it takes them)."""
     probabilities, inside = head(target, loss_piece)
     layers = [
-        calls.layer(target, "linear", {"W": params["W1"], "b": params["b1"]}),
-        calls.layer(target, activation),
-        calls.layer(target, "linear", {"W": params["W2"], "b": params["b2"]}),
-    ] + ([calls.layer(target, "softmax")] if inside else [])
+        calls.part(target, "linear", {"W": params["W1"], "b": params["b1"]}),
+        calls.part(target, activation),
+        calls.part(target, "linear", {"W": params["W2"], "b": params["b2"]}),
+    ] + ([calls.part(target, "softmax")] if inside else [])
     net = target.factories["network"](layers)
-    out = np.asarray(net.forward(np.array(x, dtype=np.float64)), dtype=np.float64)
+    out = np.asarray(net.forward(np.array(x, dtype=np.float64)))
     if probabilities and not inside:
         out = scipy.special.softmax(out, axis=1)
     loss = target.factories[loss_piece]()
     value = float(loss(out, np.array(y, dtype=np.float64)))
-    return value, net, layers, loss
+    return value, net, layers, loss, out
+
+
+def _composed(target: Target, activation: str, loss_piece: str, example: Example) -> np.ndarray:
+    """PyTorch's linear, activation, linear on the example's ``x`` (and a softmax where the loss
+    takes probabilities): what the network of those layers computes."""
+    h = example["x"]
+    for piece, n in (("linear", 1), (activation, 0), ("linear", 2)):
+        params = {"W": example[f"W{n}"], "b": example[f"b{n}"]} if n else None
+        width = params["W"].shape[1] if params else h.shape[1]
+        h = oracle.layer(piece, h, np.zeros((len(h), width)), params)["y"]
+    return scipy.special.softmax(h, axis=1) if head(target, loss_piece)[0] else h
 
 
 def _loss_of_logits(target: Target, loss_piece: str, z: np.ndarray, y: np.ndarray) -> float:
@@ -183,7 +197,12 @@ def end_to_end(target: Target, piece: str) -> Result:
 
     def trial(example: Example) -> Finding:
         x, y = example["x"], example["target"]
-        _, net, layers, loss = _value_and_net(target, activation, loss_piece, example, x, y)
+        _, net, layers, loss, out = _value_and_net(target, activation, loss_piece, example, x, y)
+        composed = _composed(target, activation, loss_piece, example)
+        if not error(out, composed) <= oracle_tol(dtype_of(out)):
+            return Finding(error(out, composed), oracle_tol(dtype_of(out)), "the network's "
+                           f"output is not its layers' (linear, {activation}, linear, as PyTorch "
+                           "composes them): network(layers) computes another function")
         net.backward(np.array(loss.grad))
         grads = [calls.params_of(layers[i]) for i in (0, 2)]
         found = {n: grads[i // 2][n[0]] for i, n in enumerate(names)}
