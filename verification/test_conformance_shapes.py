@@ -108,6 +108,48 @@ class maxpool2d(MaxPool2d):
     assert result.counterexample.startswith("x (3, 1, "), result
 
 
+#: A pool that takes only windows moving by their own size, and says so as it is built.
+OWN_STRIDE = '''
+class maxpool2d(MaxPool2d):
+    def __init__(self, k, stride):
+        if stride != k:
+            raise ValueError(f"this pool moves by its size {k}; got stride={stride}")
+        super().__init__(k, stride)
+'''
+
+
+def test_a_setting_refused_as_the_layer_is_built_is_left_out(tmp_path) -> None:
+    """A pool refusing stride 1 is judged on its stride-2 examples: the forward passes, naming
+    what it refused; a conv refusing every bias (every example has one) is an error that says
+    so."""
+    target = load_text(tmp_path, "own", HEAD + OWN_STRIDE + '''
+class conv2d(Conv2d):
+    def __init__(self, W, b, *args, **kwargs):
+        if b.any():
+            raise ValueError("this conv has no bias")
+        super().__init__(W, b, *args, **kwargs)
+''')
+    result = run(target, "maxpool2d-forward")
+    assert result.verdict == "pass", result
+    assert result.detail == ("refused: x (3, 2, 4, 5), k=2, stride=1, grad (3, 2, 3, 4) "
+                             "(ValueError: this pool moves by its size 2; got stride=1)"), result
+    assert run(target, "conv2d-forward").verdict_text() == (
+        "error: Refused: every example refused as the layer was built: x (3, 2, 5, 6), W (4, 2, "
+        "3, 3), b (4,), stride=1, padding=0, grad (3, 4, 3, 4) (ValueError: this conv has no "
+        "bias)"), result
+
+
+def test_a_refused_setting_does_not_hide_a_bug_on_the_others(tmp_path) -> None:
+    """The same pool, its backward wrong: the rows judged on the stride-2 examples are wrong."""
+    body = HEAD + OWN_STRIDE + '''
+    def backward(self, grad):
+        return 2 * super().backward(grad)
+'''
+    result = run(load_text(tmp_path, "own", body), "maxpool2d-backward-vs-torch")
+    assert result.verdict == "wrong", result
+    assert "factor equal to 2" in (result.diagnosis or ""), result
+
+
 SQUARE_ONLY = {
     "refused when built": ("""
 class conv2d(Conv2d):

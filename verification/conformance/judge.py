@@ -14,9 +14,11 @@ hypothesis ``find`` over the check's strategy of small examples, derandomized, s
 none). The row's worst error covers the counterexample too, where that error is finite (a
 reference of zeros, such as a one-class softmax's gradient, makes any difference an infinite
 relative error, which is no size). A fixed example on which the library raises ends the row as an
-``error`` that shows the example's shapes and settings (``exc.example``, :func:`brief`); one that
-raises while shrinking does not count as failing; a library whose result on an example changes
-from call to call (its own unseeded random draws) keeps the smallest failing example found.
+``error`` that shows the example's shapes and settings (``exc.example``, :func:`brief`), but one
+:class:`Refused` as the layer was built is left out and named in the row's detail (all refused:
+an ``error``); one that raises while shrinking does not count as failing; a library whose result
+on an example changes from call to call (its own unseeded random draws) keeps the smallest failing
+example found.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from verification.conformance.diagnosis import fitted
 from verification.conformance.numeric import oracle_tol
 from verification.conformance.result import PASS, WRONG, Result
 
-__all__ = ["Example", "Finding", "brief", "judge", "pattern", "show", "shrink"]
+__all__ = ["Example", "Finding", "Refused", "brief", "judge", "pattern", "show", "shrink"]
 
 Example = dict[str, Any]
 SHRINK_SECONDS = 2.0
@@ -49,6 +51,12 @@ SHRINK_SETTINGS = settings(
     suppress_health_check=list(HealthCheck),
     phases=[Phase.generate, Phase.shrink],
 )
+
+
+class Refused(ValueError):
+    """A fixed example the library declined as its layer was built (a ValueError-family error:
+    a setting it does not take, such as a pool's stride other than its size): the row is judged
+    on the other examples, and says which it was refused."""
 
 
 @dataclass(frozen=True)
@@ -118,11 +126,19 @@ def judge(
     verdict: str = WRONG,
 ) -> Result:
     """The row of ``check`` on ``piece`` from ``trial`` on ``examples`` (module contract)."""
-    findings = [(_attributed(trial, example), example) for example in examples]
+    findings, refused = [], []
+    for example in examples:
+        try:
+            findings.append((_attributed(trial, example), example))
+        except Refused as exc:
+            refused.append(f"{brief(example)} ({exc})")
+    if not findings:
+        raise Refused(f"every example refused as the layer was built: {refused[0]}")
+    said = f"refused: {'; '.join(refused)}" if refused else None
     worst = max(_size(f.error) for f, _ in findings)
     failing = [(f, ex) for f, ex in findings if f.failed]
     if not failing:
-        return Result(piece, check, PASS, worst)
+        return Result(piece, check, PASS, worst, detail=said)
     example = max(failing, key=lambda fe: _size(fe[0].error))[1]
     small = shrink(strategy, lambda ex: trial(ex).failed) if strategy is not None else None
     if small is not None:  # the row's number is never below its counterexample's error
@@ -131,7 +147,7 @@ def judge(
             if math.isfinite(shrunk):  # inf: a reference of zeros (no scale), not a size
                 worst = max(worst, shrunk)
     words = pattern([f.diagnosis for f, _ in failing]) or _float32_sized(failing, worst)
-    return Result(piece, check, verdict, worst, words, show(small or example))
+    return Result(piece, check, verdict, worst, words, show(small or example), detail=said)
 
 
 #: Errors of float32's rounding: up to a hundred times its epsilon (1.2e-5).

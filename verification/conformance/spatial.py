@@ -29,7 +29,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from verification.conformance import calls, inputs, oracle
-from verification.conformance.judge import Example
+from verification.conformance.judge import Example, Refused
 from verification.conformance.target import Target
 from verification.registry import values
 
@@ -82,14 +82,23 @@ def reference(piece: str, example: Mapping[str, Any], layout: str = "NCHW",
 
 
 def build(target: Target, piece: str, example: Mapping[str, Any]) -> Any:
-    """A fresh layer of ``target`` for ``example``: a conv's kernel in the declared layout."""
+    """A fresh layer of ``target`` for ``example``: a conv's kernel in the declared layout.
+
+    Raises:
+        Refused: the library's ValueError-family error as it builds the layer (a setting it
+            does not take), with that error's first line.
+    """
     if piece == "conv2d":
         hwio = target.convention(piece, "weight_layout") == "HWIO"
         W = example["W"].transpose(2, 3, 1, 0) if hwio else example["W"]
-        return calls.build(target, piece, np.array(W), np.array(example["b"]),
-                           example["stride"], example["padding"])
-    return calls.build(target, piece, *((example["k"], example["stride"]) if piece in POOLS
-                                        else ()))
+        args = (np.array(W), np.array(example["b"]), example["stride"], example["padding"])
+    else:
+        args = (example["k"], example["stride"]) if piece in POOLS else ()
+    try:
+        return calls.build(target, piece, *args)
+    except ValueError as exc:
+        line = (str(exc).strip().splitlines() or [""])[0]
+        raise Refused(f"{type(exc).__name__}: {line}") from exc
 
 
 def run(target: Target, piece: str, example: Mapping[str, Any], backward: bool = True

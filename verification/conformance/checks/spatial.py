@@ -10,7 +10,9 @@ evenly. :func:`uneven` takes sizes they do not: the row passes when the output a
 PyTorch's (the last rows and columns left out) or when the library rejects the shape with a
 ValueError-family exception, and takes the same example cropped to sizes the windows divide;
 any other exception, an exception on the cropped example too, or a wrong output, fails it (the
-exception's type named: its message, which names sizes, would differ between examples).
+exception's type named: its message, which names sizes, would differ between examples). In every
+row but the kernel's, a ValueError as the layer is built declines that example's setting (a pool
+whose stride must equal its size): the example is left out and named (``Refused``).
 :func:`non_square` does the same with a conv kernel of two sizes (``kh != kw``). A forward output
 of the wrong shape is an ``error`` row naming both shapes.
 
@@ -32,7 +34,7 @@ import numpy as np
 
 from verification.conformance import diagnosis, oracle, spatial
 from verification.conformance.calls import CheckError
-from verification.conformance.judge import Example, Finding, judge
+from verification.conformance.judge import Example, Finding, Refused, judge
 from verification.conformance.numeric import error, errors, oracle_tol
 from verification.conformance.numeric import result_dtype as dtype_of
 from verification.conformance.result import Result
@@ -186,6 +188,8 @@ def _or_refused(target: Target, piece: str, check: str, wrong_shape: str, **shap
                 return Finding(0.0, 0.0)
         try:
             return both(example)
+        except Refused:  # declined as the layer was built, before seeing any size: left out
+            raise
         except Exception as exc:
             raised = exc
         if not kernel:
