@@ -133,6 +133,8 @@ class conv2d(Conv2d):
     assert result.verdict == "pass", result
     assert result.detail == ("refused: x (3, 2, 4, 5), k=2, stride=1, grad (3, 2, 3, 4) "
                              "(ValueError: this pool moves by its size 2; got stride=1)"), result
+    assert run(target, "conv2d-non-square-kernel").verdict_text().startswith(
+        "error: Refused: every example refused"), "a refused bias is no refusal of the kernel"
     assert run(target, "conv2d-forward").verdict_text() == (
         "error: Refused: every example refused as the layer was built: x (3, 2, 5, 6), W (4, 2, "
         "3, 3), b (4,), stride=1, padding=0, grad (3, 4, 3, 4) (ValueError: this conv has no "

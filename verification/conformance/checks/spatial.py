@@ -156,8 +156,9 @@ def uneven(target: Target, piece: str) -> Result:
 
 def non_square(target: Target, piece: str) -> Result:
     """A kernel wider or narrower than it is high: PyTorch's output and gradients, or a
-    ValueError when the layer is built (a library may take square kernels only, if it says so;
-    a ValueError later, from a forward that assumed a square, is no such refusal)."""
+    ValueError when the layer is built that a square kernel does not meet (a library may take
+    square kernels only, if it says so; a ValueError later, from a forward that assumed a
+    square, is no such refusal)."""
     return _or_refused(target, piece, "non-square kernel", "for a kernel of two sizes",
                        wide=True)
 
@@ -184,7 +185,9 @@ def _or_refused(target: Target, piece: str, check: str, wrong_shape: str, **shap
         if kernel:
             try:
                 spatial.build(target, piece, example)
-            except ValueError:  # the kernel refused as the layer is built
+            except ValueError:  # the kernel refused as the layer is built, if a square one is
+                o, c, kh, _ = example["W"].shape  # not (else Refused: another setting, left out)
+                spatial.build(target, piece, {**example, "W": np.ones((o, c, kh, kh))})
                 return Finding(0.0, 0.0)
         try:
             return both(example)
