@@ -160,7 +160,8 @@ def _float32_sized(failing: Sequence[tuple[Finding, Example]], worst: float) -> 
     narrow = oracle_tol(np.dtype(np.float64))
     if not all(f.tol == narrow and f.error <= FLOAT32_ROUNDING for f, _ in failing):
         return None
-    tiny = " (a counterexample's tiny values underflow, as in float32)" * (worst > FLOAT32_ROUNDING)
+    tiny = (" (a counterexample's tiny values underflow, as in float32)"
+            if worst > FLOAT32_ROUNDING else "")
     return (f"errors of float32's rounding on the fixed examples (at most "
             f"{FLOAT32_ROUNDING:.2g}) in float64 results: as from a float32 computation "
             f"inside{tiny}")
