@@ -198,11 +198,11 @@ def end_to_end(target: Target, piece: str) -> Result:
     def trial(example: Example) -> Finding:
         x, y = example["x"], example["target"]
         _, net, layers, loss, out = _value_and_net(target, activation, loss_piece, example, x, y)
-        composed = _composed(target, activation, loss_piece, example)
-        if not error(out, composed) <= oracle_tol(dtype_of(out)):
-            return Finding(error(out, composed), oracle_tol(dtype_of(out)), "the network's "
-                           f"output is not its layers' (linear, {activation}, linear, as PyTorch "
-                           "composes them): network(layers) computes another function")
+        off = error(out, _composed(target, activation, loss_piece, example))
+        if not off <= oracle_tol(dtype_of(out)):
+            return Finding(off, oracle_tol(dtype_of(out)), "the network's output is not its "
+                           f"layers' (linear, {activation}, linear, as PyTorch composes them): "
+                           "network(layers) computes another function")
         net.backward(np.array(loss.grad))
         grads = [calls.params_of(layers[i]) for i in (0, 2)]
         found = {n: grads[i // 2][n[0]] for i, n in enumerate(names)}
