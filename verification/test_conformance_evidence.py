@@ -89,6 +89,9 @@ def test_a_loss_wrong_by_no_constant_gets_no_factor(tmp_path) -> None:
     (["off by a constant factor 4", "off by a constant factor 4"], "off by a constant factor 4"),
     (["off by a factor equal to 2"], "off by a factor equal to 2"),
     (["off by a factor equal to 2", None], None),
+    (["off by a factor equal to 2", "raises ValueError", "off by a factor equal to 2"],
+     "on different examples: [off by a factor equal to 2] and [raises ValueError]"),
+    (["off by a factor equal to 2", "off by a constant factor 4"], None),
 ])
 def test_a_diagnosis_is_a_pattern_across_examples(diagnoses, kept) -> None:
     assert pattern(diagnoses) == kept

@@ -187,8 +187,11 @@ def brief(example: Example) -> str:
 def pattern(diagnoses: Sequence[str | None]) -> str | None:
     """The diagnosis that holds across the failing examples: the same words on every one, and,
     for words naming a fitted number, on two examples at least (one example's ratio is no
-    pattern); else None."""
+    pattern); where every failing example names a mistake but not the same one, and none is a
+    fitted number, each is named ("on different examples: [A] and [B]"); else None."""
     first = diagnoses[0]
-    if first is None or any(d != first for d in diagnoses):
+    if first is not None and all(d == first for d in diagnoses):
+        return None if fitted(first) and len(diagnoses) < 2 else first
+    if any(d is None or fitted(d) for d in diagnoses):
         return None
-    return None if fitted(first) and len(diagnoses) < 2 else first
+    return "on different examples: " + " and ".join(f"[{d}]" for d in dict.fromkeys(diagnoses))
